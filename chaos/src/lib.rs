@@ -1,0 +1,1 @@
+//! Backstop chaos verification harness.

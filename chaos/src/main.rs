@@ -1,0 +1,3 @@
+fn main() {
+    println!("backstop-chaos: not built yet");
+}
