@@ -1,1 +1,18 @@
 //! Backstop chaos verification harness.
+//!
+//! Module map:
+//! - [`cli`]: the command line (clap); [`command`]: one module per subcommand.
+//! - [`ledger`]: the workload's chained record file: format, writer, verifier.
+//! - [`clock`]: timestamps that carry wall clock and a monotonic offset.
+//! - [`timeline`] and [`ground_truth`]: what the harness observed during a run.
+//! - [`measure`]: RTO, RPO and lost writes from the timeline, ground truth and restored ledger.
+//! - [`scenario`]: scenario files; [`plan`]: the steps a run would take.
+//! - [`result`] and [`verdict`]: `result.json` and the pure decision over it.
+//! - [`report`]: Markdown, JUnit XML and HTML renderings of a result.
+//! - [`error`]: the one error type and its exit codes.
+
+pub mod duration;
+pub mod error;
+pub mod ledger;
+
+pub use error::Error;
