@@ -1,1 +1,30 @@
-//! Backstop policy.
+//! Backstop's coverage truth: which Velero Schedules protect a Namespace or PersistentVolumeClaim,
+//! and what its worst-case RPO is. Pure: no I/O, no clock, no cluster access.
+//!
+//! - [`config`]: the policy file (tiers, protected set, exemptions, enforcement).
+//! - [`velero`]: Velero CRD types (`Schedule`, `Backup`, `Restore`, `BackupStorageLocation`).
+//! - [`objects`]: the few fields of Namespaces, PVCs, Pods and storage classes coverage reads.
+//! - [`cron`]: Velero's cron dialect and the worst-case interval between firings.
+//! - [`schedule`]: a Schedule compiled once into filters Backstop can test cheaply.
+//! - [`coverage`]: the Velero inclusion rules and the index that evaluates objects.
+//! - [`verdict`]: per-object results, gap codes and fix-it messages.
+
+pub mod config;
+pub mod coverage;
+pub mod cron;
+pub mod duration;
+mod error;
+pub mod inventory;
+pub mod objects;
+pub mod pattern;
+pub mod resources;
+pub mod schedule;
+pub mod velero;
+pub mod verdict;
+pub mod yaml;
+
+pub use config::{Enforcement, Policy, Tier};
+pub use coverage::CoverageIndex;
+pub use error::PolicyError;
+pub use inventory::Inventory;
+pub use verdict::{Gap, GapCode, ObjectKind, Severity, Verdict};

@@ -1,0 +1,290 @@
+//! Turning per-schedule outcomes into one [`Verdict`] with its gaps and fix-it messages.
+
+use std::time::Duration;
+
+use crate::config::{Policy, Tier, TierSource};
+use crate::cron::RECONCILE_TICK;
+use crate::duration::{format_go_duration, format_human};
+use crate::objects::Meta;
+use crate::schedule::{CompiledSchedule, ScheduleState};
+use crate::velero::keys::EXCLUDE_FROM_BACKUP;
+use crate::verdict::{Gap, GapCode, ObjectKind, Severity, Verdict};
+
+use super::rules::{Outcome, excluded_by_label};
+
+pub(crate) fn verdict(
+    policy: &Policy,
+    kind: ObjectKind,
+    meta: &Meta,
+    tier: &Tier,
+    source: TierSource,
+    outcomes: Vec<(&CompiledSchedule, Outcome)>,
+) -> Verdict {
+    let namespace = match kind {
+        ObjectKind::Namespace => meta.name.as_str(),
+        ObjectKind::PersistentVolumeClaim => meta.namespace_or_default(),
+    };
+    let mut verdict = Verdict::unprotected(kind, namespace, &meta.name);
+    verdict.tier = Some(tier.name.clone());
+    verdict.tier_source = Some(source);
+    verdict.rpo_target = Some(tier.rpo);
+    verdict.min_retention = Some(tier.min_retention);
+    let subject = verdict.subject();
+    let mut gaps = Vec::new();
+
+    if kind == ObjectKind::PersistentVolumeClaim
+        && let Some(reason) = meta.annotations.get(&policy.keys.exempt)
+    {
+        if !reason.trim().is_empty() {
+            verdict.exempt = Some(reason.trim().to_string());
+            return verdict;
+        }
+        gaps.push(error(
+            GapCode::ExemptionWithoutReason,
+            format!(
+                "{subject} sets {} without a reason: write why it needs no backup (e.g. \"scratch data, rebuilt nightly\") or remove the annotation",
+                policy.keys.exempt
+            ),
+            None,
+        ));
+    }
+    if source == TierSource::Policy
+        && let Some(declared) = meta
+            .labels
+            .get(&policy.keys.tier)
+            .or_else(|| meta.annotations.get(&policy.keys.tier))
+        && declared != &tier.name
+    {
+        gaps.push(warning(
+            GapCode::TierAnnotationMismatch,
+            format!(
+                "{subject} declares tier {declared:?} in {}, but the policy puts it in {:?}, which is what Backstop enforces; correct the label or annotation",
+                policy.keys.tier, tier.name
+            ),
+            None,
+        ));
+    }
+
+    let excluded = excluded_by_label(meta);
+    let mut covering: Vec<&CompiledSchedule> = Vec::new();
+    let mut blocked = Vec::new();
+    let mut data_gaps = Vec::new();
+    for (schedule, outcome) in outcomes {
+        if outcome == Outcome::NotSelected {
+            continue;
+        }
+        match (schedule.state(), schedule.worst_interval()) {
+            (ScheduleState::Invalid, _) => blocked.push((
+                GapCode::ScheduleInvalid,
+                format!(
+                    "schedule {} would back up {subject} but Velero refuses it: {}; fix the schedule",
+                    schedule.name,
+                    schedule.problems.join("; ")
+                ),
+                schedule,
+            )),
+            (ScheduleState::Paused, _) => blocked.push((
+                GapCode::SchedulePaused,
+                format!(
+                    "schedule {} would back up {subject} but is paused; unpause it (spec.paused: false)",
+                    schedule.name
+                ),
+                schedule,
+            )),
+            (ScheduleState::Active, None) => blocked.push((
+                GapCode::ScheduleNeverFires,
+                format!(
+                    "schedule {} would back up {subject} but its cron {:?} never fires; fix spec.schedule",
+                    schedule.name, schedule.expression
+                ),
+                schedule,
+            )),
+            (ScheduleState::Active, Some(_)) => match outcome {
+                Outcome::Covers(_) => covering.push(schedule),
+                Outcome::DataGap { code, detail } => data_gaps.push((code, detail, schedule)),
+                Outcome::NotSelected => {}
+            },
+        }
+    }
+
+    if excluded {
+        gaps.push(error(
+            GapCode::ExcludedFromBackup,
+            format!(
+                "{subject} is labelled {EXCLUDE_FROM_BACKUP}=true, so no backup takes it; remove the label, or opt out explicitly with {}: \"<reason>\"",
+                policy.keys.exempt
+            ),
+            None,
+        ));
+        covering.clear();
+    }
+
+    covering.sort_by_key(|schedule| (schedule.worst_rpo(), schedule.name.clone()));
+    verdict.covered_by = covering
+        .iter()
+        .map(|schedule| schedule.name.clone())
+        .collect();
+    verdict.rpo = covering.first().and_then(|schedule| schedule.worst_rpo());
+    verdict.retention = covering.iter().map(|schedule| schedule.ttl).max();
+    verdict.met = verdict.rpo.is_some_and(|rpo| rpo <= tier.rpo);
+
+    if covering.is_empty() {
+        for (code, detail, schedule) in data_gaps {
+            gaps.push(error(
+                code,
+                format!(
+                    "{subject} is in schedule {} but its volume data is not: {detail}",
+                    schedule.name
+                ),
+                Some(&schedule.name),
+            ));
+        }
+        let nothing_matched = gaps
+            .iter()
+            .all(|gap| gap.code == GapCode::TierAnnotationMismatch)
+            && blocked.is_empty();
+        for (code, message, schedule) in &blocked {
+            gaps.push(error(*code, message.clone(), Some(&schedule.name)));
+        }
+        if nothing_matched && !excluded {
+            gaps.push(error(
+                GapCode::NoSchedule,
+                format!(
+                    "no Velero schedule in namespace {} backs up {subject} ({} tier); add {} to a schedule's includedNamespaces, or create a schedule that fires at least every {}, e.g. {:?}",
+                    policy.velero_namespace,
+                    tier.name,
+                    namespace,
+                    format_human(max_interval(tier)),
+                    suggested_cron(max_interval(tier)),
+                ),
+                None,
+            ));
+        }
+    } else {
+        for (code, message, schedule) in blocked {
+            gaps.push(warning(code, message, Some(&schedule.name)));
+        }
+        if let Some(best) = covering.first()
+            && !verdict.met
+        {
+            gaps.push(error(
+                GapCode::RpoExceedsTarget,
+                format!(
+                    "worst-case RPO of {subject} is {} (best schedule {}: {:?} leaves gaps of up to {}, plus the {} reconcile tick), above the {} tier's {} target; add a schedule that fires at least every {}, e.g. {:?}",
+                    format_human(verdict.rpo.unwrap_or_default()),
+                    best.name,
+                    best.expression,
+                    format_human(best.worst_interval().unwrap_or_default()),
+                    format_human(RECONCILE_TICK),
+                    tier.name,
+                    format_human(tier.rpo),
+                    format_human(max_interval(tier)),
+                    suggested_cron(max_interval(tier)),
+                ),
+                Some(&best.name),
+            ));
+        }
+        if !covering.iter().any(|schedule| retention_ok(schedule, tier)) {
+            gaps.push(retention_gap(&subject, tier, &covering));
+        }
+    }
+    verdict.gaps = gaps;
+    verdict
+}
+
+/// A schedule keeps backups long enough when its ttl reaches the tier's minimum retention and
+/// outlives its own interval (otherwise a backup expires before the next one lands).
+fn retention_ok(schedule: &CompiledSchedule, tier: &Tier) -> bool {
+    schedule.ttl >= tier.min_retention
+        && schedule
+            .worst_interval()
+            .is_some_and(|interval| schedule.ttl > interval)
+}
+
+fn retention_gap(subject: &str, tier: &Tier, covering: &[&CompiledSchedule]) -> Gap {
+    let listing = covering
+        .iter()
+        .map(|schedule| format!("{} keeps {}", schedule.name, format_human(schedule.ttl)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let short_of_interval = covering.iter().find(|schedule| {
+        schedule
+            .worst_interval()
+            .is_some_and(|interval| schedule.ttl <= interval)
+    });
+    let message = match short_of_interval {
+        Some(schedule) if schedule.ttl >= tier.min_retention => format!(
+            "backups of {subject} expire before the next one lands ({listing}); set spec.template.ttl of {} above its interval",
+            schedule.name
+        ),
+        _ => format!(
+            "backups of {subject} are kept too briefly ({listing}); the {} tier needs at least {}: set spec.template.ttl to {:?} or more",
+            tier.name,
+            format_human(tier.min_retention),
+            format_go_duration(tier.min_retention)
+        ),
+    };
+    error(
+        GapCode::RetentionBelowMinimum,
+        message,
+        covering.first().map(|schedule| schedule.name.as_str()),
+    )
+}
+
+/// The longest interval between backups that still meets the tier: its RPO minus one tick.
+fn max_interval(tier: &Tier) -> Duration {
+    tier.rpo
+        .saturating_sub(RECONCILE_TICK)
+        .max(Duration::from_secs(60))
+}
+
+/// A standard cron expression whose largest gap fits within `interval`.
+pub(crate) fn suggested_cron(interval: Duration) -> String {
+    let minutes = (interval.as_secs() / 60).max(1);
+    if minutes < 60 {
+        let step = [30, 20, 15, 12, 10, 6, 5, 4, 3, 2, 1]
+            .into_iter()
+            .find(|step| *step <= minutes)
+            .unwrap_or(1);
+        return if step == 1 {
+            "* * * * *".to_string()
+        } else {
+            format!("*/{step} * * * *")
+        };
+    }
+    let hours = minutes / 60;
+    if hours < 24 {
+        let step = [12, 8, 6, 4, 3, 2, 1]
+            .into_iter()
+            .find(|step| *step <= hours)
+            .unwrap_or(1);
+        return if step == 1 {
+            "0 * * * *".to_string()
+        } else {
+            format!("0 */{step} * * *")
+        };
+    }
+    if hours < 168 {
+        "0 2 * * *".to_string()
+    } else {
+        "0 3 * * 0".to_string()
+    }
+}
+
+fn error(code: GapCode, message: String, schedule: Option<&str>) -> Gap {
+    Gap {
+        code,
+        severity: Severity::Error,
+        message,
+        schedule: schedule.map(str::to_string),
+    }
+}
+
+fn warning(code: GapCode, message: String, schedule: Option<&str>) -> Gap {
+    Gap {
+        code,
+        severity: Severity::Warning,
+        message,
+        schedule: schedule.map(str::to_string),
+    }
+}

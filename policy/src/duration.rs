@@ -1,0 +1,204 @@
+//! Go `time.ParseDuration` syntax, which Velero (`ttl`) and the policy file (`rpo`, `rto`,
+//! `minRetention`) use: a sequence of decimal numbers with units `ns`, `us`/`µs`, `ms`, `s`,
+//! `m`, `h` (`15m`, `1h30m`, `720h0m0s`, `1.5h`).
+//!
+//! Not `humantime` (accepts `2 days` and spaces, which Go rejects) and not `kube::core::Duration`
+//! (its `mul_f64` panics on an overflowing input such as `1e300h`-sized numbers; a policy or a
+//! Schedule is user input and must never panic). This parser uses checked integer arithmetic.
+
+use std::time::Duration;
+
+use crate::PolicyError;
+
+const UNITS: &[(&str, u128)] = &[
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("μs", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+
+/// Parses a non-negative Go duration. `0` alone is allowed, as in Go.
+pub fn parse_go_duration(input: &str) -> Result<Duration, PolicyError> {
+    let fail = |reason: &str| PolicyError::Duration {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
+    let mut rest = input;
+    if let Some(stripped) = rest.strip_prefix('+') {
+        rest = stripped;
+    }
+    if rest.starts_with('-') {
+        return Err(fail("negative durations are not allowed"));
+    }
+    if rest == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if rest.is_empty() {
+        return Err(fail("empty duration; write e.g. 15m, 24h or 720h0m0s"));
+    }
+    let mut total_nanos: u128 = 0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(number_len);
+        if number.is_empty() || number == "." {
+            return Err(fail("expected a number before each unit"));
+        }
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, after_unit) = after.split_at(unit_len);
+        let scale = UNITS
+            .iter()
+            .find(|(name, _)| *name == unit)
+            .map(|(_, scale)| *scale)
+            .ok_or_else(|| {
+                if unit.is_empty() {
+                    fail("missing unit (one of ns, us, ms, s, m, h)")
+                } else {
+                    fail(&format!(
+                        "unknown unit {unit:?} (one of ns, us, ms, s, m, h)"
+                    ))
+                }
+            })?;
+        total_nanos = total_nanos
+            .checked_add(scale_number(number, scale).ok_or_else(|| fail("malformed number"))?)
+            .ok_or_else(|| fail("duration overflows"))?;
+        rest = after_unit;
+    }
+    let nanos = u64::try_from(total_nanos).map_err(|_| fail("duration overflows"))?;
+    Ok(Duration::from_nanos(nanos))
+}
+
+fn scale_number(number: &str, scale: u128) -> Option<u128> {
+    let (whole, fraction) = match number.split_once('.') {
+        Some((whole, fraction)) => (whole, fraction),
+        None => (number, ""),
+    };
+    if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
+        return None;
+    }
+    let whole_value: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut nanos = whole_value.checked_mul(scale)?;
+    let mut place = scale;
+    for digit in fraction.chars() {
+        place /= 10;
+        nanos = nanos.checked_add(u128::from(digit.to_digit(10)?) * place)?;
+    }
+    Some(nanos)
+}
+
+/// Formats a duration the way Go prints it (`1h0m0s`, `15m0s`, `72h0m0s`), for messages that
+/// a Velero user will compare with their `ttl`.
+pub fn format_go_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs == 0 && duration.subsec_nanos() == 0 {
+        return "0s".to_string();
+    }
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let millis = duration.subsec_millis();
+    let seconds = if millis > 0 {
+        format!("{s}.{millis:03}s")
+    } else {
+        format!("{s}s")
+    };
+    match (h, m) {
+        (0, 0) => seconds,
+        (0, m) => format!("{m}m{seconds}"),
+        (h, m) => format!("{h}h{m}m{seconds}"),
+    }
+}
+
+/// Human-friendly rendering for tables and messages: `15m`, `1h1m`, `7d`, `72h`.
+pub fn format_human(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    let (d, h, m, s) = (
+        secs / 86_400,
+        (secs % 86_400) / 3600,
+        (secs % 3600) / 60,
+        secs % 60,
+    );
+    let mut out = String::new();
+    if d > 0 {
+        out.push_str(&format!("{d}d"));
+    }
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(input: &str) -> Duration {
+        parse_go_duration(input).unwrap()
+    }
+
+    #[test]
+    fn parses_single_units() {
+        assert_eq!(parsed("15m"), Duration::from_secs(900));
+        assert_eq!(parsed("24h"), Duration::from_secs(86_400));
+        assert_eq!(parsed("90s"), Duration::from_secs(90));
+        assert_eq!(parsed("250ms"), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn parses_velero_style_compound_durations() {
+        assert_eq!(parsed("720h0m0s"), Duration::from_secs(720 * 3600));
+        assert_eq!(parsed("1h30m"), Duration::from_secs(5400));
+    }
+
+    #[test]
+    fn parses_fractions_like_go() {
+        assert_eq!(parsed("1.5h"), Duration::from_secs(5400));
+        assert_eq!(parsed(".5s"), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn accepts_bare_zero() {
+        assert_eq!(parsed("0"), Duration::ZERO);
+    }
+
+    #[test]
+    fn rejects_what_go_rejects() {
+        for bad in [
+            "", "15", "1d", "2 days", "-1h", "h", "1..5h", "1h 30m", "1week",
+        ] {
+            assert!(
+                parse_go_duration(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn formats_like_go() {
+        assert_eq!(format_go_duration(Duration::from_secs(3600)), "1h0m0s");
+        assert_eq!(format_go_duration(Duration::from_secs(900)), "15m0s");
+        assert_eq!(format_go_duration(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn formats_for_humans() {
+        assert_eq!(format_human(Duration::from_secs(3660)), "1h1m");
+        assert_eq!(format_human(Duration::from_secs(72 * 3600)), "3d");
+        assert_eq!(format_human(Duration::ZERO), "0s");
+    }
+}

@@ -1,0 +1,208 @@
+//! The facts coverage needs about cluster objects, decoded straight from Kubernetes JSON/YAML.
+//!
+//! Decoding only these fields (and skipping `managedFields`, `spec` details, `status` noise)
+//! keeps both the webhook's request path and a 100k-object audit cheap.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// The metadata fields coverage reads.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Meta {
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            ..Self::default()
+        }
+    }
+
+    pub fn namespaced(namespace: &str, name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            namespace: Some(namespace.to_string()),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_labels<'a>(mut self, labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        self.labels.extend(
+            labels
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        self
+    }
+
+    pub fn with_annotations<'a>(
+        mut self,
+        annotations: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        self.annotations.extend(
+            annotations
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        self
+    }
+
+    pub fn namespace_or_default(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("default")
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamespaceFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PvcFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub spec: PvcSpecFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PvcSpecFacts {
+    #[serde(default)]
+    pub storage_class_name: Option<String>,
+    #[serde(default)]
+    pub volume_name: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub spec: PodSpecFacts,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub status: PodStatusFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodSpecFacts {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub volumes: Vec<PodVolumeFacts>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PodVolumeFacts {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub persistent_volume_claim: Option<ClaimRef>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimRef {
+    #[serde(default)]
+    pub claim_name: String,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodStatusFacts {
+    #[serde(default)]
+    pub phase: Option<String>,
+}
+
+impl PodFacts {
+    /// File-system backup reads a volume through the running pod that mounts it. A pod from a
+    /// manifest has no status yet: it is taken to be what the manifest asks for, a running pod.
+    pub fn is_running(&self) -> bool {
+        matches!(self.status.phase.as_deref(), None | Some("Running"))
+    }
+
+    /// The pod volumes backed by the claim `claim` (usually one).
+    pub fn volumes_for_claim<'a>(&'a self, claim: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.spec.volumes.iter().filter_map(move |volume| {
+            volume
+                .persistent_volume_claim
+                .as_ref()
+                .filter(|reference| reference.claim_name == claim)
+                .map(|_| volume.name.as_str())
+        })
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageClassFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub provisioner: String,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeSnapshotClassFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub driver: String,
+}
+
+/// A VolumeSnapshotLocation: only where it lives matters.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotLocationFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_pod_volumes_and_ignores_everything_else() {
+        let pod: PodFacts = serde_json::from_str(
+            r#"{"metadata":{"name":"db-0","namespace":"data","labels":null,
+                "managedFields":[{"manager":"kubectl"}]},
+               "spec":{"containers":[{"name":"db"}],
+                       "volumes":[{"name":"data","persistentVolumeClaim":{"claimName":"pg-data"}},
+                                  {"name":"tmp","emptyDir":{}}]},
+               "status":{"phase":"Running"}}"#,
+        )
+        .unwrap();
+        assert_eq!(pod.metadata.name, "db-0");
+        assert!(pod.metadata.labels.is_empty());
+        assert_eq!(
+            pod.volumes_for_claim("pg-data").collect::<Vec<_>>(),
+            ["data"]
+        );
+        assert!(pod.is_running());
+    }
+
+    #[test]
+    fn treats_pending_pod_as_not_running() {
+        let pod: PodFacts =
+            serde_json::from_str(r#"{"metadata":{"name":"p"},"status":{"phase":"Pending"}}"#)
+                .unwrap();
+        assert!(!pod.is_running());
+    }
+}

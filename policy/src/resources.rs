@@ -1,0 +1,282 @@
+//! Velero's resource filters: the old `includedResources`/`excludedResources`/
+//! `includeClusterResources` trio and the newer scoped `included/excluded{Cluster,Namespace}
+//! ScopedResources`, with resource names resolved through their aliases.
+//!
+//! Velero resolves names with API discovery; Backstop has no discovery on its pure path, so it
+//! resolves the aliases of the resources coverage depends on (short name, singular, kind, and the
+//! `resource.group` form). Other names are compared lower-cased as written.
+
+use std::collections::BTreeSet;
+
+use crate::velero::BackupSpec;
+
+pub const PVCS: &str = "persistentvolumeclaims";
+pub const PVS: &str = "persistentvolumes";
+pub const PODS: &str = "pods";
+pub const NAMESPACES: &str = "namespaces";
+
+const ALIASES: &[(&str, &[&str])] = &[
+    (
+        PVCS,
+        &["pvc", "persistentvolumeclaim", "persistentvolumeclaims."],
+    ),
+    (PVS, &["pv", "persistentvolume", "persistentvolumes."]),
+    (PODS, &["po", "pod", "pods."]),
+    (NAMESPACES, &["ns", "namespace", "namespaces."]),
+    ("events", &["ev", "event", "events."]),
+    ("events.events.k8s.io", &["event.events.k8s.io"]),
+];
+
+/// The canonical name of a resource as Velero would resolve it (`pvc` → `persistentvolumeclaims`).
+pub fn canonical(resource: &str) -> String {
+    let lowered = resource.trim().to_ascii_lowercase();
+    ALIASES
+        .iter()
+        .find(|(canonical, aliases)| *canonical == lowered || aliases.contains(&lowered.as_str()))
+        .map(|(canonical, _)| (*canonical).to_string())
+        .unwrap_or(lowered)
+}
+
+/// One include/exclude pair, Velero's `collections.IncludesExcludes`: excludes win; an empty
+/// include list or `*` includes everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncludesExcludes {
+    includes: BTreeSet<String>,
+    excludes: BTreeSet<String>,
+}
+
+impl IncludesExcludes {
+    fn new(includes: &Option<Vec<String>>, excludes: &Option<Vec<String>>) -> Result<Self, String> {
+        let resolve = |list: &Option<Vec<String>>| -> BTreeSet<String> {
+            list.iter().flatten().map(|name| canonical(name)).collect()
+        };
+        let filter = Self {
+            includes: resolve(includes),
+            excludes: resolve(excludes),
+        };
+        if filter.excludes.contains("*") {
+            return Err("excludes list must not contain '*'".to_string());
+        }
+        if filter.includes.contains("*") && filter.includes.len() > 1 {
+            return Err(
+                "includes list must either contain '*' only, or a list of resources".to_string(),
+            );
+        }
+        if let Some(both) = filter.includes.intersection(&filter.excludes).next() {
+            return Err(format!("{both:?} is both included and excluded"));
+        }
+        Ok(filter)
+    }
+
+    fn includes_all(&self) -> bool {
+        self.includes.is_empty() || self.includes.contains("*")
+    }
+
+    fn should_include(&self, resource: &str) -> bool {
+        !self.excludes.contains(resource)
+            && (self.includes_all() || self.includes.contains(resource))
+    }
+
+    fn explicitly_excludes(&self, resource: &str) -> bool {
+        self.excludes.contains(resource)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceFilter {
+    /// `includedResources`, `excludedResources`, `includeClusterResources`.
+    Legacy {
+        resources: IncludesExcludes,
+        include_cluster_resources: Option<bool>,
+    },
+    /// `included/excludedClusterScopedResources`, `included/excludedNamespaceScopedResources`.
+    Scoped {
+        cluster: IncludesExcludes,
+        namespaced: IncludesExcludes,
+    },
+}
+
+impl ResourceFilter {
+    /// Velero refuses (FailedValidation) a backup that mixes the two filter styles.
+    pub fn from_spec(spec: &BackupSpec) -> Result<Self, String> {
+        let legacy = spec.included_resources.is_some()
+            || spec.excluded_resources.is_some()
+            || spec.include_cluster_resources.is_some();
+        let scoped = spec.included_cluster_scoped_resources.is_some()
+            || spec.excluded_cluster_scoped_resources.is_some()
+            || spec.included_namespace_scoped_resources.is_some()
+            || spec.excluded_namespace_scoped_resources.is_some();
+        if legacy && scoped {
+            return Err("includedResources/excludedResources/includeClusterResources cannot be combined with the scoped resource filters".to_string());
+        }
+        if scoped {
+            return Ok(Self::Scoped {
+                cluster: IncludesExcludes::new(
+                    &spec.included_cluster_scoped_resources,
+                    &spec.excluded_cluster_scoped_resources,
+                )?,
+                namespaced: IncludesExcludes::new(
+                    &spec.included_namespace_scoped_resources,
+                    &spec.excluded_namespace_scoped_resources,
+                )?,
+            });
+        }
+        Ok(Self::Legacy {
+            resources: IncludesExcludes::new(&spec.included_resources, &spec.excluded_resources)?,
+            include_cluster_resources: spec.include_cluster_resources,
+        })
+    }
+
+    /// Is a namespaced resource (`persistentvolumeclaims`, `pods`) backed up?
+    pub fn includes_namespaced(&self, resource: &str) -> bool {
+        match self {
+            Self::Legacy { resources, .. } => resources.should_include(resource),
+            Self::Scoped { namespaced, .. } => namespaced.should_include(resource),
+        }
+    }
+
+    /// Are the PersistentVolumes bound to included claims backed up? Velero follows a claim to
+    /// its volume unless PVs are filtered out or cluster resources are switched off.
+    pub fn includes_bound_volumes(&self) -> bool {
+        match self {
+            Self::Legacy {
+                resources,
+                include_cluster_resources,
+            } => *include_cluster_resources != Some(false) && resources.should_include(PVS),
+            Self::Scoped { cluster, .. } => !cluster.explicitly_excludes(PVS),
+        }
+    }
+
+    /// Is the Namespace object of an included namespace backed up? Velero always takes the
+    /// namespaces it backs up, unless `namespaces` is explicitly excluded.
+    pub fn includes_namespace_objects(&self) -> bool {
+        match self {
+            Self::Legacy { resources, .. } => !resources.explicitly_excludes(NAMESPACES),
+            Self::Scoped { cluster, .. } => !cluster.explicitly_excludes(NAMESPACES),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[&str]) -> Option<Vec<String>> {
+        Some(items.iter().map(|item| item.to_string()).collect())
+    }
+
+    #[test]
+    fn resolves_pvc_aliases() {
+        for alias in [
+            "pvc",
+            "PVC",
+            "persistentvolumeclaim",
+            "persistentvolumeclaims",
+        ] {
+            assert_eq!(canonical(alias), PVCS, "{alias}");
+        }
+        assert_eq!(canonical("pv"), PVS);
+        assert_eq!(canonical("configmaps"), "configmaps");
+    }
+
+    #[test]
+    fn empty_filter_includes_everything() {
+        let filter = ResourceFilter::from_spec(&BackupSpec::default()).unwrap();
+        assert!(filter.includes_namespaced(PVCS));
+        assert!(filter.includes_bound_volumes());
+        assert!(filter.includes_namespace_objects());
+    }
+
+    #[test]
+    fn include_list_by_alias_includes_the_canonical_resource() {
+        let spec = BackupSpec {
+            included_resources: list(&["pvc", "pv"]),
+            ..BackupSpec::default()
+        };
+        let filter = ResourceFilter::from_spec(&spec).unwrap();
+        assert!(filter.includes_namespaced(PVCS));
+        assert!(filter.includes_bound_volumes());
+        assert!(!filter.includes_namespaced(PODS));
+    }
+
+    #[test]
+    fn excluded_pvc_alias_wins_over_star() {
+        let spec = BackupSpec {
+            included_resources: list(&["*"]),
+            excluded_resources: list(&["persistentvolumeclaim"]),
+            ..BackupSpec::default()
+        };
+        assert!(
+            !ResourceFilter::from_spec(&spec)
+                .unwrap()
+                .includes_namespaced(PVCS)
+        );
+    }
+
+    #[test]
+    fn pvcs_without_pvs_have_no_snapshot_path() {
+        let spec = BackupSpec {
+            included_resources: list(&["persistentvolumeclaims", "pods"]),
+            ..BackupSpec::default()
+        };
+        assert!(
+            !ResourceFilter::from_spec(&spec)
+                .unwrap()
+                .includes_bound_volumes()
+        );
+    }
+
+    #[test]
+    fn include_cluster_resources_false_drops_pvs() {
+        let spec = BackupSpec {
+            include_cluster_resources: Some(false),
+            ..BackupSpec::default()
+        };
+        assert!(
+            !ResourceFilter::from_spec(&spec)
+                .unwrap()
+                .includes_bound_volumes()
+        );
+    }
+
+    #[test]
+    fn scoped_namespaced_filter_governs_pvcs() {
+        let spec = BackupSpec {
+            excluded_namespace_scoped_resources: list(&["pvc"]),
+            ..BackupSpec::default()
+        };
+        assert!(
+            !ResourceFilter::from_spec(&spec)
+                .unwrap()
+                .includes_namespaced(PVCS)
+        );
+        let spec = BackupSpec {
+            excluded_cluster_scoped_resources: list(&["persistentvolumes"]),
+            ..BackupSpec::default()
+        };
+        assert!(
+            !ResourceFilter::from_spec(&spec)
+                .unwrap()
+                .includes_bound_volumes()
+        );
+    }
+
+    #[test]
+    fn mixing_old_and_scoped_filters_is_invalid() {
+        let spec = BackupSpec {
+            included_resources: list(&["pvc"]),
+            included_namespace_scoped_resources: list(&["pods"]),
+            ..BackupSpec::default()
+        };
+        assert!(ResourceFilter::from_spec(&spec).is_err());
+    }
+
+    #[test]
+    fn star_in_excludes_is_invalid() {
+        let spec = BackupSpec {
+            excluded_resources: list(&["*"]),
+            ..BackupSpec::default()
+        };
+        assert!(ResourceFilter::from_spec(&spec).is_err());
+    }
+}

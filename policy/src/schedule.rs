@@ -1,0 +1,242 @@
+//! A Velero Schedule compiled once into filters that coverage can test cheaply, with every
+//! reason Velero would refuse it (`FailedValidation`) collected instead of thrown.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::ResourceExt;
+use kube::core::{Selector, SelectorExt};
+
+use crate::cron::{CronSchedule, RECONCILE_TICK, parse_schedule};
+use crate::duration::parse_go_duration;
+use crate::pattern::NamePattern;
+use crate::resources::ResourceFilter;
+use crate::velero::Schedule;
+
+/// Velero's server default when a backup's `ttl` is absent or zero.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(720 * 3600);
+
+/// Parsed cron expressions by source text: a cluster's schedules share few distinct expressions,
+/// and the worst-case analysis is the only expensive step of compiling a schedule.
+#[derive(Debug, Default)]
+pub struct CronCache(HashMap<String, Result<CronSchedule, String>>);
+
+impl CronCache {
+    pub fn parse(&mut self, expression: &str) -> Result<CronSchedule, String> {
+        self.0
+            .entry(expression.to_string())
+            .or_insert_with(|| parse_schedule(expression).map_err(|error| error.to_string()))
+            .clone()
+    }
+}
+
+/// Velero's namespace filter: empty or `*` includes all; excludes win.
+#[derive(Debug, Clone)]
+pub struct NamespaceFilter {
+    pub includes: Vec<NamePattern>,
+    pub excludes: Vec<NamePattern>,
+}
+
+impl NamespaceFilter {
+    pub fn includes_all(&self) -> bool {
+        self.includes.is_empty() || self.includes.iter().any(NamePattern::is_match_all)
+    }
+
+    pub fn selects(&self, namespace: &str) -> bool {
+        !self
+            .excludes
+            .iter()
+            .any(|pattern| pattern.matches(namespace))
+            && (self.includes_all()
+                || self
+                    .includes
+                    .iter()
+                    .any(|pattern| pattern.matches(namespace)))
+    }
+}
+
+/// `labelSelector` (all must match) or `orLabelSelectors` (any must match); none selects all.
+#[derive(Debug, Clone)]
+pub enum LabelFilter {
+    All,
+    Selector(Selector),
+    AnyOf(Vec<Selector>),
+}
+
+impl LabelFilter {
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        match self {
+            Self::All => true,
+            Self::Selector(selector) => selector.matches(labels),
+            Self::AnyOf(selectors) => selectors.iter().any(|selector| selector.matches(labels)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleState {
+    Active,
+    Paused,
+    Invalid,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompiledSchedule {
+    pub name: String,
+    pub namespace: String,
+    pub expression: String,
+    pub cron: Option<CronSchedule>,
+    pub paused: bool,
+    /// Why Velero would refuse (or has refused) this schedule; empty when valid.
+    pub problems: Vec<String>,
+    pub ttl: Duration,
+    pub namespaces: NamespaceFilter,
+    pub resources: ResourceFilter,
+    pub labels: LabelFilter,
+    pub snapshot_volumes: bool,
+    pub default_volumes_to_fs_backup: bool,
+}
+
+impl CompiledSchedule {
+    pub fn compile(schedule: &Schedule, crons: &mut CronCache) -> Self {
+        let spec = &schedule.spec;
+        let template = &spec.template;
+        let mut problems = Vec::new();
+        if let Some(status) = &schedule.status
+            && status.phase.as_deref() == Some("FailedValidation")
+        {
+            let reported = status.validation_errors.clone().unwrap_or_default();
+            if reported.is_empty() {
+                problems.push("Velero reports phase FailedValidation".to_string());
+            } else {
+                problems.extend(reported);
+            }
+        }
+        let cron = if spec.schedule.trim().is_empty() {
+            problems.push("spec.schedule is empty".to_string());
+            None
+        } else {
+            crons
+                .parse(&spec.schedule)
+                .map_err(|error| problems.push(error))
+                .ok()
+        };
+        let ttl = match template.ttl.as_deref() {
+            None => DEFAULT_TTL,
+            Some(text) => match parse_go_duration(text) {
+                Ok(duration) if duration.is_zero() => DEFAULT_TTL,
+                Ok(duration) => duration,
+                Err(error) => {
+                    problems.push(format!("spec.template.ttl: {error}"));
+                    DEFAULT_TTL
+                }
+            },
+        };
+        let namespaces = NamespaceFilter {
+            includes: compile_patterns(
+                &template.included_namespaces,
+                "includedNamespaces",
+                &mut problems,
+            ),
+            excludes: compile_patterns(
+                &template.excluded_namespaces,
+                "excludedNamespaces",
+                &mut problems,
+            ),
+        };
+        if namespaces.excludes.iter().any(NamePattern::is_match_all) {
+            problems.push("excludedNamespaces must not contain '*'".to_string());
+        }
+        let resources = ResourceFilter::from_spec(template).unwrap_or_else(|problem| {
+            problems.push(problem);
+            ResourceFilter::from_spec(&Default::default()).unwrap_or(ResourceFilter::Legacy {
+                resources: Default::default(),
+                include_cluster_resources: None,
+            })
+        });
+        let labels = compile_labels(
+            &template.label_selector,
+            &template.or_label_selectors,
+            &mut problems,
+        );
+        Self {
+            name: schedule.name_any(),
+            namespace: schedule.namespace().unwrap_or_default(),
+            expression: spec.schedule.clone(),
+            cron,
+            paused: spec.paused == Some(true),
+            problems,
+            ttl,
+            namespaces,
+            resources,
+            labels,
+            snapshot_volumes: template.snapshot_volumes != Some(false),
+            default_volumes_to_fs_backup: template.default_volumes_to_fs_backup == Some(true),
+        }
+    }
+
+    pub fn state(&self) -> ScheduleState {
+        if !self.problems.is_empty() {
+            ScheduleState::Invalid
+        } else if self.paused {
+            ScheduleState::Paused
+        } else {
+            ScheduleState::Active
+        }
+    }
+
+    /// Largest gap between two backups; `None` when the expression never fires or is invalid.
+    pub fn worst_interval(&self) -> Option<Duration> {
+        self.cron
+            .as_ref()
+            .and_then(CronSchedule::worst_case_interval)
+    }
+
+    /// Worst-case RPO this schedule gives: the largest gap plus one reconcile tick.
+    pub fn worst_rpo(&self) -> Option<Duration> {
+        self.worst_interval()
+            .map(|interval| interval + RECONCILE_TICK)
+    }
+}
+
+fn compile_patterns(
+    list: &Option<Vec<String>>,
+    field: &str,
+    problems: &mut Vec<String>,
+) -> Vec<NamePattern> {
+    list.iter()
+        .flatten()
+        .filter_map(|source| {
+            NamePattern::parse(source)
+                .map_err(|error| problems.push(format!("spec.template.{field}: {error}")))
+                .ok()
+        })
+        .collect()
+}
+
+fn compile_labels(
+    selector: &Option<LabelSelector>,
+    any_of: &Option<Vec<LabelSelector>>,
+    problems: &mut Vec<String>,
+) -> LabelFilter {
+    let mut convert = |selector: &LabelSelector| {
+        Selector::try_from(selector.clone())
+            .map_err(|error| problems.push(format!("invalid label selector: {error}")))
+            .ok()
+    };
+    match (selector, any_of.as_ref().filter(|list| !list.is_empty())) {
+        (Some(_), Some(_)) => {
+            // Velero: "encountered labelSelector as well as orLabelSelectors in backup spec,
+            // only one can be specified".
+            problems.push(
+                "labelSelector and orLabelSelectors are both set; Velero allows only one"
+                    .to_string(),
+            );
+            LabelFilter::All
+        }
+        (Some(selector), None) => convert(selector).map_or(LabelFilter::All, LabelFilter::Selector),
+        (None, Some(list)) => LabelFilter::AnyOf(list.iter().filter_map(convert).collect()),
+        (None, None) => LabelFilter::All,
+    }
+}

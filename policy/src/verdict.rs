@@ -1,0 +1,255 @@
+//! Per-object results: which schedules cover it, its worst-case RPO against the tier's target,
+//! and every gap with a stable code and a message that says how to fix it.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::config::TierSource;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectKind {
+    Namespace,
+    PersistentVolumeClaim,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Namespace => "Namespace",
+            Self::PersistentVolumeClaim => "PersistentVolumeClaim",
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Stable gap codes: dashboards, alerts and CI gates key on these strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GapCode {
+    /// No schedule selects the object at all.
+    NoSchedule,
+    /// Covered, but the best worst-case RPO is above the tier's target.
+    RpoExceedsTarget,
+    /// The PVC object is backed up but its volume data is not.
+    VolumeNotBackedUp,
+    /// Only file-system backup could take the data, and no running pod mounts the volume.
+    UnmountedFsBackupOnly,
+    /// No covering schedule keeps backups as long as the tier requires (or longer than its interval).
+    RetentionBelowMinimum,
+    /// A schedule that would cover the object is paused.
+    SchedulePaused,
+    /// A schedule that would cover the object is invalid (Velero refuses it).
+    ScheduleInvalid,
+    /// A schedule that would cover the object has a cron expression that never fires.
+    ScheduleNeverFires,
+    /// The object carries `velero.io/exclude-from-backup=true`.
+    ExcludedFromBackup,
+    /// `<prefix>/exempt` is set without a reason.
+    ExemptionWithoutReason,
+    /// The object's `<prefix>/tier` disagrees with the tier the policy gives it.
+    TierAnnotationMismatch,
+}
+
+impl GapCode {
+    pub const ALL: [GapCode; 11] = [
+        Self::NoSchedule,
+        Self::RpoExceedsTarget,
+        Self::VolumeNotBackedUp,
+        Self::UnmountedFsBackupOnly,
+        Self::RetentionBelowMinimum,
+        Self::SchedulePaused,
+        Self::ScheduleInvalid,
+        Self::ScheduleNeverFires,
+        Self::ExcludedFromBackup,
+        Self::ExemptionWithoutReason,
+        Self::TierAnnotationMismatch,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoSchedule => "no-schedule",
+            Self::RpoExceedsTarget => "rpo-exceeds-target",
+            Self::VolumeNotBackedUp => "volume-not-backed-up",
+            Self::UnmountedFsBackupOnly => "unmounted-fs-backup-only",
+            Self::RetentionBelowMinimum => "retention-below-minimum",
+            Self::SchedulePaused => "schedule-paused",
+            Self::ScheduleInvalid => "schedule-invalid",
+            Self::ScheduleNeverFires => "schedule-never-fires",
+            Self::ExcludedFromBackup => "excluded-from-backup",
+            Self::ExemptionWithoutReason => "exemption-without-reason",
+            Self::TierAnnotationMismatch => "tier-annotation-mismatch",
+        }
+    }
+}
+
+impl fmt::Display for GapCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An `Error` gap breaks the tier's promise; a `Warning` should be seen but breaks nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub code: GapCode,
+    pub severity: Severity,
+    pub message: String,
+    /// The schedule the gap is about, when there is one.
+    pub schedule: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub kind: ObjectKind,
+    pub namespace: String,
+    pub name: String,
+    /// `None`: the object is not in the protected set and nothing below applies.
+    pub tier: Option<String>,
+    pub tier_source: Option<TierSource>,
+    /// The reason given in `<prefix>/exempt`, when the object opted out.
+    pub exempt: Option<String>,
+    /// Active schedules that back up the object *and* its data, best RPO first.
+    pub covered_by: Vec<String>,
+    /// Best worst-case RPO over `covered_by` (interval + reconcile tick); `None` when uncovered.
+    pub rpo: Option<Duration>,
+    pub rpo_target: Option<Duration>,
+    /// Longest retention among `covered_by`.
+    pub retention: Option<Duration>,
+    pub min_retention: Option<Duration>,
+    /// The RPO meets the tier's target.
+    pub met: bool,
+    pub gaps: Vec<Gap>,
+}
+
+impl Verdict {
+    pub fn unprotected(kind: ObjectKind, namespace: &str, name: &str) -> Self {
+        Self {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            tier: None,
+            tier_source: None,
+            exempt: None,
+            covered_by: Vec::new(),
+            rpo: None,
+            rpo_target: None,
+            retention: None,
+            min_retention: None,
+            met: true,
+            gaps: Vec::new(),
+        }
+    }
+
+    pub fn is_protected(&self) -> bool {
+        self.tier.is_some() && self.exempt.is_none()
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Gap> {
+        self.gaps
+            .iter()
+            .filter(|gap| gap.severity == Severity::Error)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Gap> {
+        self.gaps
+            .iter()
+            .filter(|gap| gap.severity == Severity::Warning)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+
+    pub fn has_gap(&self, code: GapCode) -> bool {
+        self.gaps.iter().any(|gap| gap.code == code)
+    }
+
+    /// `Namespace data-platform` or `PersistentVolumeClaim data-platform/pg-data`.
+    pub fn subject(&self) -> String {
+        match self.kind {
+            ObjectKind::Namespace => format!("Namespace {}", self.name),
+            ObjectKind::PersistentVolumeClaim => {
+                format!("PersistentVolumeClaim {}/{}", self.namespace, self.name)
+            }
+        }
+    }
+
+    fn retention_ok(&self) -> bool {
+        !self.has_gap(GapCode::RetentionBelowMinimum)
+    }
+}
+
+/// An object a change would leave worse off than before, outside its tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Regression {
+    pub before: Verdict,
+    pub after: Verdict,
+    pub reason: String,
+}
+
+/// Objects `after` leaves uncovered, outside their tier's RPO or below its retention, *and* worse
+/// off than `before`; an edit that makes nothing worse yields nothing. Objects are paired by kind,
+/// namespace and name; one present only in `before` is not judged (it was removed, not exposed).
+pub fn regressions(before: &[Verdict], after: &[Verdict]) -> Vec<Regression> {
+    let mut found = Vec::new();
+    for new in after.iter().filter(|verdict| verdict.is_protected()) {
+        let Some(old) = before.iter().find(|old| {
+            old.kind == new.kind && old.namespace == new.namespace && old.name == new.name
+        }) else {
+            continue;
+        };
+        if let Some(reason) = worsening(old, new) {
+            found.push(Regression {
+                before: old.clone(),
+                after: new.clone(),
+                reason,
+            });
+        }
+    }
+    found
+}
+
+fn worsening(before: &Verdict, after: &Verdict) -> Option<String> {
+    let rpo_worse = match (before.rpo, after.rpo) {
+        (Some(_), None) => return Some("would lose all backup coverage".to_string()),
+        (None, _) => false,
+        (Some(old), Some(new)) => new > old,
+    };
+    if rpo_worse && !after.met {
+        return Some(format!(
+            "worst-case RPO would grow from {} to {}, above its {} target",
+            crate::duration::format_human(before.rpo.unwrap_or_default()),
+            crate::duration::format_human(after.rpo.unwrap_or_default()),
+            crate::duration::format_human(after.rpo_target.unwrap_or_default()),
+        ));
+    }
+    let rpo_better = matches!((before.rpo, after.rpo), (None, Some(_)))
+        || matches!((before.rpo, after.rpo), (Some(old), Some(new)) if new < old);
+    if !rpo_better && before.retention_ok() && !after.retention_ok() {
+        return Some(format!(
+            "retention would drop to {}, below the tier's {} minimum",
+            crate::duration::format_human(after.retention.unwrap_or_default()),
+            crate::duration::format_human(after.min_retention.unwrap_or_default()),
+        ));
+    }
+    None
+}
