@@ -16,3 +16,7 @@ pub mod error;
 pub mod ledger;
 
 pub use error::Error;
+pub mod clock;
+pub mod ground_truth;
+pub mod measure;
+pub mod timeline;
