@@ -1,0 +1,118 @@
+//! Command-line interface (clap derive). Every flag can also come from a `BACKSTOP_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "backstop-webhook",
+    version,
+    about = "Admission webhook and audit that keep every protected Namespace and PVC really covered by a Velero Schedule",
+    after_help = "Exit codes (audit): 0 nothing protected has a gap, 1 a gap was found, 2 bad input.\nExit codes (serve): 0 clean shutdown, 2 bad configuration, 3 runtime failure."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the mutating and validating admission webhook over HTTPS.
+    Serve(ServeArgs),
+    /// Report the coverage of every protected Namespace and PVC found in manifests.
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AuditArgs {
+    /// Policy file (YAML): tiers, protected namespaces, exemptions.
+    #[arg(long, env = "BACKSTOP_POLICY", value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Folder (read recursively) or file of Kubernetes manifests: Namespaces, PVCs, Pods,
+    /// Schedules, StorageClasses, VolumeSnapshotClasses. Repeat to combine folders.
+    #[arg(
+        long = "manifests",
+        env = "BACKSTOP_MANIFESTS",
+        value_name = "DIR",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub manifests: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, env = "BACKSTOP_OUTPUT", value_enum, default_value_t = AuditOutput::Table)]
+    pub output: AuditOutput,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditOutput {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Policy file (YAML).
+    #[arg(long, env = "BACKSTOP_POLICY", value_name = "FILE")]
+    pub policy: PathBuf,
+    /// HTTPS address for admission reviews (`/mutate`, `/validate`).
+    #[arg(long, env = "BACKSTOP_LISTEN", default_value = "0.0.0.0:8443")]
+    pub listen: SocketAddr,
+    /// Plain HTTP address for `/healthz`, `/readyz` and `/metrics`.
+    #[arg(long, env = "BACKSTOP_PROBE_LISTEN", default_value = "0.0.0.0:8080")]
+    pub probe_listen: SocketAddr,
+    /// PEM certificate chain (leaf first). Reloaded when it changes on disk.
+    #[arg(
+        long,
+        env = "BACKSTOP_TLS_CERT",
+        value_name = "FILE",
+        required_unless_present = "dev",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key matching `--tls-cert`.
+    #[arg(
+        long,
+        env = "BACKSTOP_TLS_KEY",
+        value_name = "FILE",
+        required_unless_present = "dev",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Generate a self-signed certificate for localhost/127.0.0.1 (local runs and tests only).
+    #[arg(long, env = "BACKSTOP_DEV", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub dev: bool,
+    /// With `--dev`: where to write the generated CA certificate (for curl --cacert).
+    #[arg(
+        long,
+        env = "BACKSTOP_DEV_CA_OUT",
+        value_name = "FILE",
+        requires = "dev"
+    )]
+    pub dev_ca_out: Option<PathBuf>,
+    /// Offline mode: read Schedules (and any Namespaces, PVCs, Pods) from manifests in DIR
+    /// instead of watching the cluster.
+    #[arg(long, env = "BACKSTOP_SCHEDULES_FROM", value_name = "DIR")]
+    pub schedules_from: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "BACKSTOP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Decision sent when a review cannot be decided before the apiserver's `?timeout=`
+    /// (minus a safety margin) runs out. `deny` matches `failurePolicy: Fail`.
+    #[arg(long, env = "BACKSTOP_TIMEOUT_DECISION", value_enum, default_value_t = TimeoutDecision::Deny)]
+    pub timeout_decision: TimeoutDecision,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutDecision {
+    Allow,
+    Deny,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}

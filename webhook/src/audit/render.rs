@@ -1,0 +1,300 @@
+//! The audit report and its three renderings.
+
+use std::fmt::Write as _;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, Color, ContentArrangement, Table};
+use policy::duration::format_human;
+use policy::schedule::ScheduleState;
+use policy::{CoverageIndex, Severity, Verdict};
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+pub struct ScheduleSummary {
+    pub name: String,
+    pub expression: String,
+    pub worst_interval_seconds: Option<u64>,
+    pub ttl_seconds: u64,
+    pub paused: bool,
+    pub valid: bool,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditReport {
+    pub objects: Vec<Verdict>,
+    pub schedules: Vec<ScheduleSummary>,
+}
+
+impl AuditReport {
+    pub fn new(index: &CoverageIndex) -> Self {
+        Self {
+            objects: index.evaluate_all(),
+            schedules: index
+                .schedules()
+                .map(|schedule| ScheduleSummary {
+                    name: schedule.name.clone(),
+                    expression: schedule.expression.clone(),
+                    worst_interval_seconds: schedule
+                        .worst_interval()
+                        .map(|interval| interval.as_secs()),
+                    ttl_seconds: schedule.ttl.as_secs(),
+                    paused: schedule.paused,
+                    valid: schedule.state() != ScheduleState::Invalid,
+                    problems: schedule.problems.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn has_gaps(&self) -> bool {
+        self.objects.iter().any(super::verdict_fails)
+    }
+
+    fn failing(&self) -> usize {
+        self.objects
+            .iter()
+            .filter(|verdict| super::verdict_fails(verdict))
+            .count()
+    }
+
+    pub fn json(&self) -> String {
+        let objects: Vec<_> = self
+            .objects
+            .iter()
+            .map(|verdict| {
+                json!({
+                    "kind": verdict.kind.as_str(),
+                    "namespace": verdict.namespace,
+                    "name": verdict.name,
+                    "tier": verdict.tier,
+                    "exempt": verdict.exempt,
+                    "coveredBy": verdict.covered_by,
+                    "rpoSeconds": verdict.rpo.map(|rpo| rpo.as_secs()),
+                    "rpoTargetSeconds": verdict.rpo_target.map(|rpo| rpo.as_secs()),
+                    "retentionSeconds": verdict.retention.map(|ttl| ttl.as_secs()),
+                    "minRetentionSeconds": verdict.min_retention.map(|ttl| ttl.as_secs()),
+                    "met": verdict.met,
+                    "gaps": verdict.gaps.iter().map(|gap| json!({
+                        "code": gap.code.as_str(),
+                        "severity": gap.severity.as_str(),
+                        "schedule": gap.schedule,
+                        "message": gap.message,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let schedules: Vec<_> = self
+            .schedules
+            .iter()
+            .map(|schedule| {
+                json!({
+                    "name": schedule.name,
+                    "schedule": schedule.expression,
+                    "worstIntervalSeconds": schedule.worst_interval_seconds,
+                    "ttlSeconds": schedule.ttl_seconds,
+                    "paused": schedule.paused,
+                    "valid": schedule.valid,
+                    "problems": schedule.problems,
+                })
+            })
+            .collect();
+        let document = json!({
+            "objects": objects,
+            "schedules": schedules,
+            "summary": {
+                "protected": self.objects.len(),
+                "withGaps": self.failing(),
+            },
+        });
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&document).unwrap_or_default()
+        )
+    }
+
+    pub fn table(&self) -> String {
+        let mut objects = Table::new();
+        objects
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header([
+                "KIND",
+                "NAMESPACE",
+                "NAME",
+                "TIER",
+                "COVERED BY",
+                "WORST RPO",
+                "TARGET",
+                "MET",
+                "GAPS",
+            ]);
+        for verdict in &self.objects {
+            let met = if verdict.exempt.is_some() {
+                Cell::new("exempt")
+            } else if verdict.met {
+                Cell::new("yes").fg(Color::Green)
+            } else {
+                Cell::new("no").fg(Color::Red)
+            };
+            objects.add_row(vec![
+                Cell::new(kind_short(verdict)),
+                Cell::new(&verdict.namespace),
+                Cell::new(&verdict.name),
+                Cell::new(verdict.tier.as_deref().unwrap_or("-")),
+                Cell::new(or_dash(verdict.covered_by.join(", "))),
+                Cell::new(verdict.rpo.map_or("-".to_string(), format_human)),
+                Cell::new(verdict.rpo_target.map_or("-".to_string(), format_human)),
+                met,
+                Cell::new(or_dash(
+                    verdict
+                        .gaps
+                        .iter()
+                        .map(|gap| gap.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )),
+            ]);
+        }
+        let mut schedules = Table::new();
+        schedules
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(["SCHEDULE", "CRON", "WORST INTERVAL", "TTL", "STATE"]);
+        for schedule in &self.schedules {
+            schedules.add_row(vec![
+                schedule.name.clone(),
+                schedule.expression.clone(),
+                schedule
+                    .worst_interval_seconds
+                    .map_or("never fires".to_string(), |secs| {
+                        format_human(std::time::Duration::from_secs(secs))
+                    }),
+                format_human(std::time::Duration::from_secs(schedule.ttl_seconds)),
+                schedule_state(schedule),
+            ]);
+        }
+        let mut out = format!("Protected objects\n{objects}\n\nVelero schedules\n{schedules}\n");
+        self.write_findings(&mut out, "- ");
+        out
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("## Backstop coverage audit\n\n");
+        let _ = writeln!(
+            out,
+            "{} protected objects, {} with gaps.\n",
+            self.objects.len(),
+            self.failing()
+        );
+        out.push_str(
+            "| Kind | Namespace | Name | Tier | Covered by | Worst RPO | Target | Met | Gaps |\n",
+        );
+        out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+        for verdict in &self.objects {
+            let met = if verdict.exempt.is_some() {
+                "exempt"
+            } else if verdict.met {
+                "✅"
+            } else {
+                "❌"
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                kind_short(verdict),
+                md(&verdict.namespace),
+                md(&verdict.name),
+                md(verdict.tier.as_deref().unwrap_or("-")),
+                md(&or_dash(verdict.covered_by.join(", "))),
+                verdict.rpo.map_or("-".to_string(), format_human),
+                verdict.rpo_target.map_or("-".to_string(), format_human),
+                met,
+                or_dash(
+                    verdict
+                        .gaps
+                        .iter()
+                        .map(|gap| format!("`{}`", gap.code.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            );
+        }
+        out.push_str(
+            "\n| Schedule | Cron | Worst interval | TTL | State |\n|---|---|---|---|---|\n",
+        );
+        for schedule in &self.schedules {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                md(&schedule.name),
+                schedule.expression.replace('`', "'"),
+                schedule
+                    .worst_interval_seconds
+                    .map_or("never fires".to_string(), |secs| format_human(
+                        std::time::Duration::from_secs(secs)
+                    )),
+                format_human(std::time::Duration::from_secs(schedule.ttl_seconds)),
+                md(&schedule_state(schedule)),
+            );
+        }
+        out.push('\n');
+        self.write_findings(&mut out, "- ");
+        out
+    }
+
+    fn write_findings(&self, out: &mut String, bullet: &str) {
+        let findings: Vec<_> = self
+            .objects
+            .iter()
+            .flat_map(|verdict| verdict.gaps.iter().map(move |gap| (verdict, gap)))
+            .collect();
+        if findings.is_empty() {
+            out.push_str("\nNo gaps: every protected object meets its tier.\n");
+            return;
+        }
+        out.push_str("\nFindings\n");
+        for (verdict, gap) in findings {
+            let level = match gap.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let _ = writeln!(
+                out,
+                "{bullet}{level} [{}] {}: {}",
+                gap.code,
+                verdict.subject(),
+                gap.message
+            );
+        }
+    }
+}
+
+fn kind_short(verdict: &Verdict) -> &'static str {
+    match verdict.kind {
+        policy::ObjectKind::Namespace => "Namespace",
+        policy::ObjectKind::PersistentVolumeClaim => "PVC",
+    }
+}
+
+fn schedule_state(schedule: &ScheduleSummary) -> String {
+    if !schedule.valid {
+        format!("invalid: {}", schedule.problems.join("; "))
+    } else if schedule.paused {
+        "paused".to_string()
+    } else {
+        "active".to_string()
+    }
+}
+
+fn or_dash(text: String) -> String {
+    if text.is_empty() {
+        "-".to_string()
+    } else {
+        text
+    }
+}
+
+fn md(text: &str) -> String {
+    text.replace('|', "\\|")
+}

@@ -1,0 +1,28 @@
+//! Backstop admission webhook (`serve`) and coverage audit (`audit`).
+//!
+//! The decisions live in the `policy` crate; this crate is the shell around them: reading
+//! manifests, answering AdmissionReviews over HTTPS, and rendering audit reports.
+
+pub mod args;
+pub mod audit;
+pub mod error;
+pub mod manifests;
+pub mod metrics;
+pub mod state;
+
+use std::process::ExitCode;
+
+use args::{Cli, Command};
+
+pub use error::WebhookError;
+
+/// Runs a parsed command line and maps the outcome to the documented exit codes.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Audit(args) => audit::run(&args),
+        Command::Serve(_) => {
+            eprintln!("backstop-webhook serve: not available in this build yet");
+            ExitCode::from(3)
+        }
+    }
+}
