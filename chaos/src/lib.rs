@@ -19,4 +19,5 @@ pub use error::Error;
 pub mod clock;
 pub mod ground_truth;
 pub mod measure;
+pub mod scenario;
 pub mod timeline;

@@ -136,10 +136,10 @@ impl Scan {
         }
         self.records += 1;
         let expected_prev = self.last.map_or(GENESIS_PREV, |r| r.hash());
-        if !self.link_known {
-            if let Some(Problem::Damaged { last_seq, .. }) = self.problems.last_mut() {
-                *last_seq = (record.seq > self.expected).then(|| record.seq - 1);
-            }
+        if !self.link_known
+            && let Some(Problem::Damaged { last_seq, .. }) = self.problems.last_mut()
+        {
+            *last_seq = (record.seq > self.expected).then(|| record.seq - 1);
         }
         if record.seq > self.expected {
             if self.link_known {

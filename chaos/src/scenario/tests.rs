@@ -1,0 +1,213 @@
+use std::time::Duration;
+
+use super::*;
+
+const VALID: &str = "\
+name: pvc-corruption
+cluster: { provider: kind, workers: 2, kubernetes: v1.33.1 }
+store: { kind: minio }
+velero: { version: v1.16, fsBackup: kopia }
+workloads: [ledger]
+backup: { schedule: \"*/5 * * * *\" }
+fault: { kind: pvc-corruption, target: ledger, after: 12m }
+targets: { rto: 1h, rpo: 15m }
+";
+
+fn parse_text(text: &str) -> Result<Scenario, Error> {
+    parse(Path::new("fixtures/scenarios/x.yaml"), text)
+}
+
+/// The error for VALID with one line replaced (matched by its key).
+fn error_with(line_start: &str, replacement: &str) -> String {
+    let text: String = VALID
+        .lines()
+        .map(|l| {
+            if l.starts_with(line_start) {
+                replacement.to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    match parse_text(&text) {
+        Ok(_) => panic!("{replacement:?} should be rejected"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_design_example_parses_with_defaults_filled_in() {
+    let s = parse_text(VALID).unwrap();
+    assert_eq!(s.fault.kind, FaultKind::PvcCorruption);
+    assert_eq!(s.fault.after, HumanDuration(Duration::from_secs(720)));
+    assert_eq!(s.targets.rpo, HumanDuration(Duration::from_secs(900)));
+    assert_eq!(s.store.bucket, "backstop");
+    assert_eq!(s.backup.ttl, HumanDuration(Duration::from_secs(86_400)));
+    assert_eq!(s.fault.corruption_bytes(), DEFAULT_CORRUPTION_BYTES);
+}
+
+#[test]
+fn validation_errors_name_the_file_and_the_field() {
+    let cases = [
+        (
+            "unknown key",
+            "fault:",
+            "fault: { kind: pvc-corruption, target: ledger, after: 12m, when: now }",
+            "fixtures/scenarios/x.yaml: fault.when: ",
+        ),
+        (
+            "bad duration",
+            "fault:",
+            "fault: { kind: pvc-corruption, target: ledger, after: 12x }",
+            "fixtures/scenarios/x.yaml: fault.after: invalid duration \"12x\"",
+        ),
+        (
+            "unknown fault kind",
+            "fault:",
+            "fault: { kind: disk-full, target: ledger, after: 12m }",
+            "fixtures/scenarios/x.yaml: fault.kind: ",
+        ),
+        (
+            "wrong type",
+            "cluster:",
+            "cluster: { provider: kind, workers: two, kubernetes: v1.33.1 }",
+            "fixtures/scenarios/x.yaml: cluster.workers: ",
+        ),
+        (
+            "target not a workload",
+            "fault:",
+            "fault: { kind: pvc-corruption, target: postgres, after: 12m }",
+            "fixtures/scenarios/x.yaml: fault.target: \"postgres\" is not one of",
+        ),
+        (
+            "minor-only kubernetes",
+            "cluster:",
+            "cluster: { provider: kind, workers: 2, kubernetes: v1.33 }",
+            "fixtures/scenarios/x.yaml: cluster.kubernetes: \"v1.33\" is not a version like v1.33.1",
+        ),
+        (
+            "unsupported velero",
+            "velero:",
+            "velero: { version: v1.9, fsBackup: kopia }",
+            "fixtures/scenarios/x.yaml: velero.version: v1.9 is not supported",
+        ),
+        (
+            "unknown fs-backup engine",
+            "velero:",
+            "velero: { version: v1.16, fsBackup: tar }",
+            "fixtures/scenarios/x.yaml: velero.fsBackup: ",
+        ),
+        (
+            "four-field cron",
+            "backup:",
+            "backup: { schedule: \"*/5 * * *\" }",
+            "fixtures/scenarios/x.yaml: backup.schedule: \"*/5 * * *\" has 4 fields",
+        ),
+        (
+            "zero target",
+            "targets:",
+            "targets: { rto: 0s, rpo: 15m }",
+            "fixtures/scenarios/x.yaml: targets.rto: must be positive",
+        ),
+        (
+            "bytes on the wrong fault",
+            "fault:",
+            "fault: { kind: namespace-loss, target: ledger, after: 12m, bytes: 10 }",
+            "fixtures/scenarios/x.yaml: fault.bytes: only applies to pvc-corruption",
+        ),
+        (
+            "mode on the wrong fault",
+            "fault:",
+            "fault: { kind: node-loss, target: ledger, after: 12m, mode: corrupt-repository }",
+            "fixtures/scenarios/x.yaml: fault.mode: only applies to storage-loss",
+        ),
+        (
+            "bad name",
+            "name:",
+            "name: PVC_Corruption",
+            "fixtures/scenarios/x.yaml: name: \"PVC_Corruption\" must be",
+        ),
+        (
+            "workload listed twice",
+            "workloads:",
+            "workloads: [ledger, ledger]",
+            "fixtures/scenarios/x.yaml: workloads[1]: \"ledger\" is listed twice",
+        ),
+    ];
+    for (what, key, replacement, expected) in cases {
+        let message = error_with(key, replacement);
+        assert!(
+            message.starts_with(expected),
+            "{what}: got {message:?}, expected it to start with {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_section_is_named() {
+    let text: String = VALID
+        .lines()
+        .filter(|l| !l.starts_with("targets:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let message = parse_text(&text).unwrap_err().to_string();
+    assert!(message.contains("targets"), "{message}");
+    assert!(
+        message.starts_with("fixtures/scenarios/x.yaml: "),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_yaml_syntax_error_says_where() {
+    let message = parse_text("name: [unclosed\n").unwrap_err().to_string();
+    assert!(
+        message.starts_with("fixtures/scenarios/x.yaml: "),
+        "{message}"
+    );
+    assert!(message.contains("line "), "{message}");
+}
+
+#[test]
+fn node_loss_needs_a_second_worker() {
+    let one_worker = VALID
+        .replace("workers: 2", "workers: 1")
+        .replace("kind: pvc-corruption", "kind: node-loss");
+    let message = parse_text(&one_worker).unwrap_err().to_string();
+    assert!(
+        message.starts_with("fixtures/scenarios/x.yaml: cluster.workers: node-loss needs"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_missing_file_is_bad_input_naming_the_path() {
+    let err = load(Path::new("/nonexistent/scenario.yaml")).unwrap_err();
+    assert_eq!(err.exit_code(), crate::error::EXIT_BAD_INPUT);
+    assert!(err.to_string().starts_with("/nonexistent/scenario.yaml: "));
+}
+
+#[test]
+fn versions_parse_with_and_without_patch() {
+    assert_eq!(parse_version("v1.16"), Some((1, 16, None)));
+    assert_eq!(parse_version("v1.33.1"), Some((1, 33, Some(1))));
+    for bad in ["1.16", "v1", "v1.16.", "v1.x", "v1.2.3.4", "v1.+2"] {
+        assert_eq!(parse_version(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn schedules_accept_descriptors_and_time_zones() {
+    for ok in [
+        "@hourly",
+        "@every 5m",
+        "CRON_TZ=Europe/Paris 0 2 * * *",
+        "0 3 * * 0",
+    ] {
+        assert_eq!(check_schedule(ok), Ok(()), "{ok}");
+    }
+    for bad in ["@often", "@every", "@every 0s", "* * * * * *", ""] {
+        assert!(check_schedule(bad).is_err(), "{bad}");
+    }
+}
