@@ -129,14 +129,22 @@ pub(crate) fn verdict(
     verdict.met = verdict.rpo.is_some_and(|rpo| rpo <= tier.rpo);
 
     if covering.is_empty() {
+        let mut grouped: Vec<(GapCode, String, Vec<&str>)> = Vec::new();
         for (code, detail, schedule) in data_gaps {
+            match grouped.iter_mut().find(|(c, d, _)| *c == code && *d == detail) {
+                Some((_, _, names)) => names.push(&schedule.name),
+                None => grouped.push((code, detail, vec![&schedule.name])),
+            }
+        }
+        for (code, detail, names) in grouped {
             gaps.push(error(
                 code,
                 format!(
-                    "{subject} is in schedule {} but its volume data is not: {detail}",
-                    schedule.name
+                    "{subject} is in {} {} but its volume data is not: {detail}",
+                    if names.len() == 1 { "schedule" } else { "schedules" },
+                    names.join(", ")
                 ),
-                Some(&schedule.name),
+                names.first().copied(),
             ));
         }
         let nothing_matched = gaps

@@ -103,21 +103,17 @@ fn volume_data(schedule: &CompiledSchedule, pvc: &PvcFacts, world: &World) -> Ou
     if schedule.default_volumes_to_fs_backup || unmounted_opt_in {
         return Outcome::DataGap {
             code: GapCode::UnmountedFsBackupOnly,
-            detail: format!(
-                "only file-system backup could take its data and no running pod backed up by {} mounts it",
-                schedule.name
-            ),
+            detail: "only file-system backup could take its data, and no running pod in the backup mounts it; mount it in a running pod, give it a snapshot path (a Velero-labelled VolumeSnapshotClass for its CSI driver), or exempt it with a reason".to_string(),
         };
     }
     let detail = match claim_named_instead_of_volume {
         Some((pod, volume)) => format!(
             "pod {pod} lists the claim name {claim:?} in {BACKUP_VOLUMES}, which takes pod volume names: write {volume:?}"
         ),
-        None if !schedule.snapshot_volumes => format!("{} sets snapshotVolumes: false and no file-system backup applies", schedule.name),
-        None if !schedule.resources.includes_bound_volumes() => format!(
-            "{} does not include persistentvolumes, so no snapshot is taken, and no file-system backup applies",
-            schedule.name
-        ),
+        None if !schedule.snapshot_volumes => "the schedule sets snapshotVolumes: false and no file-system backup applies".to_string(),
+        None if !schedule.resources.includes_bound_volumes() => {
+            "the schedule does not include persistentvolumes, so no snapshot is taken, and no file-system backup applies".to_string()
+        }
         None => "no VolumeSnapshotLocation or Velero-labelled VolumeSnapshotClass matches its storage, and no file-system backup applies".to_string(),
     };
     Outcome::DataGap {
