@@ -19,5 +19,6 @@ pub use error::Error;
 pub mod clock;
 pub mod ground_truth;
 pub mod measure;
+pub mod plan;
 pub mod scenario;
 pub mod timeline;

@@ -1,10 +1,11 @@
 //! The ledger writer: appends a record, makes it durable, and only then acknowledges it.
 //!
 //! This is the storage half; [`crate::command::ledger`] puts it behind HTTP.
-//! On start it never destroys what it finds: if the file is not exactly a clean
-//! chain (torn tail, damage, duplicates), the original bytes are first copied to
-//! `<file>.found-at-start`, then the file is rewritten as its chain-valid prefix
-//! and the writer continues from there.
+//! On start it never destroys what it finds: a non-empty file is first copied to
+//! `<file>.found-at-start` (what the harness verifies after a restore, before any
+//! new record is appended), then, if it is not exactly a clean chain (torn tail,
+//! damage, duplicates), rewritten as its chain-valid prefix; the writer continues
+//! from there.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -22,8 +23,10 @@ use crate::error::Error;
 pub struct Startup {
     /// Verification of the file as found, before anything was written.
     pub found: Verification,
-    /// Where the original bytes were kept when the file had to be repaired.
+    /// Where the bytes found at start were kept (`None` when the file was new or empty).
     pub preserved_as: Option<PathBuf>,
+    /// Whether the file had to be rewritten as its chain-valid prefix.
+    pub repaired: bool,
 }
 
 /// An open ledger file that is appended to and synced record by record.
@@ -66,14 +69,14 @@ impl Ledger {
         let chain = rebuild_chain(&found);
         let clean = encode_all(&chain);
         let mut preserved_as = None;
-        if existing.is_some() && clean != bytes {
+        if !bytes.is_empty() {
             let keep = preserved_path(path);
-            fs::write(&keep, bytes).map_err(io(&keep))?;
-            File::open(&keep)
-                .and_then(|f| f.sync_all())
-                .map_err(io(&keep))?;
-            replace_atomically(path, &clean)?;
+            write_synced(&keep, bytes)?;
             preserved_as = Some(keep);
+        }
+        let repaired = existing.is_some() && clean != bytes;
+        if repaired {
+            replace_atomically(path, &clean)?;
         }
         let file = OpenOptions::new()
             .create(true)
@@ -94,6 +97,7 @@ impl Ledger {
             Startup {
                 found,
                 preserved_as,
+                repaired,
             },
         ))
     }
@@ -126,14 +130,18 @@ fn rebuild_chain(found: &Verification) -> Vec<Record> {
     out
 }
 
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let mut file = File::create(path).map_err(io(path))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io(path))
+}
+
 fn replace_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let mut file = File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io(&tmp))?;
+    write_synced(&tmp, bytes)?;
     fs::rename(&tmp, path).map_err(io(path))?;
     sync_parent(path)
 }
@@ -160,6 +168,7 @@ mod tests {
         let path = dir.path().join("ledger.log");
         let (mut ledger, startup) = Ledger::open(&path).unwrap();
         assert_eq!(startup.found.records, 0);
+        assert!(startup.preserved_as.is_none());
         for t in 0..5 {
             ledger.append(1_000 + t).unwrap();
         }
@@ -170,12 +179,16 @@ mod tests {
     }
 
     #[test]
-    fn continues_the_chain_of_an_existing_clean_file_without_touching_it() {
+    fn keeps_a_copy_of_a_clean_file_and_continues_its_chain() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.log");
         fs::write(&path, encode_all(&chain(3, 10, 10))).unwrap();
         let (mut ledger, startup) = Ledger::open(&path).unwrap();
-        assert!(startup.preserved_as.is_none());
+        assert!(!startup.repaired);
+        assert_eq!(
+            fs::read(startup.preserved_as.unwrap()).unwrap(),
+            encode_all(&chain(3, 10, 10))
+        );
         assert_eq!(ledger.append(99).unwrap().seq, 4);
         let v = verify(&fs::read(&path).unwrap());
         assert!(v.is_intact());
@@ -192,6 +205,7 @@ mod tests {
 
         let (mut ledger, startup) = Ledger::open(&path).unwrap();
         assert_eq!(startup.found.torn_tail.map(|t| t.seq), Some(4));
+        assert!(startup.repaired);
         let kept = startup.preserved_as.unwrap();
         assert_eq!(fs::read(kept).unwrap(), bytes);
 

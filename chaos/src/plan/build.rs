@@ -1,0 +1,447 @@
+//! The steps every run takes, in phase order; the fault's own steps come from [`super::fault`].
+
+use super::{Action, Context, LEDGER_IMAGE, LEDGER_LOCAL_PORT, MINIO_IMAGE, NAMESPACE, Plan, Step};
+use super::{fault, manifests};
+use crate::duration;
+use crate::scenario::{Scenario, aws_plugin_for, parse_version};
+use crate::timeline::Phase;
+
+/// Names and flags derived from the scenario, shared by every step.
+pub(super) struct Names {
+    pub cluster: String,
+    pub context: String,
+    pub minio: String,
+    pub schedule: String,
+    pub restore: String,
+    pub workdir: String,
+}
+
+impl Names {
+    fn new(scenario: &Scenario, ctx: &Context) -> Self {
+        let cluster = format!("backstop-{}", scenario.name);
+        Self {
+            context: format!("kind-{cluster}"),
+            minio: format!("{cluster}-minio"),
+            schedule: format!("backstop-{}", scenario.name),
+            restore: format!("backstop-{}-{:x}", scenario.name, ctx.seed & 0xffff_ffff),
+            workdir: ctx.workdir.display().to_string(),
+            cluster,
+        }
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Vec<String> {
+        let mut argv = vec![
+            "kubectl".to_owned(),
+            "--context".to_owned(),
+            self.context.clone(),
+        ];
+        argv.extend(args.iter().map(|a| (*a).to_owned()));
+        argv
+    }
+
+    pub fn kubectl_ns(&self, args: &[&str]) -> Vec<String> {
+        let mut argv = self.kubectl(&["--namespace", NAMESPACE]);
+        argv.extend(args.iter().map(|a| (*a).to_owned()));
+        argv
+    }
+
+    pub fn path(&self, file: &str) -> String {
+        format!("{}/{file}", self.workdir)
+    }
+}
+
+pub(super) fn argv(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
+pub(super) fn step(phase: Phase, title: impl Into<String>, action: Action) -> Step {
+    Step {
+        phase,
+        title: title.into(),
+        action,
+    }
+}
+
+/// Builds the plan of a run.
+pub fn build(scenario: &Scenario, ctx: &Context) -> Plan {
+    let names = Names::new(scenario, ctx);
+    let mut steps = Vec::new();
+    provision(scenario, &names, ctx.seed, &mut steps);
+    install(scenario, &names, ctx, &mut steps);
+    steady(&names, ctx, &mut steps);
+    backups(scenario, &names, &mut steps);
+    fault::inject(scenario, &names, ctx.seed, &mut steps);
+    recover(scenario, &names, &mut steps);
+    teardown(&names, &mut steps);
+    Plan {
+        scenario: scenario.name.clone(),
+        scenario_file: ctx.scenario_file.clone(),
+        seed: ctx.seed,
+        cluster: names.cluster,
+        steps,
+    }
+}
+
+fn provision(scenario: &Scenario, n: &Names, seed: u64, steps: &mut Vec<Step>) {
+    let config = n.path("kind.yaml");
+    steps.push(step(
+        Phase::Provision,
+        format!(
+            "Write the kind config: a control plane and {} workers",
+            scenario.cluster.workers
+        ),
+        Action::WriteFile {
+            path: config.clone().into(),
+            content: manifests::kind_config(scenario),
+        },
+    ));
+    steps.push(create_cluster(scenario, n));
+    steps.push(step(
+        Phase::Provision,
+        "Write MinIO's root password (throwaway, derived from the seed)",
+        Action::WriteFile {
+            path: n.path("minio.env").into(),
+            content: format!("MINIO_ROOT_PASSWORD={}\n", password(seed)),
+        },
+    ));
+    steps.push(step(
+        Phase::Provision,
+        "Start MinIO outside the cluster, on kind's Docker network, so it survives cluster loss",
+        Action::Run(argv(&[
+            "docker",
+            "run",
+            "--detach",
+            "--name",
+            &n.minio,
+            "--network",
+            "kind",
+            "--env",
+            "MINIO_ROOT_USER=backstop",
+            "--env-file",
+            &n.path("minio.env"),
+            MINIO_IMAGE,
+            "server",
+            "/data",
+        ])),
+    ));
+    steps.push(step(
+        Phase::Provision,
+        "Wait for MinIO",
+        Action::Wait(format!(
+            "http://{}:9000/minio/health/ready answers 200 (probed from the kind network)",
+            n.minio
+        )),
+    ));
+    steps.push(step(
+        Phase::Provision,
+        "Point mc at the server",
+        Action::Run(argv(&[
+            "docker",
+            "exec",
+            &n.minio,
+            "sh",
+            "-c",
+            "mc alias set local http://127.0.0.1:9000 backstop \"$MINIO_ROOT_PASSWORD\"",
+        ])),
+    ));
+    steps.push(step(
+        Phase::Provision,
+        format!("Create the bucket {}", scenario.store.bucket),
+        Action::Run(argv(&[
+            "docker",
+            "exec",
+            &n.minio,
+            "mc",
+            "mb",
+            "--ignore-existing",
+            &format!("local/{}", scenario.store.bucket),
+        ])),
+    ));
+}
+
+/// `kind create cluster` (also used to rebuild after cluster loss).
+pub(super) fn create_cluster(scenario: &Scenario, n: &Names) -> Step {
+    step(
+        Phase::Provision,
+        format!("Create the kind cluster {}", n.cluster),
+        Action::Run(argv(&[
+            "kind",
+            "create",
+            "cluster",
+            "--name",
+            &n.cluster,
+            "--image",
+            &format!("kindest/node:{}", scenario.cluster.kubernetes),
+            "--config",
+            &n.path("kind.yaml"),
+            "--wait",
+            "5m",
+        ])),
+    )
+}
+
+fn install(scenario: &Scenario, n: &Names, ctx: &Context, steps: &mut Vec<Step>) {
+    steps.push(step(
+        Phase::Install,
+        "Write Velero's credentials for the bucket",
+        Action::WriteFile {
+            path: n.path("credentials-velero").into(),
+            content: manifests::velero_credentials("backstop", &password(ctx.seed)),
+        },
+    ));
+    steps.extend(install_velero(scenario, n, Phase::Install));
+}
+
+/// The MinIO root password of a run (throwaway, derived from the seed so a plan is reproducible).
+fn password(seed: u64) -> String {
+    format!(
+        "backstop-{:016x}",
+        seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D
+    )
+}
+
+/// `velero install` on the scenario's bucket and the wait for its location (also after cluster loss).
+pub(super) fn install_velero(scenario: &Scenario, n: &Names, phase: Phase) -> Vec<Step> {
+    let version = parse_version(&scenario.velero.version);
+    let plugin = version.and_then(aws_plugin_for).unwrap_or("v1.12.0");
+    let mut args = argv(&[
+        "velero",
+        "install",
+        "--kubecontext",
+        &n.context,
+        "--provider",
+        "aws",
+        "--plugins",
+        &format!("velero/velero-plugin-for-aws:{plugin}"),
+        "--bucket",
+        &scenario.store.bucket,
+        "--secret-file",
+        &n.path("credentials-velero"),
+        "--backup-location-config",
+        &format!(
+            "region=minio,s3ForcePathStyle=true,s3Url=http://{}:9000",
+            n.minio
+        ),
+        "--use-volume-snapshots=false",
+        "--use-node-agent",
+        "--uploader-type",
+        &scenario.velero.fs_backup.to_string(),
+        "--wait",
+    ]);
+    if version.is_some_and(|v| v.2.is_some()) {
+        args.push("--image".into());
+        args.push(format!("velero/velero:{}", scenario.velero.version));
+    }
+    vec![
+        step(
+            phase,
+            format!(
+                "Install Velero {} with the AWS plugin {plugin} and the {} node agent",
+                scenario.velero.version, scenario.velero.fs_backup
+            ),
+            Action::Run(args),
+        ),
+        step(
+            phase,
+            "Wait for the backup storage location to be Available",
+            Action::Run(n.kubectl(&[
+                "--namespace",
+                "velero",
+                "wait",
+                "backupstoragelocation/default",
+                "--for=jsonpath={.status.phase}=Available",
+                "--timeout=5m",
+            ])),
+        ),
+    ]
+}
+
+fn steady(n: &Names, ctx: &Context, steps: &mut Vec<Step>) {
+    steps.extend(deploy_workloads(n, ctx, Phase::Steady));
+    steps.push(step(
+        Phase::Steady,
+        "Forward a local port to the ledger",
+        Action::Run(n.kubectl_ns(&[
+            "port-forward",
+            "service/ledger",
+            &format!("{LEDGER_LOCAL_PORT}:8080"),
+        ])),
+    ));
+    steps.push(step(
+        Phase::Steady,
+        "Start the ground truth: record every acknowledged write outside the cluster",
+        Action::Harness(format!(
+            "poll GET http://127.0.0.1:{LEDGER_LOCAL_PORT}/last every second; append each answer \
+             with the harness's wall and monotonic time to {}",
+            n.path("acks.jsonl")
+        )),
+    ));
+    steps.push(step(
+        Phase::Steady,
+        "Wait for steady writes",
+        Action::Wait("30 consecutive polls each saw a newer acknowledged record".into()),
+    ));
+}
+
+/// Load the ledger image, create the namespace and apply every workload (also after cluster loss).
+pub(super) fn deploy_workloads(n: &Names, ctx: &Context, phase: Phase) -> Vec<Step> {
+    let mut steps = vec![
+        step(
+            phase,
+            format!("Load the ledger image {LEDGER_IMAGE} into the cluster's nodes"),
+            Action::Run(argv(&[
+                "kind",
+                "load",
+                "docker-image",
+                LEDGER_IMAGE,
+                "--name",
+                &n.cluster,
+            ])),
+        ),
+        step(
+            phase,
+            format!("Create the namespace {NAMESPACE}"),
+            Action::Run(n.kubectl(&["create", "namespace", NAMESPACE])),
+        ),
+    ];
+    for w in &ctx.workloads {
+        steps.push(step(
+            phase,
+            format!("Apply the {} workload ({})", w.name, w.path.display()),
+            Action::Apply {
+                command: n.kubectl_ns(&["apply", "--filename", "-"]),
+                manifest: w.manifest.clone(),
+            },
+        ));
+        steps.push(step(
+            phase,
+            format!("Wait for {} to roll out", w.name),
+            Action::Run(n.kubectl_ns(&[
+                "rollout",
+                "status",
+                &format!("statefulset/{}", w.name),
+                "--timeout=5m",
+            ])),
+        ));
+    }
+    steps
+}
+
+fn backups(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
+    steps.push(step(
+        Phase::Backups,
+        format!(
+            "Create the Schedule {} ({})",
+            n.schedule, scenario.backup.schedule
+        ),
+        Action::Apply {
+            command: n.kubectl(&["apply", "--filename", "-"]),
+            manifest: manifests::schedule(&n.schedule, NAMESPACE, scenario),
+        },
+    ));
+    steps.push(step(
+        Phase::Backups,
+        "Wait for the first scheduled backup",
+        Action::Wait(format!(
+            "a Backup labelled velero.io/schedule-name={} reaches phase Completed (watch)",
+            n.schedule
+        )),
+    ));
+    steps.push(step(
+        Phase::Fault,
+        format!(
+            "Wait until {} after steady writes began",
+            duration::canonical(scenario.fault.after.0)
+        ),
+        Action::Wait(format!(
+            "the monotonic clock reaches steady + {}; the Schedule keeps backing up meanwhile",
+            duration::canonical(scenario.fault.after.0)
+        )),
+    ));
+}
+
+fn recover(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
+    steps.push(step(
+        Phase::RestoreStart,
+        "Create the Restore from the newest usable backup",
+        Action::Apply {
+            command: n.kubectl(&["apply", "--filename", "-"]),
+            manifest: manifests::restore(
+                &n.restore,
+                NAMESPACE,
+                &fault::restore_source(scenario, n),
+            ),
+        },
+    ));
+    steps.push(step(
+        Phase::RestoreComplete,
+        "Wait for the Restore to finish",
+        Action::Wait(format!(
+            "Restore {} reaches Completed, PartiallyFailed or Failed (watch)",
+            n.restore
+        )),
+    ));
+    steps.push(step(
+        Phase::RestoreComplete,
+        "Record the restore's phase, warnings and errors",
+        Action::Run(argv(&[
+            "velero",
+            "restore",
+            "describe",
+            &n.restore,
+            "--details",
+            "--kubecontext",
+            &n.context,
+        ])),
+    ));
+    steps.push(step(
+        Phase::PodsReady,
+        "Wait for the restored ledger pod to be Ready",
+        Action::Run(n.kubectl_ns(&[
+            "wait",
+            "pod/ledger-0",
+            "--for=condition=Ready",
+            "--timeout=10m",
+        ])),
+    ));
+    steps.push(step(
+        Phase::DataVerified,
+        "Forward a local port to the restored ledger",
+        Action::Run(n.kubectl_ns(&[
+            "port-forward",
+            "service/ledger",
+            &format!("{LEDGER_LOCAL_PORT}:8080"),
+        ])),
+    ));
+    steps.push(step(
+        Phase::DataVerified,
+        "Fetch the ledger as restored (copied aside by the writer before it appended anything)",
+        Action::Harness(format!(
+            "GET http://127.0.0.1:{LEDGER_LOCAL_PORT}/found-at-start > {}",
+            n.path("restored.ledger")
+        )),
+    ));
+    steps.push(step(
+        Phase::DataVerified,
+        "Verify the restored chain and measure RTO and RPO against the ground truth",
+        Action::Harness(format!(
+            "verify {restored}; measure with {acks} and the timeline; write {result}",
+            restored = n.path("restored.ledger"),
+            acks = n.path("acks.jsonl"),
+            result = n.path("result.json"),
+        )),
+    ));
+}
+
+fn teardown(n: &Names, steps: &mut Vec<Step>) {
+    steps.push(step(
+        Phase::Teardown,
+        "Delete the cluster (skipped with --keep)",
+        Action::Run(argv(&["kind", "delete", "cluster", "--name", &n.cluster])),
+    ));
+    steps.push(step(
+        Phase::Teardown,
+        "Remove MinIO (skipped with --keep)",
+        Action::Run(argv(&["docker", "rm", "--force", "--volumes", &n.minio])),
+    ));
+}

@@ -1,0 +1,202 @@
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::scenario;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+fn plan_for(name: &str) -> Plan {
+    let file = fixtures().join(format!("scenarios/{name}.yaml"));
+    let s = scenario::load(&file).unwrap();
+    let ledger = fixtures().join("workloads/ledger.yaml");
+    let ctx = Context {
+        scenario_file: PathBuf::from(format!("fixtures/scenarios/{name}.yaml")),
+        seed: 42,
+        workdir: PathBuf::from(format!("out/chaos/{name}")),
+        workloads: vec![Workload {
+            name: "ledger".into(),
+            path: PathBuf::from("fixtures/workloads/ledger.yaml"),
+            manifest: std::fs::read_to_string(ledger).unwrap(),
+        }],
+    };
+    build(&s, &ctx)
+}
+
+fn commands(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Run(argv) | Action::Apply { command: argv, .. } => Some(shell_line(argv)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn position(commands: &[String], prefix: &str) -> usize {
+    commands
+        .iter()
+        .position(|c| c.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no command starts with {prefix:?}"))
+}
+
+const SCENARIOS: [&str; 5] = [
+    "namespace-loss",
+    "pvc-corruption",
+    "node-loss",
+    "cluster-loss",
+    "storage-loss",
+];
+
+#[test]
+fn every_scenario_plans_provision_install_workload_backup_fault_restore_in_order() {
+    for name in SCENARIOS {
+        let plan = plan_for(name);
+        let cmds = commands(&plan);
+        let order = [
+            "kind create cluster",
+            "docker run --detach",
+            "velero install",
+            "kind load docker-image",
+            "kubectl --context kind-backstop-",
+        ];
+        let order = order.map(|p| {
+            if p.starts_with("kubectl") {
+                format!("{p}{name} --namespace backstop-chaos apply")
+            } else {
+                p.to_owned()
+            }
+        });
+        let positions: Vec<usize> = order.iter().map(|p| position(&cmds, p)).collect();
+        assert!(positions.is_sorted(), "{name}: {positions:?}");
+        let restore = plan
+            .steps
+            .iter()
+            .position(|s| matches!(&s.action, Action::Apply { manifest, .. } if manifest.contains("kind: Restore")))
+            .unwrap();
+        let schedule = plan
+            .steps
+            .iter()
+            .position(|s| matches!(&s.action, Action::Apply { manifest, .. } if manifest.contains("kind: Schedule")))
+            .unwrap();
+        assert!(schedule < restore, "{name}");
+        let phases: Vec<_> = plan.steps.iter().map(|s| s.phase).collect();
+        assert!(phases.is_sorted(), "{name}: steps out of phase order");
+        assert_eq!(phases.first(), Some(&Phase::Provision));
+        assert_eq!(phases.last(), Some(&Phase::Teardown));
+    }
+}
+
+#[test]
+fn every_kubectl_and_velero_command_names_the_run_s_own_context() {
+    for name in SCENARIOS {
+        for cmd in commands(&plan_for(name)) {
+            if cmd.starts_with("kubectl") {
+                assert!(
+                    cmd.starts_with(&format!("kubectl --context kind-backstop-{name} ")),
+                    "{cmd}"
+                );
+            }
+            if cmd.starts_with("velero") {
+                assert!(
+                    cmd.contains(&format!("--kubecontext kind-backstop-{name}")),
+                    "{cmd}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn each_fault_strikes_with_its_own_command() {
+    let cases = [
+        (
+            "namespace-loss",
+            "kubectl --context kind-backstop-namespace-loss delete namespace backstop-chaos",
+        ),
+        (
+            "pvc-corruption",
+            "docker exec <node> dd if=/dev/zero of=<pv-path>/ledger.log bs=1 count=4096",
+        ),
+        ("node-loss", "docker stop <node>"),
+        (
+            "cluster-loss",
+            "kind delete cluster --name backstop-cluster-loss",
+        ),
+        (
+            "storage-loss",
+            "docker exec backstop-storage-loss-minio mc rm --recursive --force local/backstop/backups/",
+        ),
+    ];
+    for (name, command) in cases {
+        let plan = plan_for(name);
+        let fault_cmds: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.phase == Phase::Fault)
+            .filter_map(|s| match &s.action {
+                Action::Run(argv) => Some(shell_line(argv)),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            fault_cmds.iter().any(|c| c.starts_with(command)),
+            "{name}: {fault_cmds:#?}"
+        );
+    }
+}
+
+#[test]
+fn cluster_loss_rebuilds_and_reinstalls_velero_on_the_same_bucket_before_restoring() {
+    let plan = plan_for("cluster-loss");
+    let creates: Vec<&Step> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(&s.action, Action::Run(a) if a.starts_with(&["kind".into(), "create".into()])))
+        .collect();
+    assert_eq!(creates.len(), 2);
+    assert_eq!(creates[1].phase, Phase::RestoreStart);
+    let installs: Vec<&Step> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(&s.action, Action::Run(a) if a.starts_with(&["velero".into(), "install".into()])))
+        .collect();
+    assert_eq!(installs.len(), 2);
+    assert_eq!(installs[0].action, installs[1].action);
+}
+
+#[test]
+fn the_workload_manifest_is_shown_in_full() {
+    let text = render(&plan_for("namespace-loss"));
+    let manifest = std::fs::read_to_string(fixtures().join("workloads/ledger.yaml")).unwrap();
+    for line in manifest.lines().filter(|l| !l.is_empty()) {
+        assert!(text.contains(line), "missing {line:?}");
+    }
+}
+
+#[test]
+fn the_pvc_corruption_plan_renders_as_committed() {
+    insta::assert_snapshot!(render(&plan_for("pvc-corruption")));
+}
+
+#[test]
+fn shell_lines_quote_only_what_needs_it() {
+    let argv: Vec<String> = [
+        "echo",
+        "plain-arg",
+        "two words",
+        "it's",
+        "<node>",
+        "of=<pv path>/x",
+        "a<b",
+        "{.x}",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(
+        shell_line(&argv),
+        r"echo plain-arg 'two words' 'it'\''s' <node> of=<pv path>/x 'a<b' '{.x}'"
+    );
+}
