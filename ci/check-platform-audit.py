@@ -39,6 +39,27 @@ EXPECTED_SPECIAL = {
 
 def main() -> int:
     path, rc = sys.argv[1], int(sys.argv[2])
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    failed = assess(text, rc, quiet=False)
+    # Self-test: the same report with the critical tier doctored to "met" must
+    # be rejected, or these assertions prove nothing.
+    try:
+        doctored = json.loads(text)
+    except ValueError:
+        return 1
+    for o in doctored.get("objects", []):
+        if o.get("namespace") in CRITICAL:
+            o.update({"rpoSeconds": 600, "met": True, "gaps": []})
+    if not assess(json.dumps(doctored), rc, quiet=True):
+        print("FAILED self-test: a report whose critical tier meets 15 min was accepted")
+        return 1
+    print("self-test: a report with the critical tier doctored to 'met' is rejected")
+    return 1 if failed else 0
+
+
+def assess(text: str, rc: int, quiet: bool) -> bool:
+    """True when an assertion failed."""
     failures: list[str] = []
     passed = 0
 
@@ -51,12 +72,11 @@ def main() -> int:
 
     check(rc == 1, f"audit exit code {rc}, expected 1 (gaps found)")
     try:
-        with open(path, encoding="utf-8") as f:
-            report = json.load(f)
-    except (OSError, ValueError) as e:
+        report = json.loads(text)
+    except ValueError as e:
         print(f"audit JSON unreadable: {e}")
         print("audit: 0 passed, 1 failed")
-        return 1
+        return True
 
     objects = {(o["kind"], o["namespace"], o["name"]): o for o in report.get("objects", [])}
     schedules = {s["name"]: s for s in report.get("schedules", [])}
@@ -124,6 +144,8 @@ def main() -> int:
     extra = {k[1] for k in objects} - set(CRITICAL + STANDARD)
     check(not extra, f"unexpected protected namespaces {sorted(extra)}")
 
+    if quiet:
+        return bool(failures)
     crit = [o for k, o in objects.items() if k[1] in CRITICAL and "rpo-exceeds-target" in codes(o)]
     print(f"critical tier: {len(crit)} objects in {', '.join(CRITICAL)} report rpo-exceeds-target "
           f"(critical-backup hourly: worst case {3600 + TICK}s vs target 900s)")
@@ -137,7 +159,7 @@ def main() -> int:
     for f in failures:
         print(f"FAILED: {f}")
     print(f"audit: {passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return bool(failures)
 
 
 if __name__ == "__main__":
