@@ -20,5 +20,7 @@ pub mod clock;
 pub mod ground_truth;
 pub mod measure;
 pub mod plan;
+pub mod result;
 pub mod scenario;
 pub mod timeline;
+pub mod verdict;
