@@ -945,6 +945,10 @@ def run_hadolint(res: Results) -> None:
     r = subprocess.run([exe, "--no-color", dockerfile], capture_output=True, text=True)
     res.record("lint", "hadolint deploy/webhook/Dockerfile",
                [line for line in (r.stdout + r.stderr).splitlines() if line.strip()] if r.returncode else [])
+    bad = os.path.join(TESTDATA, "Dockerfile.invalid")
+    r = subprocess.run([exe, "--no-color", bad], capture_output=True, text=True)
+    res.record("self-test", f"{rel(bad)} is rejected by hadolint",
+               _check_rejected((r.stdout + r.stderr).splitlines() if r.returncode else [], _expect(bad)))
 
 
 def run_promtool(res: Results, rule_objs: list[tuple[str, dict]]) -> None:
@@ -961,7 +965,13 @@ def run_promtool(res: Results, rule_objs: list[tuple[str, dict]]) -> None:
             res.record("lint", f"promtool check rules {label}",
                        [line for line in (r.stdout + r.stderr).splitlines() if "FAILED" in line or "error" in line.lower()]
                        or ([f"exit {r.returncode}"] if r.returncode else []))
+        bad = os.path.join(TESTDATA, "promql-invalid.rules.yaml")
+        r = subprocess.run([exe, "check", "rules", bad], capture_output=True, text=True)
+        res.record("self-test", f"{rel(bad)} is rejected by promtool",
+                   _check_rejected((r.stdout + r.stderr).splitlines() if r.returncode else [], _expect(bad)))
         tests = sorted(glob.glob(os.path.join(TESTDATA, "promtool", "*.yaml")))
+        if not tests:
+            res.record("lint", "promtool alert unit tests present", ["none under ci/testdata/promtool"])
         for t in tests:
             # Rule files named in the test are resolved next to it: write them there.
             shutil.copy(t, tmp)
