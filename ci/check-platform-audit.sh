@@ -10,7 +10,8 @@
 # purpose: the audit must judge the Schedules this repository deploys.
 #
 # BACKSTOP_WEBHOOK_BIN=path skips the cargo build.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "check-platform-audit: failed (line $LINENO of ${BASH_SOURCE[0]})" >&2' ERR
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 # shellcheck source=ci/validate-manifests-env.sh

@@ -10,7 +10,8 @@
 #   ci/validate-manifests.sh [-v]                 # the check CI runs
 #   ci/validate-manifests.sh --update-schemas     # re-vendor ci/schemas from ../shared/crds
 #   ci/validate-manifests.sh --extract-policy F   # the prod ConfigMap's policy to F
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "validate-manifests: failed (line $LINENO of ${BASH_SOURCE[0]})" >&2' ERR
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=ci/validate-manifests-env.sh
 . "$here/validate-manifests-env.sh"
