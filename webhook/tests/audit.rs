@@ -29,12 +29,19 @@ fn platform_json() -> (Output, serde_json::Value) {
     (output, report)
 }
 
-fn object<'a>(report: &'a serde_json::Value, kind: &str, namespace: &str, name: &str) -> &'a serde_json::Value {
+fn object<'a>(
+    report: &'a serde_json::Value,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> &'a serde_json::Value {
     report["objects"]
         .as_array()
         .expect("objects is a list")
         .iter()
-        .find(|object| object["kind"] == kind && object["namespace"] == namespace && object["name"] == name)
+        .find(|object| {
+            object["kind"] == kind && object["namespace"] == namespace && object["name"] == name
+        })
         .unwrap_or_else(|| panic!("{kind} {namespace}/{name} is in the report"))
 }
 
@@ -54,7 +61,10 @@ fn platform_audit_exits_one_because_the_hourly_schedule_misses_the_critical_targ
     for namespace in ["data-platform", "monitoring", "vault-prod", "ml-platform"] {
         let verdict = object(&report, "Namespace", namespace, namespace);
         assert_eq!(verdict["tier"], "critical");
-        assert_eq!(verdict["rpoSeconds"], 3660, "{namespace}: hourly + 1 minute tick");
+        assert_eq!(
+            verdict["rpoSeconds"], 3660,
+            "{namespace}: hourly + 1 minute tick"
+        );
         assert_eq!(verdict["rpoTargetSeconds"], 900);
         assert_eq!(verdict["met"], false);
         assert_eq!(gap_codes(verdict), ["rpo-exceeds-target"], "{namespace}");
@@ -72,7 +82,9 @@ fn platform_audit_reports_each_schedule_worst_interval() {
         .map(|schedule| {
             (
                 schedule["name"].as_str().unwrap_or_default().to_string(),
-                schedule["worstIntervalSeconds"].as_u64().unwrap_or_default(),
+                schedule["worstIntervalSeconds"]
+                    .as_u64()
+                    .unwrap_or_default(),
             )
         })
         .collect();
@@ -89,11 +101,25 @@ fn platform_audit_reports_each_schedule_worst_interval() {
 #[test]
 fn platform_audit_finds_the_unmounted_volume_and_honours_the_exemption() {
     let (_, report) = platform_json();
-    let leftover = object(&report, "PersistentVolumeClaim", "kubeflow", "pipeline-artifacts-2024");
+    let leftover = object(
+        &report,
+        "PersistentVolumeClaim",
+        "kubeflow",
+        "pipeline-artifacts-2024",
+    );
     assert_eq!(gap_codes(leftover), ["unmounted-fs-backup-only"]);
     assert_eq!(leftover["rpoSeconds"], serde_json::Value::Null);
-    let scratch = object(&report, "PersistentVolumeClaim", "monitoring", "thanos-compactor-scratch");
-    assert!(scratch["exempt"].as_str().is_some_and(|reason| reason.contains("scratch")));
+    let scratch = object(
+        &report,
+        "PersistentVolumeClaim",
+        "monitoring",
+        "thanos-compactor-scratch",
+    );
+    assert!(
+        scratch["exempt"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("scratch"))
+    );
     assert!(gap_codes(scratch).is_empty());
 }
 
@@ -130,7 +156,12 @@ fn covered_platform_exits_zero() {
         "--manifests",
         dir.path().to_str().expect("utf-8 temp path"),
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[test]
@@ -149,15 +180,27 @@ fn bad_manifest_exits_two_naming_file_and_document() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("broken.yaml (document 2): spec.paused"), "{stderr}");
+    assert!(
+        stderr.contains("broken.yaml (document 2): spec.paused"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn bad_policy_exits_two_naming_the_path() {
     let dir = tempfile::tempdir().expect("temp dir");
     let policy = dir.path().join("policy.yaml");
-    std::fs::write(&policy, "tiers: {a: {rpo: 15, rto: 1h, minRetention: 1h}}\n").expect("write policy");
-    let output = audit(&["--policy", policy.to_str().expect("utf-8"), "--manifests", "fixtures/platform"]);
+    std::fs::write(
+        &policy,
+        "tiers: {a: {rpo: 15, rto: 1h, minRetention: 1h}}\n",
+    )
+    .expect("write policy");
+    let output = audit(&[
+        "--policy",
+        policy.to_str().expect("utf-8"),
+        "--manifests",
+        "fixtures/platform",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("tiers.a.rpo"));
 }
