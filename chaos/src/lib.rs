@@ -20,6 +20,7 @@ pub mod clock;
 pub mod ground_truth;
 pub mod measure;
 pub mod plan;
+pub mod report;
 pub mod result;
 pub mod scenario;
 pub mod timeline;

@@ -15,9 +15,38 @@ pub enum WebhookError {
     },
     #[error("{0}")]
     Usage(String),
+    /// A certificate or key that does not load, or a TLS setup that cannot be built.
+    #[error("tls: {0}")]
+    Tls(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// No usable Kubernetes client configuration (in-cluster or kubeconfig).
+    #[error("kubernetes client: {0}")]
+    KubeConfig(String),
+    /// A failure while serving (after start-up).
+    #[error("{0}")]
+    Runtime(String),
 }
 
 impl WebhookError {
+    /// `serve`'s exit code for this error: 2 for bad configuration, 3 for a runtime failure.
+    pub fn serve_exit_code(&self) -> u8 {
+        match self {
+            Self::Policy(_)
+            | Self::Io { .. }
+            | Self::Usage(_)
+            | Self::Tls(_)
+            | Self::KubeConfig(_) => 2,
+            // Bind failures, runtime failures and anything added later.
+            #[allow(unreachable_patterns)]
+            _ => 3,
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

@@ -5,10 +5,16 @@
 
 pub mod args;
 pub mod audit;
+pub mod cache;
+pub mod dev_cert;
 pub mod error;
+pub mod logging;
 pub mod manifests;
 pub mod metrics;
+pub mod serve;
+pub mod server;
 pub mod state;
+pub mod tls;
 
 use std::process::ExitCode;
 
@@ -20,9 +26,6 @@ pub use error::WebhookError;
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Audit(args) => audit::run(&args),
-        Command::Serve(_) => {
-            eprintln!("backstop-webhook serve: not available in this build yet");
-            ExitCode::from(3)
-        }
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -1,6 +1,20 @@
-//! STUB with the final API: the runtime engineer implements it with prometheus-client.
+//! Prometheus metrics (prometheus-client, OpenMetrics text on `/metrics`).
+//!
+//! The names are a contract: `deploy/velero` alerts and dashboards key on them.
+//! Request-path recording is allocation-free for the label values handlers use (they are
+//! mapped to `&'static str`); anything unexpected is still recorded, as an owned string.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use policy::{CoverageIndex, GapCode, Verdict};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 /// One admission decision, as recorded by the handlers.
 #[derive(Debug, Clone, Copy)]
@@ -24,15 +38,365 @@ pub enum FailureReason {
     Internal,
 }
 
-#[derive(Debug, Default)]
-pub struct Metrics {}
+impl FailureReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Decode => "decode",
+            Self::Timeout => "timeout",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// Outcome of one attempt to load a rotated certificate pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadResult {
+    Ok,
+    Error,
+}
+
+/// Histogram buckets of the admission latency, in seconds: sub-millisecond resolution where
+/// the webhook spends its time, up to the apiserver's timeout range.
+pub const LATENCY_BUCKETS: [f64; 11] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 1.0,
+];
+
+/// A label value that is usually one of a few known strings.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct Value(Cow<'static, str>);
+
+impl Value {
+    fn of(value: &str, known: &[&'static str]) -> Self {
+        match known.iter().find(|candidate| **candidate == value) {
+            Some(known) => Self(Cow::Borrowed(known)),
+            None => Self(Cow::Owned(value.to_string())),
+        }
+    }
+}
+
+impl EncodeLabelValue for Value {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.0.as_ref(), encoder)
+    }
+}
+
+const ENDPOINTS: &[&str] = &["mutate", "validate"];
+const KINDS: &[&str] = &["Namespace", "PersistentVolumeClaim", "Schedule", "other"];
+const OPERATIONS: &[&str] = &["CREATE", "UPDATE", "DELETE", "CONNECT"];
+const VERDICTS: &[&str] = &["allowed", "denied", "warned", "invalid"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: Value,
+    kind: Value,
+    operation: Value,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    endpoint: Value,
+    kind: Value,
+    operation: Value,
+    verdict: Value,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResourceLabels {
+    resource: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TierLabels {
+    kind: &'static str,
+    tier: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+type LatencyFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    duration: LatencyFamily,
+    decisions: Family<DecisionLabels, Counter>,
+    failures: Family<ReasonLabels, Counter>,
+    cache_objects: Family<ResourceLabels, Gauge>,
+    cache_synced: Family<ResourceLabels, Gauge>,
+    uncovered: Family<TierLabels, Gauge>,
+    rpo_breach: Family<TierLabels, Gauge>,
+    tls_reloads: Family<ResultLabels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
 
 impl Metrics {
     pub fn new() -> Self {
-        Self::default()
+        let mut registry = Registry::default();
+        let duration: LatencyFamily = Family::new_with_constructor(latency_histogram);
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        let failures = Family::<ReasonLabels, Counter>::default();
+        let cache_objects = Family::<ResourceLabels, Gauge>::default();
+        let cache_synced = Family::<ResourceLabels, Gauge>::default();
+        let uncovered = Family::<TierLabels, Gauge>::default();
+        let rpo_breach = Family::<TierLabels, Gauge>::default();
+        let tls_reloads = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "backstop_admission_duration_seconds",
+            "Time to decide one AdmissionReview, from decoded request to encoded response",
+            duration.clone(),
+        );
+        registry.register(
+            "backstop_admission_decisions",
+            "Admission decisions by endpoint, kind, operation and verdict",
+            decisions.clone(),
+        );
+        registry.register(
+            "backstop_admission_failures",
+            "Reviews answered with the failure decision (decode, timeout or internal error)",
+            failures.clone(),
+        );
+        registry.register(
+            "backstop_cache_objects",
+            "Objects held in the webhook's caches, by resource",
+            cache_objects.clone(),
+        );
+        registry.register(
+            "backstop_cache_synced",
+            "1 once the cache of a resource completed its first full sync",
+            cache_synced.clone(),
+        );
+        registry.register(
+            "backstop_uncovered_objects",
+            "Protected, non-exempt objects that no schedule backs up (with their data)",
+            uncovered.clone(),
+        );
+        registry.register(
+            "backstop_rpo_breach_objects",
+            "Protected objects that are backed up, but whose worst-case RPO misses the tier's target",
+            rpo_breach.clone(),
+        );
+        registry.register(
+            "backstop_tls_reloads",
+            "Attempts to load a changed TLS certificate/key pair, by result",
+            tls_reloads.clone(),
+        );
+        for reason in [
+            FailureReason::Decode,
+            FailureReason::Timeout,
+            FailureReason::Internal,
+        ] {
+            let _ = failures.get_or_create(&ReasonLabels {
+                reason: reason.as_str(),
+            });
+        }
+        for result in [ReloadResult::Ok, ReloadResult::Error] {
+            let _ = tls_reloads.get_or_create(&ResultLabels {
+                result: reload_label(result),
+            });
+        }
+        Self {
+            registry,
+            duration,
+            decisions,
+            failures,
+            cache_objects,
+            cache_synced,
+            uncovered,
+            rpo_breach,
+            tls_reloads,
+        }
     }
 
-    pub fn record_decision(&self, _record: DecisionRecord<'_>) {}
+    pub fn record_decision(&self, record: DecisionRecord<'_>) {
+        let endpoint = Value::of(record.endpoint, ENDPOINTS);
+        let kind = Value::of(record.kind, KINDS);
+        let operation = Value::of(record.operation, OPERATIONS);
+        let request = RequestLabels {
+            endpoint,
+            kind,
+            operation,
+        };
+        self.duration
+            .get_or_create(&request)
+            .observe(record.elapsed.as_secs_f64());
+        let RequestLabels {
+            endpoint,
+            kind,
+            operation,
+        } = request;
+        self.decisions
+            .get_or_create(&DecisionLabels {
+                endpoint,
+                kind,
+                operation,
+                verdict: Value::of(record.verdict, VERDICTS),
+            })
+            .inc();
+    }
 
-    pub fn record_failure(&self, _reason: FailureReason) {}
+    pub fn record_failure(&self, reason: FailureReason) {
+        self.failures
+            .get_or_create(&ReasonLabels {
+                reason: reason.as_str(),
+            })
+            .inc();
+    }
+
+    pub fn record_tls_reload(&self, result: ReloadResult) {
+        self.tls_reloads
+            .get_or_create(&ResultLabels {
+                result: reload_label(result),
+            })
+            .inc();
+    }
+
+    /// The number of reloads with `result` so far (for logs and tests).
+    pub fn tls_reloads(&self, result: ReloadResult) -> u64 {
+        self.tls_reloads
+            .get_or_create(&ResultLabels {
+                result: reload_label(result),
+            })
+            .get()
+    }
+
+    pub fn set_cache_objects(&self, resource: &'static str, count: usize) {
+        self.cache_objects
+            .get_or_create(&ResourceLabels { resource })
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub fn set_cache_synced(&self, resource: &'static str, synced: bool) {
+        self.cache_synced
+            .get_or_create(&ResourceLabels { resource })
+            .set(i64::from(synced));
+    }
+
+    /// Recomputes the uncovered and RPO-breach gauges from a freshly built index. Every
+    /// (kind, tier) pair of the policy is written, so a gap that closes goes back to 0.
+    pub fn record_coverage(&self, index: &CoverageIndex) {
+        let counts = CoverageCounts::of(index, &index.evaluate_all());
+        self.uncovered.clear();
+        self.rpo_breach.clear();
+        for ((kind, tier), (uncovered, breach)) in counts.0 {
+            let labels = TierLabels { kind, tier };
+            self.uncovered.get_or_create(&labels).set(uncovered);
+            self.rpo_breach.get_or_create(&labels).set(breach);
+        }
+    }
+
+    /// The whole registry as OpenMetrics text.
+    pub fn encode(&self) -> String {
+        let mut text = String::with_capacity(8 * 1024);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// The `Content-Type` of [`Metrics::encode`].
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+fn reload_label(result: ReloadResult) -> &'static str {
+    match result {
+        ReloadResult::Ok => "ok",
+        ReloadResult::Error => "error",
+    }
+}
+
+/// (kind, tier) → (uncovered, RPO breach).
+struct CoverageCounts(BTreeMap<(&'static str, String), (i64, i64)>);
+
+impl CoverageCounts {
+    fn of(index: &CoverageIndex, verdicts: &[Verdict]) -> Self {
+        let mut counts = BTreeMap::new();
+        for kind in ["Namespace", "PersistentVolumeClaim"] {
+            for tier in index.policy().tiers.keys() {
+                counts.insert((kind, tier.clone()), (0, 0));
+            }
+        }
+        for verdict in verdicts {
+            let (Some(tier), None) = (&verdict.tier, &verdict.exempt) else {
+                continue;
+            };
+            let entry = counts
+                .entry((verdict.kind.as_str(), tier.clone()))
+                .or_insert((0, 0));
+            if verdict.covered_by.is_empty() {
+                entry.0 += 1;
+            } else if !verdict.met || verdict.has_gap(GapCode::RpoExceedsTarget) {
+                entry.1 += 1;
+            }
+        }
+        Self(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposes_the_contracted_names() {
+        let metrics = Metrics::new();
+        metrics.record_decision(DecisionRecord {
+            endpoint: "validate",
+            kind: "Namespace",
+            operation: "CREATE",
+            verdict: "denied",
+            elapsed: Duration::from_micros(80),
+        });
+        metrics.record_failure(FailureReason::Timeout);
+        metrics.record_tls_reload(ReloadResult::Error);
+        metrics.set_cache_objects("namespaces", 3);
+        metrics.set_cache_synced("namespaces", true);
+        let text = metrics.encode();
+        for expected in [
+            "backstop_admission_duration_seconds_bucket{le=\"0.0001\",endpoint=\"validate\",kind=\"Namespace\",operation=\"CREATE\"} 1",
+            "backstop_admission_duration_seconds_bucket{le=\"0.00005\",endpoint=\"validate\",kind=\"Namespace\",operation=\"CREATE\"} 0",
+            "backstop_admission_decisions_total{endpoint=\"validate\",kind=\"Namespace\",operation=\"CREATE\",verdict=\"denied\"} 1",
+            "backstop_admission_failures_total{reason=\"timeout\"} 1",
+            "backstop_admission_failures_total{reason=\"decode\"} 0",
+            "backstop_cache_objects{resource=\"namespaces\"} 3",
+            "backstop_cache_synced{resource=\"namespaces\"} 1",
+            "backstop_tls_reloads_total{result=\"error\"} 1",
+            "backstop_tls_reloads_total{result=\"ok\"} 0",
+        ] {
+            assert!(text.contains(expected), "missing {expected} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_label_values_are_kept() {
+        let metrics = Metrics::new();
+        metrics.record_decision(DecisionRecord {
+            endpoint: "mutate",
+            kind: "ConfigMap",
+            operation: "CREATE",
+            verdict: "allowed",
+            elapsed: Duration::from_micros(10),
+        });
+        assert!(metrics.encode().contains("kind=\"ConfigMap\""));
+    }
 }

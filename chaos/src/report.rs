@@ -1,0 +1,71 @@
+//! Renderings of a `result.json` for people and CI: Markdown (a CI step summary),
+//! JUnit XML (one test case per check) and one self-contained HTML page.
+
+mod html;
+mod junit;
+mod markdown;
+
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use crate::duration::human;
+use crate::result::RunResult;
+use crate::verdict::Verdict;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Markdown,
+    Junit,
+    Html,
+}
+
+/// Renders a result in the given format.
+pub fn render(result: &RunResult, format: Format) -> String {
+    match format {
+        Format::Markdown => markdown::render(result),
+        Format::Junit => junit::render(result),
+        Format::Html => html::render(result),
+    }
+}
+
+/// `PASS` or `FAIL`.
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    }
+}
+
+fn ms(ms: u64) -> String {
+    human(Duration::from_millis(ms))
+}
+
+/// The achieved RTO, or why there is none.
+fn rto_text(r: &RunResult) -> String {
+    r.rto
+        .map_or_else(|| "not measured".to_owned(), |x| ms(x.ms))
+}
+
+/// The achieved RPO, or why there is none.
+fn rpo_text(r: &RunResult) -> String {
+    r.rpo.ms.map_or_else(|| "not measured".to_owned(), ms)
+}
+
+/// Total monotonic length of the run so far.
+fn run_length_ms(r: &RunResult) -> u64 {
+    r.phases.last().map_or(0, |p| {
+        p.ended.mono_nanos.saturating_sub(r.started.mono_nanos) / 1_000_000
+    })
+}
+
+/// One-line "versions" summary.
+fn versions_line(r: &RunResult) -> String {
+    format!(
+        "Kubernetes {} · kind {} · Velero {} · Backstop {}",
+        r.versions.kubernetes, r.versions.kind, r.versions.velero, r.versions.backstop
+    )
+}
+
+#[cfg(test)]
+mod tests;

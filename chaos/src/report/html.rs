@@ -1,0 +1,312 @@
+//! One self-contained HTML page: inline CSS and SVG, no script, no external asset,
+//! readable offline. An SVG phase timeline and RTO/RPO drawn against the targets.
+
+use std::fmt::Write as _;
+
+use super::junit::escape;
+use super::{ms, rpo_text, rto_text, run_length_ms, verdict_word, versions_line};
+use crate::result::RunResult;
+use crate::timeline::Phase;
+use crate::verdict::{Verdict, describe};
+
+const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:960px;color:#1f2328;padding:0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
+.badge{display:inline-block;padding:.15rem .6rem;border-radius:.4rem;color:#fff;font-weight:600}
+.pass{background:#1a7f37}.fail{background:#cf222e}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}.muted{color:#59636e;font-size:.9rem}
+svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#1f2328}";
+
+const LABEL_W: f64 = 130.0;
+const CHART_W: f64 = 700.0;
+const ROW_H: f64 = 24.0;
+
+pub(super) fn render(r: &RunResult) -> String {
+    let class = if r.verdict == Verdict::Pass {
+        "pass"
+    } else {
+        "fail"
+    };
+    let title = format!("Chaos run {}: {}", r.scenario.name, verdict_word(r.verdict));
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n",
+        escape(&title)
+    );
+    let _ = writeln!(
+        out,
+        "<h1>Chaos run <code>{}</code> <span class=\"badge {class}\">{}</span></h1>",
+        escape(&r.scenario.name),
+        verdict_word(r.verdict)
+    );
+    let _ = writeln!(
+        out,
+        "<p>{} on <code>{}</code> after {} · seed {} · run length {}</p>",
+        r.scenario.fault,
+        escape(&r.scenario.fault_target),
+        r.scenario.fault_after,
+        r.seed,
+        ms(run_length_ms(r))
+    );
+
+    out.push_str("<h2>RTO and RPO against the targets</h2>\n");
+    out.push_str(&targets_svg(r));
+
+    out.push_str("<h2>Timeline</h2>\n");
+    out.push_str(&timeline_svg(r));
+
+    out.push_str(
+        "<h2>Checks</h2>\n<table>\n<tr><th>check</th><th>result</th><th>evidence</th></tr>\n",
+    );
+    for c in &r.checks {
+        let (cls, word) = if c.passed {
+            ("pass", "pass")
+        } else {
+            ("fail", "fail")
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td><span class=\"badge {cls}\">{word}</span></td><td>{}</td></tr>",
+            c.name,
+            escape(&c.evidence)
+        );
+    }
+    out.push_str("</table>\n");
+
+    out.push_str("<h2>Phases</h2>\n<table>\n<tr><th>phase</th><th>completed at (UTC)</th><th>duration</th></tr>\n");
+    for p in &r.phases {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            p.phase,
+            p.ended.wall.format("%Y-%m-%d %H:%M:%S"),
+            ms(p.duration_ms)
+        );
+    }
+    out.push_str("</table>\n");
+
+    let l = &r.ledger;
+    out.push_str("<h2>Ledger</h2>\n<ul>\n");
+    let seq = |s: Option<u64>| s.map_or_else(|| "none".to_owned(), |s| format!("seq {s}"));
+    let _ = writeln!(
+        out,
+        "<li>newest write seen acknowledged before the fault: {}</li>",
+        seq(l.acknowledged_before_fault)
+    );
+    let _ = writeln!(
+        out,
+        "<li>restored: {} intact record(s), {} chain-valid, newest valid {}</li>",
+        l.restored_records,
+        l.chain_valid_records,
+        seq(l.newest_valid_seq)
+    );
+    let _ = writeln!(
+        out,
+        "<li>acknowledged writes lost: {}</li>\n<li>restored records never seen acknowledged: {}</li>",
+        l.lost_acknowledged_writes, l.present_never_acknowledged
+    );
+    if let Some(t) = l.torn_tail {
+        let _ = writeln!(
+            out,
+            "<li>torn write at the end: seq {} ({} bytes, not counted)</li>",
+            t.seq, t.bytes
+        );
+    }
+    if !l.duplicates.is_empty() {
+        let _ = writeln!(out, "<li>duplicated records: {}</li>", l.duplicates.len());
+    }
+    for p in &l.problems {
+        let _ = writeln!(out, "<li>chain problem: {}</li>", escape(&describe(p)));
+    }
+    out.push_str("</ul>\n");
+
+    out.push_str("<h2>Restore</h2>\n");
+    match &r.restore {
+        None => out.push_str("<p>No Restore was created.</p>\n"),
+        Some(x) => {
+            let _ = writeln!(
+                out,
+                "<p>Restore <code>{}</code> from backup <code>{}</code>: <strong>{}</strong>, {} warning(s), {} error(s)</p>",
+                escape(&x.name),
+                escape(&x.backup),
+                x.phase.name(),
+                x.warnings.len(),
+                x.errors.len()
+            );
+            if !x.errors.is_empty() || !x.warnings.is_empty() {
+                out.push_str("<ul>\n");
+                for e in &x.errors {
+                    let _ = writeln!(out, "<li>error: {}</li>", escape(e));
+                }
+                for w in &x.warnings {
+                    let _ = writeln!(out, "<li>warning: {}</li>", escape(w));
+                }
+                out.push_str("</ul>\n");
+            }
+        }
+    }
+
+    if !r.clock_steps.is_empty() {
+        out.push_str("<h2>Clock</h2>\n<ul>\n");
+        for s in &r.clock_steps {
+            let sign = if s.step_ms < 0 { "-" } else { "+" };
+            let _ = writeln!(
+                out,
+                "<li>the wall clock stepped {sign}{} between {} and {}; RTO and RPO use the monotonic clock</li>",
+                ms(s.step_ms.unsigned_abs()),
+                escape(&s.after),
+                escape(&s.before)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+
+    let _ = writeln!(
+        out,
+        "<p class=\"muted\">{} · scenario {} · started {}</p>\n</body>\n</html>",
+        escape(&versions_line(r)),
+        escape(&r.scenario.file),
+        r.started.wall.to_rfc3339()
+    );
+    out
+}
+
+/// A Gantt-like chart: one row per phase, the fault as a line, recovery (RTO) shaded.
+fn timeline_svg(r: &RunResult) -> String {
+    let total = run_length_ms(r).max(1) as f64;
+    let x_of = |mono_nanos: u64| {
+        let ms = mono_nanos.saturating_sub(r.started.mono_nanos) as f64 / 1e6;
+        LABEL_W + CHART_W * ms / total
+    };
+    let rows = r.phases.len() as f64;
+    let height = ROW_H * rows + 40.0;
+    let width = LABEL_W + CHART_W + 70.0;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"phase timeline\">"
+    );
+    let fault = r.phases.iter().find(|p| p.phase == Phase::Fault);
+    let verified = r.phases.iter().find(|p| p.phase == Phase::DataVerified);
+    if let (Some(f), Some(v)) = (fault, verified) {
+        let (x0, x1) = (x_of(f.ended.mono_nanos), x_of(v.ended.mono_nanos));
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x0:.1}\" y=\"0\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#fff1e5\"><title>RTO {}</title></rect>",
+            (x1 - x0).max(1.0),
+            ROW_H * rows,
+            rto_text(r)
+        );
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">RTO {}</text>",
+            (x0 + x1) / 2.0,
+            ROW_H * rows + 16.0,
+            rto_text(r)
+        );
+    }
+    for (i, p) in r.phases.iter().enumerate() {
+        let y = ROW_H * i as f64;
+        let x0 = x_of(p.started.mono_nanos);
+        let w = (x_of(p.ended.mono_nanos) - x0).max(1.5);
+        let fill = if p.phase.is_recovery() {
+            "#bc4c00"
+        } else if p.phase == Phase::Fault {
+            "#8c959f"
+        } else {
+            "#0969da"
+        };
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            LABEL_W - 8.0,
+            y + 16.0,
+            p.phase
+        );
+        let _ = writeln!(
+            svg,
+            "<rect class=\"phase\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{}: {}</title></rect>",
+            y + 5.0,
+            ROW_H - 10.0,
+            p.phase,
+            ms(p.duration_ms)
+        );
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            x0 + w + 4.0,
+            y + 16.0,
+            ms(p.duration_ms)
+        );
+    }
+    if let Some(f) = fault {
+        let x = x_of(f.ended.mono_nanos);
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{x:.1}\" y1=\"0\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#cf222e\" stroke-width=\"2\"/>\n<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#cf222e\">fault</text>",
+            ROW_H * rows,
+            ROW_H * rows + 32.0
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Two bars, achieved RTO and RPO, each against a dashed line at its target.
+fn targets_svg(r: &RunResult) -> String {
+    let rows = [
+        ("RTO", r.rto.map(|x| x.ms), r.targets.rto_ms, rto_text(r)),
+        ("RPO", r.rpo.ms, r.targets.rpo_ms, rpo_text(r)),
+    ];
+    let height = ROW_H * 2.0 * rows.len() as f64 + 10.0;
+    let width = LABEL_W + CHART_W + 70.0;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        "<svg id=\"targets\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"RTO and RPO against targets\">"
+    );
+    for (i, (name, achieved, target, text)) in rows.iter().enumerate() {
+        let y = ROW_H * 2.0 * i as f64 + 5.0;
+        let scale = (achieved.unwrap_or(0).max(*target) as f64 * 1.1).max(1.0);
+        let x_of = |v: u64| LABEL_W + CHART_W * v as f64 / scale;
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{name}</text>",
+            LABEL_W - 8.0,
+            y + 18.0
+        );
+        match achieved {
+            Some(v) => {
+                let fill = if v <= target { "#1a7f37" } else { "#cf222e" };
+                let _ = writeln!(
+                    svg,
+                    "<rect x=\"{LABEL_W:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{name} {text}</title></rect>\n<text x=\"{:.1}\" y=\"{:.1}\">{text}</text>",
+                    (x_of(*v) - LABEL_W).max(1.5),
+                    ROW_H,
+                    x_of(*v).max(LABEL_W) + 4.0,
+                    y + 17.0
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    svg,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#cf222e\">not measured</text>",
+                    LABEL_W + 4.0,
+                    y + 17.0
+                );
+            }
+        }
+        let tx = x_of(*target);
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{tx:.1}\" y1=\"{:.1}\" x2=\"{tx:.1}\" y2=\"{:.1}\" stroke=\"#1f2328\" stroke-dasharray=\"4 3\"/>\n<text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"target\">target {}</text>",
+            y - 3.0,
+            y + ROW_H + 3.0,
+            y + ROW_H + 16.0,
+            ms(*target)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

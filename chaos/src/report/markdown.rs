@@ -1,0 +1,176 @@
+//! Markdown for a CI step summary (GitHub-flavoured tables, no HTML needed).
+
+use std::fmt::Write as _;
+
+use super::{ms, rpo_text, rto_text, run_length_ms, verdict_word, versions_line};
+use crate::result::RunResult;
+use crate::verdict::{Verdict, describe};
+
+pub(super) fn render(r: &RunResult) -> String {
+    let mut out = String::new();
+    let mark = if r.verdict == Verdict::Pass {
+        "✅"
+    } else {
+        "❌"
+    };
+    let _ = writeln!(
+        out,
+        "## {mark} Chaos run `{}`: {}\n",
+        code(&r.scenario.name),
+        verdict_word(r.verdict)
+    );
+    let _ = writeln!(
+        out,
+        "{} on `{}` after {} · seed {} · run length {}\n",
+        r.scenario.fault,
+        code(&r.scenario.fault_target),
+        r.scenario.fault_after,
+        r.seed,
+        ms(run_length_ms(r))
+    );
+
+    out.push_str("| | achieved | target | |\n|---|---|---|---|\n");
+    let rto_ok = r.rto.is_some_and(|x| x.ms <= r.targets.rto_ms);
+    let rpo_ok = r.rpo.ms.is_some_and(|x| x <= r.targets.rpo_ms);
+    let _ = writeln!(
+        out,
+        "| RTO | {} | {} | {} |",
+        rto_text(r),
+        ms(r.targets.rto_ms),
+        tick(rto_ok)
+    );
+    let _ = writeln!(
+        out,
+        "| RPO | {} | {} | {} |\n",
+        rpo_text(r),
+        ms(r.targets.rpo_ms),
+        tick(rpo_ok)
+    );
+
+    out.push_str("### Checks\n\n| check | result | evidence |\n|---|---|---|\n");
+    for c in &r.checks {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            c.name,
+            if c.passed { "✅ pass" } else { "❌ fail" },
+            cell(&c.evidence)
+        );
+    }
+
+    out.push_str("\n### Phases\n\n| phase | completed at (UTC) | duration |\n|---|---|---|\n");
+    for p in &r.phases {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            p.phase,
+            p.ended.wall.format("%Y-%m-%d %H:%M:%S"),
+            ms(p.duration_ms)
+        );
+    }
+
+    let l = &r.ledger;
+    out.push_str("\n### Ledger\n\n");
+    let _ = writeln!(
+        out,
+        "- newest write seen acknowledged before the fault: {}",
+        seq(l.acknowledged_before_fault)
+    );
+    let _ = writeln!(
+        out,
+        "- restored: {} intact record(s), {} chain-valid, newest valid {}",
+        l.restored_records,
+        l.chain_valid_records,
+        seq(l.newest_valid_seq)
+    );
+    let _ = writeln!(
+        out,
+        "- acknowledged writes lost: {}",
+        l.lost_acknowledged_writes
+    );
+    let _ = writeln!(
+        out,
+        "- restored records never seen acknowledged: {}",
+        l.present_never_acknowledged
+    );
+    if let Some(t) = l.torn_tail {
+        let _ = writeln!(
+            out,
+            "- torn write at the end: seq {} ({} bytes, not counted)",
+            t.seq, t.bytes
+        );
+    }
+    if !l.duplicates.is_empty() {
+        let _ = writeln!(out, "- duplicated records: {}", l.duplicates.len());
+    }
+    for p in &l.problems {
+        let _ = writeln!(out, "- chain problem: {}", cell(&describe(p)));
+    }
+
+    out.push_str("\n### Restore\n\n");
+    match &r.restore {
+        None => out.push_str("No Restore was created.\n"),
+        Some(x) => {
+            let _ = writeln!(
+                out,
+                "Restore `{}` from backup `{}`: **{}**, {} warning(s), {} error(s)",
+                code(&x.name),
+                code(&x.backup),
+                x.phase.name(),
+                x.warnings.len(),
+                x.errors.len()
+            );
+            for e in &x.errors {
+                let _ = writeln!(out, "- error: {}", cell(e));
+            }
+            for w in &x.warnings {
+                let _ = writeln!(out, "- warning: {}", cell(w));
+            }
+        }
+    }
+
+    if !r.clock_steps.is_empty() {
+        out.push_str("\n### Clock\n\n");
+        for s in &r.clock_steps {
+            let sign = if s.step_ms < 0 { "-" } else { "+" };
+            let _ = writeln!(
+                out,
+                "- ⚠️ the wall clock stepped {sign}{} between {} and {}; RTO and RPO use the monotonic clock",
+                ms(s.step_ms.unsigned_abs()),
+                s.after,
+                s.before
+            );
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "\n<sub>{} · scenario {} · started {}</sub>",
+        versions_line(r),
+        cell(&r.scenario.file),
+        r.started.wall.to_rfc3339()
+    );
+    out
+}
+
+fn tick(ok: bool) -> &'static str {
+    if ok { "✅" } else { "❌" }
+}
+
+fn seq(s: Option<u64>) -> String {
+    s.map_or_else(|| "none".to_owned(), |s| format!("seq {s}"))
+}
+
+/// Text safe inside a table cell: no pipes, no newlines, no HTML.
+fn cell(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+}
+
+/// Text safe inside a code span.
+fn code(text: &str) -> String {
+    text.replace('`', "'").replace(['\r', '\n'], " ")
+}

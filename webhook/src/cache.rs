@@ -1,0 +1,90 @@
+//! The webhook's view of the cluster: Schedules, Namespaces, PVCs, Pods and storage classes,
+//! from manifests (`--schedules-from DIR`, [`offline`]) or from kube-rs reflectors
+//! ([`cluster`]). Both end in [`IndexBuilder::rebuild`]: the [`CoverageIndex`] is rebuilt off
+//! the request path and swapped whole into [`AppState`]; requests never wait for it.
+
+pub mod cluster;
+mod convert;
+pub mod offline;
+
+use std::sync::Arc;
+
+use policy::schedule::CronCache;
+use policy::{CoverageIndex, Inventory, Policy};
+
+use crate::state::AppState;
+
+/// The resources the caches hold, as named in `backstop_cache_*{resource=…}`.
+pub const RESOURCES: [&str; 7] = [
+    "schedules",
+    "namespaces",
+    "persistentvolumeclaims",
+    "pods",
+    "storageclasses",
+    "volumesnapshotclasses",
+    "volumesnapshotlocations",
+];
+
+/// Turns inventories into coverage indexes, keeping parsed cron expressions between builds.
+pub struct IndexBuilder {
+    policy: Arc<Policy>,
+    crons: CronCache,
+    state: AppState,
+}
+
+impl std::fmt::Debug for IndexBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexBuilder").finish_non_exhaustive()
+    }
+}
+
+impl IndexBuilder {
+    pub fn new(policy: Arc<Policy>, state: AppState) -> Self {
+        Self {
+            policy,
+            crons: CronCache::default(),
+            state,
+        }
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Builds the index of `inventory`, publishes it, and refreshes the cache and coverage
+    /// gauges. CPU-bound: call it from a blocking context when the inventory is large.
+    pub fn rebuild(&mut self, inventory: Inventory) {
+        let started = std::time::Instant::now();
+        let metrics = &self.state.metrics;
+        for (resource, count) in counts(&inventory) {
+            metrics.set_cache_objects(resource, count);
+        }
+        let index =
+            CoverageIndex::build_with_cache(Arc::clone(&self.policy), inventory, &mut self.crons);
+        metrics.record_coverage(&index);
+        tracing::debug!(
+            namespaces = index.namespace_count(),
+            pvcs = index.pvc_count(),
+            pods = index.pod_count(),
+            schedules = index.schedules().count(),
+            elapsed = ?started.elapsed(),
+            "coverage index rebuilt"
+        );
+        self.state.replace_index(index);
+    }
+}
+
+fn counts(inventory: &Inventory) -> [(&'static str, usize); 7] {
+    [
+        ("schedules", inventory.schedules.len()),
+        ("namespaces", inventory.namespaces.len()),
+        ("persistentvolumeclaims", inventory.pvcs.len()),
+        ("pods", inventory.pods.len()),
+        ("storageclasses", inventory.storage_classes.len()),
+        ("volumesnapshotclasses", inventory.snapshot_classes.len()),
+        (
+            "volumesnapshotlocations",
+            inventory.snapshot_locations.len(),
+        ),
+    ]
+}
