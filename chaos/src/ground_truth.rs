@@ -29,6 +29,15 @@ pub struct Ack {
     pub seen: Stamp,
 }
 
+/// Reads a ground-truth log.
+pub fn load(path: &Path) -> Result<Vec<Ack>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadInput {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
 /// Parses a ground-truth log; errors name the file and line.
 pub fn parse(path: &Path, text: &str) -> Result<Vec<Ack>, Error> {
     text.lines()

@@ -18,6 +18,7 @@
 //! fixed size lets the verifier find record boundaries after damage (it
 //! resynchronises on the next offset that holds a self-consistent record).
 
+pub mod server;
 pub mod verify;
 pub mod writer;
 

@@ -11,13 +11,13 @@
 //! - [`report`]: Markdown, JUnit XML and HTML renderings of a result.
 //! - [`error`]: the one error type and its exit codes.
 
+pub mod cli;
+pub mod clock;
+pub mod command;
 pub mod duration;
 pub mod error;
-pub mod ledger;
-
-pub use error::Error;
-pub mod clock;
 pub mod ground_truth;
+pub mod ledger;
 pub mod measure;
 pub mod plan;
 pub mod report;
@@ -25,3 +25,5 @@ pub mod result;
 pub mod scenario;
 pub mod timeline;
 pub mod verdict;
+
+pub use error::Error;

@@ -1,3 +1,4 @@
-fn main() {
-    println!("backstop-chaos: not built yet");
+//! `backstop-chaos`: see `backstop-chaos --help` and the README.
+fn main() -> std::process::ExitCode {
+    backstop_chaos::command::main(std::env::args_os())
 }

@@ -1,11 +1,13 @@
 //! A run's phases, each marked by the instant it completed.
 
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Stamp;
+use crate::error::Error;
 
 /// The phases of a run, in the order they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -161,6 +163,23 @@ impl Timeline {
                 span
             })
             .collect()
+    }
+}
+
+/// Reads a timeline (JSON) and checks it is sound; errors name the file and field.
+pub fn load(path: &Path) -> Result<Timeline, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadInput {
+        path: path.to_owned(),
+        source,
+    })?;
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    let timeline: Timeline = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        Error::invalid(path, field, e.into_inner().to_string())
+    })?;
+    match timeline.problems().into_iter().next() {
+        Some(problem) => Err(Error::invalid(path, "marks", problem)),
+        None => Ok(timeline),
     }
 }
 
