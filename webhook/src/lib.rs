@@ -3,6 +3,7 @@
 //! The decisions live in the `policy` crate; this crate is the shell around them: reading
 //! manifests, answering AdmissionReviews over HTTPS, and rendering audit reports.
 
+pub mod admission;
 pub mod args;
 pub mod audit;
 pub mod cache;
@@ -11,10 +12,13 @@ pub mod error;
 pub mod logging;
 pub mod manifests;
 pub mod metrics;
+pub mod mutate;
+pub mod review;
 pub mod serve;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod validate;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,439 @@
+//! The admission router: `POST /mutate` and `POST /validate`, with the protocol's robustness.
+//!
+//! - Every decodable review gets HTTP 200 with an answer echoing its `uid`; JSON that is not a
+//!   review gets 200 with an invalid answer (uid echoed when it can be found, else empty);
+//!   a body that is not JSON gets 400, one above [`MAX_REVIEW_BYTES`] 413, another method 405,
+//!   a `Content-Type` other than `application/json` (optionally `; charset=utf-8`) 415.
+//! - The apiserver's `?timeout=` (default 10s, capped at 30s) sets a server-side deadline of
+//!   `min(80% of it, it - 500ms)` ([`deadline`]), counted from when the handler starts and
+//!   covering reading the body and deciding. When it runs out, the answer is the configured
+//!   failure decision (`--timeout-decision`), before the apiserver gives up on its own. Cheap
+//!   decisions (Namespaces, PVCs: microseconds) run inline; Schedule changes, which compile
+//!   crons and re-evaluate every object the schedule touches, run on the blocking pool so the
+//!   deadline can fire while they work.
+//! - A panic while deciding is caught and answered with the failure decision as well.
+//! - `dryRun` requests are decided exactly like others: deciding has no side effect.
+//! - One tracing span per review at DEBUG (uid, kind, namespace, name, operation, verdict,
+//!   mutated, duration); a denial, or what `warn`/`dry-run` let through, logs at INFO.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use policy::duration::parse_go_duration;
+use tracing::field::{Empty, debug as debug_value};
+
+use crate::args::TimeoutDecision;
+use crate::metrics::{DecisionRecord, FailureReason};
+use crate::review::{self, API_VERSION_V1, AdmissionRequest, DecodeError, Decision, Outcome};
+use crate::state::AppState;
+use crate::{mutate, validate};
+
+/// The apiserver sends reviews of objects up to etcd's 1.5 MiB, twice (object and oldObject),
+/// plus the request: 7 MiB leaves room, as the upstream webhook examples do.
+pub const MAX_REVIEW_BYTES: usize = 7 * 1024 * 1024;
+/// The apiserver's timeout when the query has none (its default `timeoutSeconds`).
+pub const DEFAULT_APISERVER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest `timeoutSeconds` a webhook configuration may set.
+pub const MAX_APISERVER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time kept back for the answer to travel back before the apiserver gives up.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+
+/// The router the HTTPS server mounts: `POST /mutate` and `POST /validate`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/mutate", post(mutate_handler))
+        .route("/validate", post(validate_handler))
+        .layer(DefaultBodyLimit::max(MAX_REVIEW_BYTES))
+        .with_state(state)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Mutate,
+    Validate,
+}
+
+impl Endpoint {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Mutate => "mutate",
+            Self::Validate => "validate",
+        }
+    }
+}
+
+async fn mutate_handler(State(state): State<AppState>, request: Request) -> Response {
+    serve(Endpoint::Mutate, state, request).await
+}
+
+async fn validate_handler(State(state): State<AppState>, request: Request) -> Response {
+    serve(Endpoint::Validate, state, request).await
+}
+
+/// The apiserver's timeout, from the request's query (`timeout=10s`), capped at 30s.
+pub fn apiserver_timeout(query: Option<&str>) -> Duration {
+    query
+        .into_iter()
+        .flat_map(|query| query.split('&'))
+        .find_map(|pair| pair.strip_prefix("timeout="))
+        .and_then(|value| parse_go_duration(value).ok())
+        .unwrap_or(DEFAULT_APISERVER_TIMEOUT)
+        .min(MAX_APISERVER_TIMEOUT)
+}
+
+/// How long Backstop may take: `min(80% of the timeout, timeout - 500ms)`, so the answer
+/// (even a failure decision) reaches the apiserver before it gives up. 10s → 8s, 5s → 4s,
+/// 1s → 500ms, anything under 500ms → zero (answered with the failure decision unless the
+/// review is already complete and decided without waiting).
+pub fn deadline(timeout: Duration) -> Duration {
+    let timeout = timeout.min(MAX_APISERVER_TIMEOUT);
+    (timeout * 4 / 5).min(timeout.saturating_sub(DEADLINE_MARGIN))
+}
+
+/// `application/json`, with an optional `charset=utf-8` (JSON is UTF-8).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let media_type = parts.next().unwrap_or_default().trim();
+    media_type.eq_ignore_ascii_case("application/json")
+        && parts.all(|parameter| match parameter.split_once('=') {
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+                let charset = value.trim().trim_matches('"');
+                charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+            }
+            _ => true,
+        })
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// What is known of a review once decoded, for an answer the deadline cuts short.
+struct Seen {
+    uid: String,
+    api_version: &'static str,
+    kind: &'static str,
+    operation: &'static str,
+}
+
+async fn serve(endpoint: Endpoint, state: AppState, request: Request) -> Response {
+    let started = Instant::now();
+    if !is_json(request.headers()) {
+        state.metrics.record_failure(FailureReason::Decode);
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "an AdmissionReview must be sent as Content-Type: application/json\n",
+        )
+            .into_response();
+    }
+    if declared_length(request.headers()).is_some_and(|length| length > MAX_REVIEW_BYTES as u64) {
+        state.metrics.record_failure(FailureReason::Decode);
+        return too_large();
+    }
+    let budget = deadline(apiserver_timeout(request.uri().query()));
+    let mut seen = None;
+    let answered = tokio::time::timeout(
+        budget,
+        answer(endpoint, &state, request, &mut seen, started),
+    )
+    .await;
+    match answered {
+        Ok(response) => response,
+        Err(_elapsed) => {
+            state.metrics.record_failure(FailureReason::Timeout);
+            let decision = failure_decision(
+                state.timeout_decision,
+                &format!(
+                    "the backstop webhook timed out: no decision within {}ms of the apiserver's deadline",
+                    budget.as_millis()
+                ),
+            );
+            tracing::warn!(
+                endpoint = endpoint.as_str(),
+                uid = seen.as_ref().map(|seen| seen.uid.as_str()).unwrap_or_default(),
+                budget = ?budget,
+                allowed = decision.is_allowed(),
+                "admission review timed out; answered with the failure decision"
+            );
+            failed(endpoint, &state, seen, &decision, started)
+        }
+    }
+}
+
+fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("an AdmissionReview may be at most {MAX_REVIEW_BYTES} bytes\n"),
+    )
+        .into_response()
+}
+
+/// The answer when the review could not be decided (deadline or internal failure).
+fn failure_decision(configured: TimeoutDecision, why: &str) -> Decision {
+    match configured {
+        TimeoutDecision::Deny => {
+            let mut decision = Decision::deny(format!("{why}; denied (--timeout-decision=deny)"));
+            if let Some(refusal) = decision.refusal.as_mut() {
+                refusal.code = 504;
+                refusal.reason = "Timeout";
+            }
+            decision
+        }
+        TimeoutDecision::Allow => Decision::allow().with_warnings(vec![format!(
+            "{why}; admitted without checks (--timeout-decision=allow)"
+        )]),
+    }
+}
+
+fn failed(
+    endpoint: Endpoint,
+    state: &AppState,
+    seen: Option<Seen>,
+    decision: &Decision,
+    started: Instant,
+) -> Response {
+    let (uid, api_version, kind, operation) = match &seen {
+        Some(seen) => (seen.uid.as_str(), seen.api_version, seen.kind, seen.operation),
+        None => ("", API_VERSION_V1, "other", "UNKNOWN"),
+    };
+    state.metrics.record_decision(DecisionRecord {
+        endpoint: endpoint.as_str(),
+        kind,
+        operation,
+        verdict: decision.outcome().as_str(),
+        elapsed: started.elapsed(),
+    });
+    json(review::encode(api_version, uid, decision))
+}
+
+fn json(body: Vec<u8>) -> Response {
+    if body.is_empty() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn answer(
+    endpoint: Endpoint,
+    state: &AppState,
+    request: Request,
+    seen: &mut Option<Seen>,
+    started: Instant,
+) -> Response {
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) => {
+            state.metrics.record_failure(FailureReason::Decode);
+            // 413 past the body limit, 400 for a body that could not be read.
+            return rejection.into_response();
+        }
+    };
+    let review = match review::decode(&body) {
+        Ok(review) => review,
+        Err(DecodeError::NotJson(reason)) => {
+            state.metrics.record_failure(FailureReason::Decode);
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {reason}\n"),
+            )
+                .into_response();
+        }
+        Err(DecodeError::NotReview { uid, reason }) => {
+            state.metrics.record_failure(FailureReason::Decode);
+            tracing::debug!(endpoint = endpoint.as_str(), uid, reason, "not an AdmissionReview");
+            let decision = Decision::invalid(reason);
+            let seen = Seen {
+                uid,
+                api_version: API_VERSION_V1,
+                kind: "other",
+                operation: "UNKNOWN",
+            };
+            return failed(endpoint, state, Some(seen), &decision, started);
+        }
+    };
+    let request = &review.request;
+    let kind = request.subject().as_str();
+    let operation = request.operation.as_str();
+    *seen = Some(Seen {
+        uid: request.uid.to_string(),
+        api_version: review.api_version,
+        kind,
+        operation,
+    });
+    let span = tracing::debug_span!(
+        "admission",
+        endpoint = endpoint.as_str(),
+        uid = %request.uid,
+        kind = %request.kind.kind,
+        namespace = %request.namespace,
+        name = %request.name,
+        operation,
+        dry_run = request.dry_run,
+        verdict = Empty,
+        mutated = Empty,
+        duration = Empty,
+    );
+
+    let decision = match decide(endpoint, state, request).await {
+        Ok(decision) => decision,
+        Err(()) => {
+            state.metrics.record_failure(FailureReason::Internal);
+            let decision = failure_decision(
+                state.timeout_decision,
+                "the backstop webhook failed internally while deciding",
+            );
+            tracing::error!(
+                parent: &span,
+                uid = %request.uid,
+                kind = %request.kind.kind,
+                namespace = %request.namespace,
+                name = %request.name,
+                "admission decision failed internally; answered with the failure decision"
+            );
+            decision
+        }
+    };
+
+    let outcome = decision.outcome();
+    let elapsed = started.elapsed();
+    span.record("verdict", outcome.as_str());
+    span.record("mutated", decision.patch.is_some());
+    span.record("duration", debug_value(elapsed));
+    log_decision(&span, request, &decision, outcome);
+    state.metrics.record_decision(DecisionRecord {
+        endpoint: endpoint.as_str(),
+        kind,
+        operation,
+        verdict: outcome.as_str(),
+        elapsed,
+    });
+    json(review::encode(review.api_version, &request.uid, &decision))
+}
+
+fn log_decision(
+    span: &tracing::Span,
+    request: &AdmissionRequest<'_>,
+    decision: &Decision,
+    outcome: Outcome,
+) {
+    if let Some(message) = decision.message()
+        && outcome == Outcome::Denied
+    {
+        tracing::info!(
+            parent: span,
+            uid = %request.uid,
+            kind = %request.kind.kind,
+            namespace = %request.namespace,
+            name = %request.name,
+            operation = request.operation.as_str(),
+            dry_run = request.dry_run,
+            message,
+            "admission denied"
+        );
+    } else if let Some(overridden) = &decision.overridden {
+        tracing::info!(
+            parent: span,
+            uid = %request.uid,
+            kind = %request.kind.kind,
+            namespace = %request.namespace,
+            name = %request.name,
+            operation = request.operation.as_str(),
+            dry_run = request.dry_run,
+            message = overridden.as_str(),
+            "admission allowed by enforcement mode or exception"
+        );
+    } else {
+        tracing::debug!(parent: span, "admission decided");
+    }
+}
+
+/// Runs the pure decision functions, catching panics; Schedule changes go to the blocking pool.
+async fn decide(
+    endpoint: Endpoint,
+    state: &AppState,
+    request: &AdmissionRequest<'_>,
+) -> Result<Decision, ()> {
+    let index = state.index();
+    match endpoint {
+        Endpoint::Mutate => guarded(|| mutate::decide(&index, request)),
+        Endpoint::Validate => match guarded(|| validate::plan(&index, request))? {
+            validate::Plan::Decided(decision) => Ok(decision),
+            validate::Plan::Schedule(review) => {
+                let index = Arc::clone(&index);
+                tokio::task::spawn_blocking(move || review.decide(&index))
+                    .await
+                    .map_err(|_| ())
+            }
+        },
+    }
+}
+
+fn guarded<T>(decide: impl FnOnce() -> T) -> Result<T, ()> {
+    catch_unwind(AssertUnwindSafe(decide)).map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_a_fifth_or_half_a_second_of_the_apiservers_timeout() {
+        for (timeout, expected) in [
+            (Duration::from_secs(10), Duration::from_secs(8)),
+            (Duration::from_secs(5), Duration::from_secs(4)),
+            (Duration::from_secs(2), Duration::from_millis(1500)),
+            (Duration::from_secs(1), Duration::from_millis(500)),
+            (Duration::from_millis(400), Duration::ZERO),
+            (Duration::from_secs(3600), Duration::from_secs(24)),
+        ] {
+            assert_eq!(deadline(timeout), expected, "timeout {timeout:?}");
+        }
+    }
+
+    #[test]
+    fn reads_the_timeout_from_the_query() {
+        assert_eq!(apiserver_timeout(Some("timeout=5s")), Duration::from_secs(5));
+        assert_eq!(
+            apiserver_timeout(Some("x=1&timeout=1500ms")),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(apiserver_timeout(None), DEFAULT_APISERVER_TIMEOUT);
+        assert_eq!(apiserver_timeout(Some("timeout=soon")), DEFAULT_APISERVER_TIMEOUT);
+        assert_eq!(apiserver_timeout(Some("timeout=1h")), MAX_APISERVER_TIMEOUT);
+    }
+
+    #[test]
+    fn accepts_json_with_an_optional_utf8_charset_only() {
+        let headers = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            headers
+        };
+        assert!(is_json(&headers("application/json")));
+        assert!(is_json(&headers("Application/JSON; charset=utf-8")));
+        assert!(is_json(&headers("application/json;charset=\"UTF-8\"")));
+        assert!(!is_json(&headers("application/json; charset=latin1")));
+        assert!(!is_json(&headers("text/plain")));
+        assert!(!is_json(&headers("application/jsonp")));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+}

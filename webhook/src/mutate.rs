@@ -1,0 +1,287 @@
+//! Mutation: protected Namespaces and PVCs get the annotations (and, for a Namespace, the label)
+//! that say which tier they are in, what RPO it promises and which schedules cover them.
+//!
+//! Rules:
+//! - only `CREATE`/`UPDATE` of a Namespace or PVC itself (no sub-resource), not being deleted,
+//!   and in the protected set (an exempt namespace, or a PVC exempt with a reason, is not);
+//! - `<prefix>/tier` and `<prefix>/rpo-target` annotations, and `<prefix>/covered-by` (schedule
+//!   names, comma-separated) when covered; for a Namespace also the `<prefix>/tier` label, so
+//!   Schedules can select by it;
+//! - a key the object already has is never touched, whatever its value: a user's value stays;
+//! - a missing `metadata.annotations`/`metadata.labels` map is created whole in one `add`;
+//!   keys are JSON-pointer escaped (`~` → `~0`, `/` → `~1`);
+//! - under `enforcement: dry-run` nothing is patched: the patch that would be applied is logged.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{AddOperation, Patch, PatchOperation};
+use policy::{CoverageIndex, Enforcement};
+use serde_json::{Map, Value};
+
+use crate::review::{AdmissionRequest, Decision, ObjectHead, Operation, Subject};
+
+/// The answer of `/mutate`: allowed, with a patch when something was missing.
+pub fn decide(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision {
+    let patch = patch_for(index, request);
+    match patch {
+        Some(patch) if index.policy().enforcement == Enforcement::DryRun => Decision {
+            overridden: Some(format!("dry-run: would apply {}", describe(&patch))),
+            ..Decision::allow()
+        },
+        patch => Decision {
+            patch,
+            ..Decision::allow()
+        },
+    }
+}
+
+/// The JSON patch that adds what a protected object is missing; `None` when nothing is.
+pub fn patch_for(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Option<Patch> {
+    if !matches!(request.operation, Operation::Create | Operation::Update)
+        || request.is_subresource()
+    {
+        return None;
+    }
+    let subject = request.subject();
+    if !matches!(subject, Subject::Namespace | Subject::PersistentVolumeClaim) {
+        return None;
+    }
+    let object = ObjectHead::decode(request.object?).ok()?;
+    if object.is_terminating() {
+        return None;
+    }
+    let verdict = if subject == Subject::Namespace {
+        index.evaluate_namespace(&object.namespace_facts(request))
+    } else {
+        index.evaluate_pvc(&object.pvc_facts(request))
+    };
+    if !verdict.is_protected() {
+        return None;
+    }
+    let tier = verdict.tier.as_deref()?;
+    let keys = &index.policy().keys;
+
+    let mut annotations = vec![(keys.tier.as_str(), tier.to_string())];
+    if let Some(target) = verdict.rpo_target {
+        annotations.push((keys.rpo_target.as_str(), go_duration(target)));
+    }
+    if !verdict.covered_by.is_empty() {
+        annotations.push((keys.covered_by.as_str(), verdict.covered_by.join(",")));
+    }
+    let mut labels = Vec::new();
+    if subject == Subject::Namespace && is_label_value(tier) {
+        labels.push((keys.tier.as_str(), tier.to_string()));
+    }
+
+    let mut operations = Vec::new();
+    if object.metadata.is_none() {
+        operations.push(add(PointerBuf::from_tokens(["metadata"]), Value::Object(Map::new())));
+    }
+    add_missing(&mut operations, "annotations", object.annotations(), annotations);
+    add_missing(&mut operations, "labels", object.labels(), labels);
+    (!operations.is_empty()).then_some(Patch(operations))
+}
+
+/// Adds the `wanted` entries the map lacks: one `add` of the whole map when it is absent, null
+/// or empty, else one `add` per missing key.
+fn add_missing(
+    operations: &mut Vec<PatchOperation>,
+    field: &str,
+    existing: Option<&BTreeMap<String, String>>,
+    wanted: Vec<(&str, String)>,
+) {
+    let missing: Vec<(&str, String)> = wanted
+        .into_iter()
+        .filter(|(key, _)| existing.is_none_or(|map| !map.contains_key(*key)))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    if existing.is_none_or(BTreeMap::is_empty) {
+        let map = missing
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), Value::String(value)))
+            .collect();
+        operations.push(add(
+            PointerBuf::from_tokens(["metadata", field]),
+            Value::Object(map),
+        ));
+        return;
+    }
+    for (key, value) in missing {
+        // `from_tokens` escapes each token: `~` → `~0`, then `/` → `~1`.
+        operations.push(add(
+            PointerBuf::from_tokens(["metadata", field, key]),
+            Value::String(value),
+        ));
+    }
+}
+
+fn add(path: PointerBuf, value: Value) -> PatchOperation {
+    PatchOperation::Add(AddOperation { path, value })
+}
+
+/// `add /metadata/annotations/backstop.io~1tier, ...` for logs.
+fn describe(patch: &Patch) -> String {
+    patch
+        .0
+        .iter()
+        .map(|operation| match operation {
+            PatchOperation::Add(add) => format!("add {}", add.path),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A duration as a short Go duration (`15m`, `24h`, `1h30m`, `90s` → `1m30s`): what
+/// `time.ParseDuration` and the policy file both read.
+pub fn go_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    let (hours, minutes, seconds) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let millis = duration.subsec_millis();
+    let mut out = String::new();
+    if hours > 0 {
+        out.push_str(&format!("{hours}h"));
+    }
+    if minutes > 0 {
+        out.push_str(&format!("{minutes}m"));
+    }
+    if millis > 0 {
+        let fraction = format!("{millis:03}");
+        out.push_str(&format!("{seconds}.{}s", fraction.trim_end_matches('0')));
+    } else if seconds > 0 || out.is_empty() {
+        out.push_str(&format!("{seconds}s"));
+    }
+    out
+}
+
+/// A valid Kubernetes label value: at most 63 characters, alphanumerics with `-`, `_`, `.`
+/// inside. A tier name that is not one is written as an annotation only, never as a label the
+/// apiserver would reject.
+pub fn is_label_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.is_empty() {
+        return true;
+    }
+    bytes.len() <= 63
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(object: Value, operations: Vec<PatchOperation>) -> Value {
+        let mut object = object;
+        json_patch::patch(&mut object, &operations).unwrap();
+        object
+    }
+
+    fn wanted() -> Vec<(&'static str, String)> {
+        vec![
+            ("backstop.io/tier", "critical".to_string()),
+            ("a~b/c", "x".to_string()),
+        ]
+    }
+
+    #[test]
+    fn creates_a_missing_map_in_one_operation() {
+        let mut operations = Vec::new();
+        add_missing(&mut operations, "annotations", None, wanted());
+        assert_eq!(operations.len(), 1);
+        let object = apply(serde_json::json!({"metadata": {"name": "n"}}), operations);
+        assert_eq!(
+            object["metadata"]["annotations"],
+            serde_json::json!({"backstop.io/tier": "critical", "a~b/c": "x"})
+        );
+    }
+
+    #[test]
+    fn replaces_a_null_or_empty_map_whole() {
+        for existing in [serde_json::json!(null), serde_json::json!({})] {
+            let mut operations = Vec::new();
+            let empty = BTreeMap::new();
+            let map = if existing.is_null() {
+                None
+            } else {
+                Some(&empty)
+            };
+            add_missing(&mut operations, "labels", map, wanted());
+            let object = apply(
+                serde_json::json!({"metadata": {"name": "n", "labels": existing}}),
+                operations,
+            );
+            assert_eq!(object["metadata"]["labels"]["a~b/c"], "x");
+        }
+    }
+
+    #[test]
+    fn escapes_tilde_before_slash_in_keys_added_one_by_one() {
+        let existing: BTreeMap<String, String> = [("team".to_string(), "data".to_string())].into();
+        let mut operations = Vec::new();
+        add_missing(&mut operations, "annotations", Some(&existing), wanted());
+        let paths: Vec<String> = operations
+            .iter()
+            .map(|operation| match operation {
+                PatchOperation::Add(add) => add.path.to_string(),
+                other => panic!("unexpected {other}"),
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/metadata/annotations/backstop.io~1tier",
+                "/metadata/annotations/a~0b~1c"
+            ]
+        );
+        let object = apply(
+            serde_json::json!({"metadata": {"annotations": {"team": "data"}}}),
+            operations,
+        );
+        assert_eq!(
+            object["metadata"]["annotations"],
+            serde_json::json!({"team": "data", "backstop.io/tier": "critical", "a~b/c": "x"})
+        );
+    }
+
+    #[test]
+    fn never_overwrites_a_key_the_object_has() {
+        let existing: BTreeMap<String, String> =
+            [("backstop.io/tier".to_string(), "archive".to_string())].into();
+        let mut operations = Vec::new();
+        add_missing(&mut operations, "annotations", Some(&existing), wanted());
+        assert_eq!(operations.len(), 1);
+        assert_eq!(describe(&Patch(operations)), "add /metadata/annotations/a~0b~1c");
+    }
+
+    #[test]
+    fn writes_short_go_durations() {
+        for (secs, text) in [
+            (900, "15m"),
+            (86_400, "24h"),
+            (5400, "1h30m"),
+            (90, "1m30s"),
+            (0, "0s"),
+            (604_800, "168h"),
+        ] {
+            assert_eq!(go_duration(Duration::from_secs(secs)), text);
+        }
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn accepts_only_valid_label_values() {
+        assert!(is_label_value("critical"));
+        assert!(is_label_value("tier-1.a_b"));
+        assert!(!is_label_value("-critical"));
+        assert!(!is_label_value("two words"));
+        assert!(!is_label_value(&"a".repeat(64)));
+    }
+}

@@ -1,0 +1,647 @@
+//! AdmissionReview glue: decoding `admission.k8s.io/v1` reviews cheaply, and encoding answers.
+//!
+//! The request is decoded into small borrowed structs rather than kube-rs's
+//! `AdmissionReview<DynamicObject>`: `object` and `oldObject` stay raw JSON slices until a
+//! decision needs them, and are then decoded into the few fields it reads ([`ObjectHead`]), so
+//! `managedFields`, `spec` and `status` are skipped without being built. The answer has exactly
+//! the shape of kube-rs's `AdmissionResponse::into_review()` (`apiVersion`, `kind`, `response`
+//! with `uid`, `allowed`, `status`, `patch`, `patchType`, `warnings`), except that the patch is
+//! base64 text, which is how the apiserver (Go's `[]byte`) documents and expects it.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use policy::objects::{Meta, NamespaceFacts, PvcFacts, PvcSpecFacts};
+use serde::de::{self, IgnoredAny, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+
+pub const API_VERSION_V1: &str = "admission.k8s.io/v1";
+pub const API_VERSION_V1BETA1: &str = "admission.k8s.io/v1beta1";
+pub const REVIEW_KIND: &str = "AdmissionReview";
+
+/// The operation of an admission request; anything unknown is kept as `Other` and allowed.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    #[serde(rename = "CREATE")]
+    Create,
+    #[serde(rename = "UPDATE")]
+    Update,
+    #[serde(rename = "DELETE")]
+    Delete,
+    #[serde(rename = "CONNECT")]
+    Connect,
+    #[serde(other)]
+    Other,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "CREATE",
+            Self::Update => "UPDATE",
+            Self::Delete => "DELETE",
+            Self::Connect => "CONNECT",
+            Self::Other => "OTHER",
+        }
+    }
+}
+
+/// `request.kind`.
+#[derive(Deserialize, Debug, Default, Clone)]
+pub struct GroupVersionKind<'a> {
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub group: Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub version: Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub kind: Cow<'a, str>,
+}
+
+/// `request.userInfo`: only the user name is read (to recognise the namespace controller).
+#[derive(Deserialize, Debug, Default, Clone)]
+pub struct UserInfo<'a> {
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub username: Cow<'a, str>,
+}
+
+/// What Backstop decides about, from `request.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Namespace,
+    PersistentVolumeClaim,
+    /// A Velero `velero.io/v1` Schedule.
+    Schedule,
+    Other,
+}
+
+impl Subject {
+    /// The metrics label: `Namespace`, `PersistentVolumeClaim`, `Schedule` or `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Namespace => "Namespace",
+            Self::PersistentVolumeClaim => "PersistentVolumeClaim",
+            Self::Schedule => "Schedule",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// The fields of `request` a decision reads. Strings borrow from the body when they can.
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionRequest<'a> {
+    #[serde(borrow, deserialize_with = "text")]
+    pub uid: Cow<'a, str>,
+    #[serde(borrow)]
+    pub kind: GroupVersionKind<'a>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub sub_resource: Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    pub namespace: Cow<'a, str>,
+    pub operation: Operation,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub user_info: UserInfo<'a>,
+    #[serde(borrow, default)]
+    pub object: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub old_object: Option<&'a RawValue>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub dry_run: bool,
+}
+
+impl AdmissionRequest<'_> {
+    pub fn subject(&self) -> Subject {
+        match (self.kind.group.as_ref(), self.kind.kind.as_ref()) {
+            ("", "Namespace") => Subject::Namespace,
+            ("", "PersistentVolumeClaim") => Subject::PersistentVolumeClaim,
+            ("velero.io", "Schedule") => Subject::Schedule,
+            _ => Subject::Other,
+        }
+    }
+
+    /// True for a sub-resource request (`persistentvolumeclaims/status`, `namespaces/finalize`).
+    pub fn is_subresource(&self) -> bool {
+        !self.sub_resource.is_empty()
+    }
+}
+
+/// A decoded review: the request and the `apiVersion` the answer must carry.
+#[derive(Debug)]
+pub struct Review<'a> {
+    pub api_version: &'static str,
+    pub request: AdmissionRequest<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    #[serde(borrow, default, deserialize_with = "text")]
+    api_version: Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "text")]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    request: Option<AdmissionRequest<'a>>,
+}
+
+/// Enough of a malformed review to echo its uid.
+#[derive(Deserialize)]
+struct UidProbe<'a> {
+    #[serde(borrow, default)]
+    request: Option<UidOnly<'a>>,
+}
+
+#[derive(Deserialize)]
+struct UidOnly<'a> {
+    #[serde(borrow, default, deserialize_with = "text")]
+    uid: Cow<'a, str>,
+}
+
+/// Why a body could not be read as a review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The body is not JSON at all: HTTP 400.
+    NotJson(String),
+    /// JSON, but not an AdmissionReview Backstop understands: HTTP 200 with an invalid answer,
+    /// echoing the uid when one could be found.
+    NotReview { uid: String, reason: String },
+}
+
+/// Decodes an AdmissionReview body, borrowing from it.
+pub fn decode(body: &[u8]) -> Result<Review<'_>, DecodeError> {
+    match serde_json::from_slice::<Envelope<'_>>(body) {
+        Ok(envelope) => {
+            let api_version = match envelope.api_version.as_ref() {
+                API_VERSION_V1 => API_VERSION_V1,
+                API_VERSION_V1BETA1 => API_VERSION_V1BETA1,
+                other => {
+                    return Err(not_review(
+                        envelope.request.map(|request| request.uid.into_owned()),
+                        format!(
+                            "apiVersion {other:?} is not {API_VERSION_V1} (or {API_VERSION_V1BETA1})"
+                        ),
+                    ));
+                }
+            };
+            if envelope.kind != REVIEW_KIND {
+                return Err(not_review(
+                    envelope.request.map(|request| request.uid.into_owned()),
+                    format!("kind {:?} is not {REVIEW_KIND}", envelope.kind),
+                ));
+            }
+            match envelope.request {
+                Some(request) => Ok(Review {
+                    api_version,
+                    request,
+                }),
+                None => Err(not_review(None, "the review has no request".to_string())),
+            }
+        }
+        Err(error) => {
+            if serde_json::from_slice::<IgnoredAny>(body).is_err() {
+                return Err(DecodeError::NotJson(error.to_string()));
+            }
+            let uid = serde_json::from_slice::<UidProbe<'_>>(body)
+                .ok()
+                .and_then(|probe| probe.request)
+                .map(|request| request.uid.into_owned());
+            Err(not_review(uid, format!("not an AdmissionReview: {error}")))
+        }
+    }
+}
+
+fn not_review(uid: Option<String>, reason: String) -> DecodeError {
+    DecodeError::NotReview {
+        uid: uid.unwrap_or_default(),
+        reason,
+    }
+}
+
+/// The metadata fields decisions read, keeping whether `metadata`, `labels` and `annotations`
+/// were present at all (a JSON patch must create a missing map, not add into it).
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct MetaHead {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub deletion_timestamp: Option<IgnoredAny>,
+}
+
+/// A Namespace or PVC, decoded from `object`/`oldObject` with only the fields Backstop reads.
+#[derive(Deserialize, Debug, Default, Clone)]
+pub struct ObjectHead {
+    #[serde(default)]
+    pub metadata: Option<MetaHead>,
+    #[serde(default)]
+    pub spec: Option<PvcSpecFacts>,
+}
+
+impl ObjectHead {
+    pub fn decode(raw: &RawValue) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(raw.get())
+    }
+
+    /// The object is being deleted (finalizers are being removed): never block or patch it.
+    pub fn is_terminating(&self) -> bool {
+        self.metadata
+            .as_ref()
+            .is_some_and(|meta| meta.deletion_timestamp.is_some())
+    }
+
+    pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.metadata.as_ref().and_then(|meta| meta.labels.as_ref())
+    }
+
+    pub fn annotations(&self) -> Option<&BTreeMap<String, String>> {
+        self.metadata
+            .as_ref()
+            .and_then(|meta| meta.annotations.as_ref())
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels().and_then(|map| map.get(key)).map(String::as_str)
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations()
+            .and_then(|map| map.get(key))
+            .map(String::as_str)
+    }
+
+    /// The policy crate's view of the metadata. `fallback_name`/`fallback_namespace` (from the
+    /// request) fill what the object leaves out.
+    pub fn meta(&self, fallback_name: &str, fallback_namespace: Option<&str>) -> Meta {
+        let head = self.metadata.clone().unwrap_or_default();
+        Meta {
+            name: if head.name.is_empty() {
+                fallback_name.to_string()
+            } else {
+                head.name
+            },
+            namespace: head
+                .namespace
+                .filter(|namespace| !namespace.is_empty())
+                .or_else(|| fallback_namespace.map(str::to_string)),
+            labels: head.labels.unwrap_or_default(),
+            annotations: head.annotations.unwrap_or_default(),
+        }
+    }
+
+    pub fn namespace_facts(&self, request: &AdmissionRequest<'_>) -> NamespaceFacts {
+        NamespaceFacts {
+            metadata: self.meta(&request.name, None),
+        }
+    }
+
+    pub fn pvc_facts(&self, request: &AdmissionRequest<'_>) -> PvcFacts {
+        let namespace = (!request.namespace.is_empty()).then_some(request.namespace.as_ref());
+        PvcFacts {
+            metadata: self.meta(&request.name, namespace),
+            spec: self.spec.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// `verdict` label of a decision, for metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    Warned,
+    Invalid,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Denied => "denied",
+            Self::Warned => "warned",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
+/// The `status` of a refused review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: u16,
+    /// A Kubernetes `StatusReason`: `Forbidden`, `InvalidRequest`, `Timeout`, `InternalError`.
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// What the webhook answers. A denial is a value, not an error.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decision {
+    /// `None`: allowed. `Some`: refused, with its status.
+    pub refusal: Option<Refusal>,
+    pub warnings: Vec<String>,
+    pub patch: Option<json_patch::Patch>,
+    /// What enforcement `warn` or `dry-run` let through: it would have been denied under `deny`.
+    pub overridden: Option<String>,
+}
+
+impl Decision {
+    pub fn allow() -> Self {
+        Self::default()
+    }
+
+    pub fn deny(message: String) -> Self {
+        Self {
+            refusal: Some(Refusal {
+                code: 403,
+                reason: "Forbidden",
+                message,
+            }),
+            ..Self::default()
+        }
+    }
+
+    /// A review Backstop could not read (kube-rs's `AdmissionResponse::invalid`).
+    pub fn invalid(message: String) -> Self {
+        Self {
+            refusal: Some(Refusal {
+                code: 400,
+                reason: "InvalidRequest",
+                message,
+            }),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    pub fn is_allowed(&self) -> bool {
+        self.refusal.is_none()
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        match &self.refusal {
+            Some(refusal) if refusal.reason == "InvalidRequest" => Outcome::Invalid,
+            Some(_) => Outcome::Denied,
+            None if !self.warnings.is_empty() => Outcome::Warned,
+            None => Outcome::Allowed,
+        }
+    }
+
+    pub fn message(&self) -> Option<&str> {
+        self.refusal.as_ref().map(|refusal| refusal.message.as_str())
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReviewOut<'a> {
+    api_version: &'a str,
+    kind: &'static str,
+    response: ResponseOut<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResponseOut<'a> {
+    uid: &'a str,
+    allowed: bool,
+    /// Always present (`{}` when allowed), as kube-rs writes and expects it.
+    status: StatusOut<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+}
+
+#[derive(Serialize, Default)]
+struct StatusOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+}
+
+/// The JSON body of the answer to review `uid`.
+pub fn encode(api_version: &str, uid: &str, decision: &Decision) -> Vec<u8> {
+    let patch = decision
+        .patch
+        .as_ref()
+        .filter(|patch| !patch.0.is_empty())
+        .and_then(|patch| serde_json::to_vec(patch).ok())
+        .map(|bytes| BASE64.encode(bytes));
+    let review = ReviewOut {
+        api_version,
+        kind: REVIEW_KIND,
+        response: ResponseOut {
+            uid,
+            allowed: decision.refusal.is_none(),
+            status: decision
+                .refusal
+                .as_ref()
+                .map(|refusal| StatusOut {
+                    status: Some("Failure"),
+                    code: Some(refusal.code),
+                    reason: Some(refusal.reason),
+                    message: Some(&refusal.message),
+                })
+                .unwrap_or_default(),
+            patch_type: patch.as_ref().map(|_| "JSONPatch"),
+            patch,
+            warnings: &decision.warnings,
+        },
+    };
+    // Serializing these plain structs cannot fail; an empty body would be answered as a 500.
+    serde_json::to_vec(&review).unwrap_or_default()
+}
+
+/// A string that may also be `null` (taken as empty); borrowed from the input when unescaped.
+fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Cow<'de, str>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a string or null")
+        }
+
+        fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(value))
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(value.to_string()))
+        }
+
+        fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(value))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(""))
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(""))
+        }
+    }
+    deserializer.deserialize_any(Text)
+}
+
+/// `null` read as the type's default.
+fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMESPACE_CREATE: &str = r#"{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"u-1","kind":{"group":"","version":"v1","kind":"Namespace"},"resource":{"group":"","version":"v1","resource":"namespaces"},"name":"data-platform","namespace":"data-platform","operation":"CREATE","userInfo":{"username":"admin"},"object":{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"data-platform","labels":{"kubernetes.io/metadata.name":"data-platform"},"managedFields":[{"manager":"kubectl-create","fieldsV1":{"f:metadata":{}}}]},"spec":{},"status":{"phase":"Active"}},"oldObject":null,"dryRun":false,"options":{"kind":"CreateOptions"}}}"#;
+
+    #[test]
+    fn decodes_a_review_borrowing_its_strings() {
+        let review = decode(NAMESPACE_CREATE.as_bytes()).unwrap();
+        let request = &review.request;
+        assert_eq!(review.api_version, API_VERSION_V1);
+        assert!(matches!(request.uid, Cow::Borrowed("u-1")));
+        assert!(matches!(request.name, Cow::Borrowed("data-platform")));
+        assert_eq!(request.subject(), Subject::Namespace);
+        assert_eq!(request.operation, Operation::Create);
+        assert!(request.old_object.is_none());
+        assert!(!request.dry_run);
+        let head = ObjectHead::decode(request.object.unwrap()).unwrap();
+        assert_eq!(head.label("kubernetes.io/metadata.name"), Some("data-platform"));
+        assert!(head.annotations().is_none());
+        assert!(!head.is_terminating());
+    }
+
+    #[test]
+    fn reads_escaped_strings_and_nulls() {
+        let body = NAMESPACE_CREATE
+            .replace(r#""uid":"u-1""#, r#""uid":"u\u002d1""#)
+            .replace(r#""dryRun":false"#, r#""dryRun":null"#)
+            .replace(r#""userInfo":{"username":"admin"}"#, r#""userInfo":null"#);
+        let review = decode(body.as_bytes()).unwrap();
+        assert_eq!(review.request.uid, "u-1");
+        assert!(!review.request.dry_run);
+    }
+
+    #[test]
+    fn tells_json_that_is_not_a_review_from_text_that_is_not_json() {
+        assert!(matches!(decode(b"{\"a\":1}"), Err(DecodeError::NotReview { .. })));
+        assert!(matches!(decode(b"[]"), Err(DecodeError::NotReview { .. })));
+        assert!(matches!(decode(b"not json"), Err(DecodeError::NotJson(_))));
+        assert!(matches!(decode(b"{\"request\":"), Err(DecodeError::NotJson(_))));
+        assert!(matches!(decode(b""), Err(DecodeError::NotJson(_))));
+    }
+
+    #[test]
+    fn echoes_the_uid_of_a_malformed_request() {
+        let body = NAMESPACE_CREATE.replace(r#""operation":"CREATE""#, r#""operation":7"#);
+        match decode(body.as_bytes()) {
+            Err(DecodeError::NotReview { uid, reason }) => {
+                assert_eq!(uid, "u-1");
+                assert!(reason.starts_with("not an AdmissionReview: "), "{reason}");
+            }
+            other => panic!("expected NotReview, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_other_api_versions_and_kinds() {
+        let body = NAMESPACE_CREATE.replace("admission.k8s.io/v1", "admission.k8s.io/v2");
+        assert!(
+            matches!(decode(body.as_bytes()), Err(DecodeError::NotReview { uid, .. }) if uid == "u-1")
+        );
+        let body = NAMESPACE_CREATE.replace(r#""kind":"AdmissionReview""#, r#""kind":"Review""#);
+        assert!(matches!(decode(body.as_bytes()), Err(DecodeError::NotReview { .. })));
+    }
+
+    #[test]
+    fn keeps_unknown_operations() {
+        let body = NAMESPACE_CREATE.replace(r#""operation":"CREATE""#, r#""operation":"PATCH""#);
+        assert_eq!(
+            decode(body.as_bytes()).unwrap().request.operation,
+            Operation::Other
+        );
+    }
+
+    #[test]
+    fn encodes_an_allowed_answer_like_kube_rs() {
+        let body = encode(API_VERSION_V1, "u-1", &Decision::allow());
+        let parsed: kube::core::admission::AdmissionReview<kube::core::DynamicObject> =
+            serde_json::from_slice(&body).unwrap();
+        let response = parsed.response.unwrap();
+        assert_eq!(response.uid, "u-1");
+        assert!(response.allowed);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"u-1","allowed":true,"status":{}}}"#
+        );
+    }
+
+    #[test]
+    fn encodes_a_denial_with_status_and_warnings() {
+        let decision =
+            Decision::deny("no schedule".to_string()).with_warnings(vec!["careful".to_string()]);
+        let body: serde_json::Value =
+            serde_json::from_slice(&encode(API_VERSION_V1, "u-2", &decision)).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview",
+                "response": {
+                    "uid": "u-2",
+                    "allowed": false,
+                    "status": {"status": "Failure", "code": 403, "reason": "Forbidden", "message": "no schedule"},
+                    "warnings": ["careful"],
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn encodes_the_patch_as_base64_json_patch() {
+        let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+            {"op": "add", "path": "/metadata/annotations", "value": {"a": "b"}}
+        ]))
+        .unwrap();
+        let decision = Decision {
+            patch: Some(patch),
+            ..Decision::allow()
+        };
+        let body: serde_json::Value =
+            serde_json::from_slice(&encode(API_VERSION_V1, "u-3", &decision)).unwrap();
+        assert_eq!(body["response"]["patchType"], "JSONPatch");
+        let bytes = BASE64
+            .decode(body["response"]["patch"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            r#"[{"op":"add","path":"/metadata/annotations","value":{"a":"b"}}]"#
+        );
+    }
+}
