@@ -121,7 +121,12 @@ mod tests {
     #[test]
     fn help_documents_every_exit_code() {
         let help = Cli::command().render_long_help().to_string();
-        for code in ["0  pass", "1  failed verdict", "2  bad input", "3  infrastructure failure"] {
+        for code in [
+            "0  pass",
+            "1  failed verdict",
+            "2  bad input",
+            "3  infrastructure failure",
+        ] {
             assert!(help.contains(code), "missing {code:?}");
         }
     }

@@ -39,7 +39,10 @@ fn load_workloads(
     scenario_path: &Path,
     dir: Option<&Path>,
 ) -> Result<Vec<Workload>, Error> {
-    let dir = dir.map_or_else(|| scenario::default_workloads_dir(scenario_path), Path::to_owned);
+    let dir = dir.map_or_else(
+        || scenario::default_workloads_dir(scenario_path),
+        Path::to_owned,
+    );
     scenario
         .workloads
         .iter()

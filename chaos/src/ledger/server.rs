@@ -78,7 +78,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
 async fn last(State(s): State<Arc<Shared>>) -> Response {
     match s.last() {
         Some((last, _)) => Json(last).into_response(),
-        None => (StatusCode::SERVICE_UNAVAILABLE, "no record acknowledged yet\n").into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no record acknowledged yet\n",
+        )
+            .into_response(),
     }
 }
 
@@ -94,7 +98,11 @@ async fn healthz(State(s): State<Arc<Shared>>) -> Response {
             ),
         )
             .into_response(),
-        None => (StatusCode::SERVICE_UNAVAILABLE, "no record acknowledged yet\n").into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no record acknowledged yet\n",
+        )
+            .into_response(),
     }
 }
 
