@@ -1,6 +1,8 @@
 //! The binary as CI and people use it: commands, output and exit codes
 //! (0 pass, 1 failed verdict, 2 bad input, 3 infrastructure failure).
 
+#![allow(clippy::unwrap_used)] // test helpers, outside #[test] functions, may unwrap
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

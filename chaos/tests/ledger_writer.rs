@@ -1,6 +1,8 @@
 //! The real `backstop-chaos ledger write` binary on local disk: SIGKILL while it
 //! writes must lose no acknowledged record, and a restart continues the chain.
 
+#![allow(clippy::unwrap_used)] // test helpers, outside #[test] functions, may unwrap
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;

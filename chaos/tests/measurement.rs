@@ -5,6 +5,8 @@
 //! the fault (930 s) saw seq 366, the newest backup holds records 1..=356, data is
 //! verified at 1130 s.
 
+#![allow(clippy::unwrap_used)] // test helpers, outside #[test] functions, may unwrap
+
 use std::path::{Path, PathBuf};
 
 use backstop_chaos::ledger::verify::{Problem, verify};
