@@ -194,3 +194,64 @@ fn a_writer_that_cannot_open_its_file_exits_with_infrastructure_failure() {
 fn on_disk() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
+
+/// `backstop-chaos ledger verify --output json` on a file; returns (exit code, report).
+fn verify_cli(file: &Path) -> (i32, serde_json::Value) {
+    let o = Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
+        .args(["ledger", "verify", "--output", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap(),
+        serde_json::from_slice(&o.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn damage_done_on_disk_to_a_real_ledger_is_found_at_the_right_sequence() {
+    const RECORD: usize = backstop_chaos::ledger::RECORD_LEN;
+    let dir = on_disk();
+    let file = dir.path().join("ledger.log");
+    let mut writer = start_writer(&file, "1ms");
+    kill_while_writing(&mut writer, 120);
+    // Keep exactly 100 whole records: the intact original to damage copies of.
+    let mut original = std::fs::read(&file).unwrap();
+    original.truncate(100 * RECORD);
+    let at = |seq: usize| (seq - 1) * RECORD;
+    let damaged = |name: &str, bytes: Vec<u8>| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        verify_cli(&path)
+    };
+
+    let (code, v) = damaged("intact", original.clone());
+    assert_eq!((code, v["newestValidSeq"].as_u64()), (0, Some(100)));
+
+    let mut flipped = original.clone();
+    flipped[at(40) + 17] ^= 0x08;
+    let (code, v) = damaged("flipped", flipped);
+    assert_eq!(code, 1);
+    assert_eq!(v["firstBrokenSeq"].as_u64(), Some(40));
+    assert_eq!(v["newestValidSeq"].as_u64(), Some(39));
+
+    let (code, v) = damaged("truncated", original[..at(71) + 30].to_vec());
+    assert_eq!(code, 0, "a cut inside the last record is a torn write");
+    assert_eq!(v["newestValidSeq"].as_u64(), Some(70));
+    assert_eq!(v["tornTail"]["seq"].as_u64(), Some(71));
+    assert_eq!(v["records"].as_u64(), Some(70));
+
+    let mut cut = original[..at(30)].to_vec();
+    cut.extend_from_slice(&original[at(45)..]);
+    let (code, v) = damaged("middle-deleted", cut);
+    assert_eq!(code, 1);
+    assert_eq!(v["firstBrokenSeq"].as_u64(), Some(30));
+    assert_eq!(v["problems"][0]["kind"], "missing");
+    assert_eq!(v["problems"][0]["to"].as_u64(), Some(44));
+
+    let mut doubled = original.clone();
+    doubled.extend_from_slice(&original[at(100)..]);
+    let (code, v) = damaged("duplicated", doubled);
+    assert_eq!(code, 0);
+    assert_eq!(v["duplicates"], serde_json::json!([100]));
+}

@@ -86,6 +86,12 @@ fn unix_nanos_now() -> u64 {
 /// Opens the ledger, writes the first record, then serves HTTP while a thread
 /// appends one record per interval. Stops on SIGTERM/SIGINT, or when an append fails.
 fn write(path: &Path, listen: &str, interval: Duration) -> Result<(), Error> {
+    if interval.is_zero() {
+        return Err(Error::InvalidArgument {
+            argument: "--interval".into(),
+            message: "must be positive".into(),
+        });
+    }
     let (mut ledger, startup) = Ledger::open(path)?;
     tracing::info!(
         file = %path.display(),
