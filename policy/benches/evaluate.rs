@@ -6,7 +6,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use policy::objects::{ClaimRef, Meta, NamespaceFacts, PodFacts, PodSpecFacts, PodStatusFacts, PodVolumeFacts, PvcFacts};
+use policy::objects::{
+    ClaimRef, Meta, NamespaceFacts, PodFacts, PodSpecFacts, PodStatusFacts, PodVolumeFacts,
+    PvcFacts,
+};
 use policy::schedule::CronCache;
 use policy::velero::{BackupSpec, Schedule, ScheduleSpec};
 use policy::{CoverageIndex, Inventory, Policy};
@@ -40,7 +43,11 @@ protected:
 fn inventory() -> Inventory {
     let mut inventory = Inventory::default();
     for n in 0..NAMESPACES {
-        let name = if n % 10 == 0 { format!("crit-{n}") } else { format!("team-{n}") };
+        let name = if n.is_multiple_of(10) {
+            format!("crit-{n}")
+        } else {
+            format!("team-{n}")
+        };
         inventory.namespaces.push(NamespaceFacts {
             metadata: Meta::named(&name).with_labels([("app.kubernetes.io/part-of", "platform")]),
         });
@@ -66,10 +73,12 @@ fn inventory() -> Inventory {
     }
     for s in 0..SCHEDULES {
         // Most schedules name ten namespaces each; every 100th selects a glob.
-        let included: Vec<String> = if s % 100 == 0 {
+        let included: Vec<String> = if s.is_multiple_of(100) {
             vec![format!("team-{}*", s / 100)]
         } else {
-            (0..10).map(|i| namespace_name((s * 10 + i) % NAMESPACES)).collect()
+            (0..10)
+                .map(|i| namespace_name((s * 10 + i) % NAMESPACES))
+                .collect()
         };
         let mut schedule = Schedule::new(
             &format!("schedule-{s}"),
@@ -91,7 +100,11 @@ fn inventory() -> Inventory {
 }
 
 fn namespace_name(n: usize) -> String {
-    if n % 10 == 0 { format!("crit-{n}") } else { format!("team-{n}") }
+    if n.is_multiple_of(10) {
+        format!("crit-{n}")
+    } else {
+        format!("team-{n}")
+    }
 }
 
 fn evaluate(c: &mut Criterion) {
@@ -99,19 +112,29 @@ fn evaluate(c: &mut Criterion) {
     let inventory = inventory();
     let mut group = c.benchmark_group("10k namespaces, 100k pvcs, 1k schedules");
     group.sample_size(10);
-    group.bench_function("clone inventory (floor)", |b| b.iter(|| black_box(inventory.clone())));
+    group.bench_function("clone inventory (floor)", |b| {
+        b.iter(|| black_box(inventory.clone()))
+    });
     let mut warm = CronCache::default();
     group.bench_function("build index", |b| {
-        b.iter(|| CoverageIndex::build_with_cache(Arc::clone(&policy), inventory.clone(), &mut warm))
+        b.iter(|| {
+            CoverageIndex::build_with_cache(Arc::clone(&policy), inventory.clone(), &mut warm)
+        })
     });
     let index = CoverageIndex::build(Arc::clone(&policy), inventory.clone());
-    group.bench_function("evaluate all", |b| b.iter(|| black_box(index.evaluate_all())));
+    group.bench_function("evaluate all", |b| {
+        b.iter(|| black_box(index.evaluate_all()))
+    });
     group.bench_function("build + evaluate all (cold cron cache)", |b| {
         b.iter(|| CoverageIndex::build(Arc::clone(&policy), inventory.clone()).evaluate_all())
     });
     group.finish();
     let verdicts = index.evaluate_all();
-    assert_eq!(verdicts.len(), NAMESPACES * (PVCS_PER_NAMESPACE + 1), "every object is protected");
+    assert_eq!(
+        verdicts.len(),
+        NAMESPACES * (PVCS_PER_NAMESPACE + 1),
+        "every object is protected"
+    );
 }
 
 criterion_group!(benches, evaluate);

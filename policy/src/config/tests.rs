@@ -131,7 +131,7 @@ fn bad_glob_names_the_entry() {
 #[test]
 fn entry_with_both_namespace_and_selector_is_rejected() {
     let message = error_of(
-        "tiers: {t: {rpo: 1h, rto: 1h, minRetention: 1h}}\nprotected: [{namespace: a, selector: {matchLabels: {x: y}}, tier: t}]\n",
+        "tiers: {t: {rpo: 1h, rto: 1h, minRetention: 1h}}\nprotected: [{namespace: a, selector: {matchLabels: {x: z}}, tier: t}]\n",
     );
     assert!(
         message.contains("protected[0]: give exactly one of"),

@@ -131,7 +131,10 @@ pub(crate) fn verdict(
     if covering.is_empty() {
         let mut grouped: Vec<(GapCode, String, Vec<&str>)> = Vec::new();
         for (code, detail, schedule) in data_gaps {
-            match grouped.iter_mut().find(|(c, d, _)| *c == code && *d == detail) {
+            match grouped
+                .iter_mut()
+                .find(|(c, d, _)| *c == code && *d == detail)
+            {
                 Some((_, _, names)) => names.push(&schedule.name),
                 None => grouped.push((code, detail, vec![&schedule.name])),
             }
@@ -141,7 +144,11 @@ pub(crate) fn verdict(
                 code,
                 format!(
                     "{subject} is in {} {} but its volume data is not: {detail}",
-                    if names.len() == 1 { "schedule" } else { "schedules" },
+                    if names.len() == 1 {
+                        "schedule"
+                    } else {
+                        "schedules"
+                    },
                     names.join(", ")
                 ),
                 names.first().copied(),

@@ -95,10 +95,11 @@ fn volume_data(schedule: &CompiledSchedule, pvc: &PvcFacts, world: &World) -> Ou
             }
         }
     }
-    if schedule.snapshot_volumes && schedule.resources.includes_bound_volumes() {
-        if let Some(path) = world.snapshot_path(pvc) {
-            return Outcome::Covers(DataPath::Snapshot(path));
-        }
+    if schedule.snapshot_volumes
+        && schedule.resources.includes_bound_volumes()
+        && let Some(path) = world.snapshot_path(pvc)
+    {
+        return Outcome::Covers(DataPath::Snapshot(path));
     }
     if schedule.default_volumes_to_fs_backup || unmounted_opt_in {
         return Outcome::DataGap {
