@@ -31,7 +31,7 @@ use tracing::field::{Empty, debug as debug_value};
 
 use crate::args::TimeoutDecision;
 use crate::metrics::{DecisionRecord, FailureReason};
-use crate::review::{self, API_VERSION_V1, AdmissionRequest, DecodeError, Decision, Outcome};
+use crate::review::{self, API_VERSION_V1, AdmissionRequest, Decision, DecodeError, Outcome};
 use crate::state::AppState;
 use crate::{mutate, validate};
 
@@ -212,7 +212,12 @@ fn failed(
     started: Instant,
 ) -> Response {
     let (uid, api_version, kind, operation) = match &seen {
-        Some(seen) => (seen.uid.as_str(), seen.api_version, seen.kind, seen.operation),
+        Some(seen) => (
+            seen.uid.as_str(),
+            seen.api_version,
+            seen.kind,
+            seen.operation,
+        ),
         None => ("", API_VERSION_V1, "other", "UNKNOWN"),
     };
     state.metrics.record_decision(DecisionRecord {
@@ -259,7 +264,12 @@ async fn answer(
         }
         Err(DecodeError::NotReview { uid, reason }) => {
             state.metrics.record_failure(FailureReason::Decode);
-            tracing::debug!(endpoint = endpoint.as_str(), uid, reason, "not an AdmissionReview");
+            tracing::debug!(
+                endpoint = endpoint.as_str(),
+                uid,
+                reason,
+                "not an AdmissionReview"
+            );
             let decision = Decision::invalid(reason);
             let seen = Seen {
                 uid,
@@ -411,13 +421,19 @@ mod tests {
 
     #[test]
     fn reads_the_timeout_from_the_query() {
-        assert_eq!(apiserver_timeout(Some("timeout=5s")), Duration::from_secs(5));
+        assert_eq!(
+            apiserver_timeout(Some("timeout=5s")),
+            Duration::from_secs(5)
+        );
         assert_eq!(
             apiserver_timeout(Some("x=1&timeout=1500ms")),
             Duration::from_millis(1500)
         );
         assert_eq!(apiserver_timeout(None), DEFAULT_APISERVER_TIMEOUT);
-        assert_eq!(apiserver_timeout(Some("timeout=soon")), DEFAULT_APISERVER_TIMEOUT);
+        assert_eq!(
+            apiserver_timeout(Some("timeout=soon")),
+            DEFAULT_APISERVER_TIMEOUT
+        );
         assert_eq!(apiserver_timeout(Some("timeout=1h")), MAX_APISERVER_TIMEOUT);
     }
 

@@ -77,9 +77,17 @@ pub fn patch_for(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Optio
 
     let mut operations = Vec::new();
     if object.metadata.is_none() {
-        operations.push(add(PointerBuf::from_tokens(["metadata"]), Value::Object(Map::new())));
+        operations.push(add(
+            PointerBuf::from_tokens(["metadata"]),
+            Value::Object(Map::new()),
+        ));
     }
-    add_missing(&mut operations, "annotations", object.annotations(), annotations);
+    add_missing(
+        &mut operations,
+        "annotations",
+        object.annotations(),
+        annotations,
+    );
     add_missing(&mut operations, "labels", object.labels(), labels);
     (!operations.is_empty()).then_some(Patch(operations))
 }
@@ -258,7 +266,10 @@ mod tests {
         let mut operations = Vec::new();
         add_missing(&mut operations, "annotations", Some(&existing), wanted());
         assert_eq!(operations.len(), 1);
-        assert_eq!(describe(&Patch(operations)), "add /metadata/annotations/a~0b~1c");
+        assert_eq!(
+            describe(&Patch(operations)),
+            "add /metadata/annotations/a~0b~1c"
+        );
     }
 
     #[test]

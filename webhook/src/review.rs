@@ -173,7 +173,10 @@ pub enum DecodeError {
 
 /// Decodes an AdmissionReview body, borrowing from it.
 pub fn decode(body: &[u8]) -> Result<Review<'_>, DecodeError> {
-    match serde_json::from_slice::<Envelope<'_>>(body) {
+    // JSON is UTF-8: checked once here, so fields that are skipped are valid text too.
+    let body = std::str::from_utf8(body)
+        .map_err(|error| DecodeError::NotJson(format!("the body is not UTF-8: {error}")))?;
+    match serde_json::from_str::<Envelope<'_>>(body) {
         Ok(envelope) => {
             let api_version = match envelope.api_version.as_ref() {
                 API_VERSION_V1 => API_VERSION_V1,
@@ -202,10 +205,10 @@ pub fn decode(body: &[u8]) -> Result<Review<'_>, DecodeError> {
             }
         }
         Err(error) => {
-            if serde_json::from_slice::<IgnoredAny>(body).is_err() {
+            if serde_json::from_str::<IgnoredAny>(body).is_err() {
                 return Err(DecodeError::NotJson(error.to_string()));
             }
-            let uid = serde_json::from_slice::<UidProbe<'_>>(body)
+            let uid = serde_json::from_str::<UidProbe<'_>>(body)
                 .ok()
                 .and_then(|probe| probe.request)
                 .map(|request| request.uid.into_owned());
@@ -270,7 +273,9 @@ impl ObjectHead {
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels().and_then(|map| map.get(key)).map(String::as_str)
+        self.labels()
+            .and_then(|map| map.get(key))
+            .map(String::as_str)
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
@@ -400,7 +405,9 @@ impl Decision {
     }
 
     pub fn message(&self) -> Option<&str> {
-        self.refusal.as_ref().map(|refusal| refusal.message.as_str())
+        self.refusal
+            .as_ref()
+            .map(|refusal| refusal.message.as_str())
     }
 }
 
@@ -532,7 +539,10 @@ mod tests {
         assert!(request.old_object.is_none());
         assert!(!request.dry_run);
         let head = ObjectHead::decode(request.object.unwrap()).unwrap();
-        assert_eq!(head.label("kubernetes.io/metadata.name"), Some("data-platform"));
+        assert_eq!(
+            head.label("kubernetes.io/metadata.name"),
+            Some("data-platform")
+        );
         assert!(head.annotations().is_none());
         assert!(!head.is_terminating());
     }
@@ -550,10 +560,16 @@ mod tests {
 
     #[test]
     fn tells_json_that_is_not_a_review_from_text_that_is_not_json() {
-        assert!(matches!(decode(b"{\"a\":1}"), Err(DecodeError::NotReview { .. })));
+        assert!(matches!(
+            decode(b"{\"a\":1}"),
+            Err(DecodeError::NotReview { .. })
+        ));
         assert!(matches!(decode(b"[]"), Err(DecodeError::NotReview { .. })));
         assert!(matches!(decode(b"not json"), Err(DecodeError::NotJson(_))));
-        assert!(matches!(decode(b"{\"request\":"), Err(DecodeError::NotJson(_))));
+        assert!(matches!(
+            decode(b"{\"request\":"),
+            Err(DecodeError::NotJson(_))
+        ));
         assert!(matches!(decode(b""), Err(DecodeError::NotJson(_))));
     }
 
@@ -576,7 +592,10 @@ mod tests {
             matches!(decode(body.as_bytes()), Err(DecodeError::NotReview { uid, .. }) if uid == "u-1")
         );
         let body = NAMESPACE_CREATE.replace(r#""kind":"AdmissionReview""#, r#""kind":"Review""#);
-        assert!(matches!(decode(body.as_bytes()), Err(DecodeError::NotReview { .. })));
+        assert!(matches!(
+            decode(body.as_bytes()),
+            Err(DecodeError::NotReview { .. })
+        ));
     }
 
     #[test]

@@ -391,7 +391,12 @@ impl ScheduleReview {
         };
         enforce(
             self.enforcement,
-            &format!("backstop denied {} Schedule {}/{}", self.verb(), self.namespace, self.name),
+            &format!(
+                "backstop denied {} Schedule {}/{}",
+                self.verb(),
+                self.namespace,
+                self.name
+            ),
             errors,
             warnings,
         )
@@ -436,7 +441,11 @@ impl ScheduleReview {
                     .iter()
                     .filter(|verdict| verdict.kind == policy::ObjectKind::PersistentVolumeClaim)
                     .collect();
-                names.extend(pvcs.iter().take(MAX_PVCS_NAMED).map(|verdict| tiered(verdict)));
+                names.extend(
+                    pvcs.iter()
+                        .take(MAX_PVCS_NAMED)
+                        .map(|verdict| tiered(verdict)),
+                );
                 if pvcs.len() > MAX_PVCS_NAMED {
                     names.push(format!(
                         "and {} more PersistentVolumeClaims",
@@ -446,7 +455,10 @@ impl ScheduleReview {
                 format!("{} {reason}", names.join(", "))
             })
             .collect();
-        let total_namespaces: usize = groups.iter().map(|(_, verdicts)| namespaces(verdicts)).sum();
+        let total_namespaces: usize = groups
+            .iter()
+            .map(|(_, verdicts)| namespaces(verdicts))
+            .sum();
         format!(
             "it would leave {} protected object(s) ({} namespace(s)) worse off than now: {}; keep the schedule as it is, or first add a schedule that covers them within their tier",
             regressions.len(),
@@ -493,7 +505,10 @@ mod tests {
         let decision = enforce(
             Enforcement::Deny,
             "backstop denied Namespace a",
-            vec!["[no-schedule] x".to_string(), "[rpo-exceeds-target] y".to_string()],
+            vec![
+                "[no-schedule] x".to_string(),
+                "[rpo-exceeds-target] y".to_string(),
+            ],
             vec!["w".to_string()],
         );
         assert_eq!(
@@ -514,7 +529,10 @@ mod tests {
         assert!(decision.is_allowed());
         assert_eq!(
             decision.warnings,
-            ["[no-schedule] x (enforcement is warn: admitted anyway)", "w"]
+            [
+                "[no-schedule] x (enforcement is warn: admitted anyway)",
+                "w"
+            ]
         );
         assert!(decision.overridden.is_some());
     }
@@ -529,6 +547,9 @@ mod tests {
         );
         assert_eq!(decision.refusal, None);
         assert!(decision.warnings.is_empty());
-        assert_eq!(decision.overridden.as_deref(), Some("dry-run: h: [no-schedule] x"));
+        assert_eq!(
+            decision.overridden.as_deref(),
+            Some("dry-run: h: [no-schedule] x")
+        );
     }
 }
