@@ -15,7 +15,7 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
 .pass{background:#1a7f37}.fail{background:#cf222e}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}.muted{color:#59636e;font-size:.9rem}
-svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#1f2328}";
+svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#1f2328}svg text.alert{fill:#cf222e}";
 
 const LABEL_W: f64 = 130.0;
 const CHART_W: f64 = 700.0;
@@ -50,7 +50,7 @@ pub(super) fn render(r: &RunResult) -> String {
         ms(run_length_ms(r))
     );
 
-    out.push_str("<h2>RTO and RPO against the targets</h2>\n");
+    out.push_str("<h2>RTO and RPO against the targets</h2>\n<p class=\"muted\">Each bar is drawn to the scale of its own target (dashed line).</p>\n");
     out.push_str(&targets_svg(r));
 
     out.push_str("<h2>Timeline</h2>\n");
@@ -244,7 +244,7 @@ fn timeline_svg(r: &RunResult) -> String {
         let x = x_of(f.ended.mono_nanos);
         let _ = writeln!(
             svg,
-            "<line x1=\"{x:.1}\" y1=\"0\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#cf222e\" stroke-width=\"2\"/>\n<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#cf222e\">fault</text>",
+            "<line x1=\"{x:.1}\" y1=\"0\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#cf222e\" stroke-width=\"2\"/>\n<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"alert\">fault</text>",
             ROW_H * rows,
             ROW_H * rows + 32.0
         );
@@ -291,7 +291,7 @@ fn targets_svg(r: &RunResult) -> String {
             None => {
                 let _ = writeln!(
                     svg,
-                    "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#cf222e\">not measured</text>",
+                    "<text x=\"{:.1}\" y=\"{:.1}\" class=\"alert\">not measured</text>",
                     LABEL_W + 4.0,
                     y + 17.0
                 );
