@@ -48,53 +48,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-/// The admission endpoints mounted on the HTTPS listener.
-// PLACEHOLDER(admission): switch to `crate::admission::router(state)` once it lands.
+/// The admission endpoints mounted on the HTTPS listener (body limit, method/content-type
+/// checks and the `?timeout=` deadline live in the admission router).
 fn admission_app(state: AppState) -> Router {
-    placeholder::router(state)
-}
-
-// PLACEHOLDER(admission): allows every review, echoing its uid. Removed once `crate::admission`
-// lands.
-mod placeholder {
-    use std::time::Instant;
-
-    use axum::routing::post;
-    use axum::{Json, Router};
-    use serde_json::{Value, json};
-
-    use crate::metrics::DecisionRecord;
-    use crate::state::AppState;
-
-    pub fn router(state: AppState) -> Router {
-        Router::new()
-            .route("/mutate", post(answer))
-            .route("/validate", post(answer))
-            .with_state(state)
-    }
-
-    async fn answer(
-        axum::extract::State(state): axum::extract::State<AppState>,
-        Json(review): Json<Value>,
-    ) -> Json<Value> {
-        let started = Instant::now();
-        let uid = review
-            .pointer("/request/uid")
-            .cloned()
-            .unwrap_or(Value::Null);
-        state.metrics.record_decision(DecisionRecord {
-            endpoint: "validate",
-            kind: "other",
-            operation: "CREATE",
-            verdict: "allowed",
-            elapsed: started.elapsed(),
-        });
-        Json(json!({
-            "apiVersion": "admission.k8s.io/v1",
-            "kind": "AdmissionReview",
-            "response": {"uid": uid, "allowed": true}
-        }))
-    }
+    crate::admission::router(state)
 }
 
 async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
