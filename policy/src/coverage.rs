@@ -12,7 +12,7 @@ mod world;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::Policy;
+use crate::config::{Policy, Tier, TierSource};
 use crate::inventory::Inventory;
 use crate::objects::{Meta, NamespaceFacts, PvcFacts};
 use crate::schedule::{CompiledSchedule, CronCache};
@@ -20,6 +20,9 @@ use crate::velero::Schedule;
 use crate::verdict::{ObjectKind, Regression, Verdict, regressions};
 
 use self::world::World;
+
+/// Below this many namespaces one thread is faster than spawning more.
+const PARALLEL_THRESHOLD: usize = 512;
 
 /// Compiled schedules of the Velero namespace, indexed by the namespaces they can select.
 #[derive(Debug, Default)]
@@ -140,19 +143,30 @@ impl CoverageIndex {
     /// The verdict for a Namespace (which need not be in the index: at admission it is new).
     pub fn evaluate_namespace(&self, namespace: &NamespaceFacts) -> Verdict {
         let meta = &namespace.metadata;
-        let Some((tier, source)) = self.policy.namespace_tier(meta) else {
-            return Verdict::unprotected(ObjectKind::Namespace, &meta.name, &meta.name);
-        };
-        let outcomes = self
-            .schedules
-            .selecting(&meta.name)
-            .into_iter()
-            .map(|schedule| (schedule, rules::namespace_outcome(schedule, namespace)))
+        match self.policy.namespace_tier(meta) {
+            Some(resolved) => self.evaluate_namespace_in(
+                namespace,
+                resolved,
+                &self.schedules.selecting(&meta.name),
+            ),
+            None => Verdict::unprotected(ObjectKind::Namespace, &meta.name, &meta.name),
+        }
+    }
+
+    fn evaluate_namespace_in(
+        &self,
+        namespace: &NamespaceFacts,
+        (tier, source): (&Tier, TierSource),
+        selecting: &[&CompiledSchedule],
+    ) -> Verdict {
+        let outcomes = selecting
+            .iter()
+            .map(|schedule| (*schedule, rules::namespace_outcome(schedule, namespace)))
             .collect();
         assemble::verdict(
             &self.policy,
             ObjectKind::Namespace,
-            meta,
+            &namespace.metadata,
             tier,
             source,
             outcomes,
@@ -163,42 +177,44 @@ impl CoverageIndex {
     /// index (a PVC in a namespace the index does not know is judged by its name alone).
     pub fn evaluate_pvc(&self, pvc: &PvcFacts) -> Verdict {
         let namespace_name = pvc.metadata.namespace_or_default();
-        let fallback;
-        let namespace_meta = match self.world.namespaces.get(namespace_name) {
-            Some(namespace) => &namespace.metadata,
-            None => {
-                fallback = Meta::named(namespace_name);
-                &fallback
-            }
+        let namespace_tier = match self.world.namespaces.get(namespace_name) {
+            Some(namespace) => self.policy.namespace_tier(&namespace.metadata),
+            None => self.policy.namespace_tier(&Meta::named(namespace_name)),
         };
-        self.evaluate_pvc_in(
-            pvc,
-            namespace_meta,
-            &self.schedules.selecting(namespace_name),
-        )
+        match self.pvc_tier(pvc, namespace_tier) {
+            Some(resolved) => {
+                self.evaluate_pvc_in(pvc, resolved, &self.schedules.selecting(namespace_name))
+            }
+            None => Verdict::unprotected(
+                ObjectKind::PersistentVolumeClaim,
+                namespace_name,
+                &pvc.metadata.name,
+            ),
+        }
+    }
+
+    /// A PVC takes its namespace's tier; in an unprotected (but not exempt) namespace it may opt
+    /// in with its own `<prefix>/tier`.
+    fn pvc_tier<'p>(
+        &'p self,
+        pvc: &PvcFacts,
+        namespace_tier: Option<(&'p Tier, TierSource)>,
+    ) -> Option<(&'p Tier, TierSource)> {
+        namespace_tier.or_else(|| {
+            let namespace = pvc.metadata.namespace_or_default();
+            (!self.policy.is_exempt_namespace(namespace))
+                .then(|| self.policy.declared_tier(&pvc.metadata))
+                .flatten()
+                .map(|tier| (tier, TierSource::Annotation))
+        })
     }
 
     fn evaluate_pvc_in(
         &self,
         pvc: &PvcFacts,
-        namespace: &Meta,
+        (tier, source): (&Tier, TierSource),
         selecting: &[&CompiledSchedule],
     ) -> Verdict {
-        let meta = &pvc.metadata;
-        let namespace_name = meta.namespace_or_default();
-        let resolved = self.policy.namespace_tier(namespace).or_else(|| {
-            (!self.policy.is_exempt_namespace(namespace_name))
-                .then(|| self.policy.declared_tier(meta))
-                .flatten()
-                .map(|tier| (tier, crate::config::TierSource::Annotation))
-        });
-        let Some((tier, source)) = resolved else {
-            return Verdict::unprotected(
-                ObjectKind::PersistentVolumeClaim,
-                namespace_name,
-                &meta.name,
-            );
-        };
         let outcomes = selecting
             .iter()
             .map(|schedule| (*schedule, rules::pvc_outcome(schedule, pvc, &self.world)))
@@ -206,7 +222,7 @@ impl CoverageIndex {
         assemble::verdict(
             &self.policy,
             ObjectKind::PersistentVolumeClaim,
-            meta,
+            &pvc.metadata,
             tier,
             source,
             outcomes,
@@ -218,9 +234,8 @@ impl CoverageIndex {
         self.evaluate_where(|_| true)
     }
 
-    fn evaluate_where(&self, include_namespace: impl Fn(&str) -> bool) -> Vec<Verdict> {
-        let mut namespaces = Vec::new();
-        let mut pvcs = Vec::new();
+    /// Large indexes are evaluated on every core: namespaces are independent of each other.
+    fn evaluate_where(&self, include_namespace: impl Fn(&str) -> bool + Sync) -> Vec<Verdict> {
         let mut names: Vec<&str> = self
             .world
             .namespaces
@@ -231,28 +246,61 @@ impl CoverageIndex {
             .collect();
         names.sort_unstable();
         names.dedup();
-        for name in names {
-            let selecting = self.schedules.selecting(name);
-            let fallback = Meta::named(name);
-            let namespace_meta = match self.world.namespaces.get(name) {
-                Some(namespace) => {
-                    let verdict = self.evaluate_namespace(namespace);
-                    if verdict.tier.is_some() {
-                        namespaces.push(verdict);
-                    }
-                    &namespace.metadata
-                }
-                None => &fallback,
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let chunks: Vec<(Vec<Verdict>, Vec<Verdict>)> =
+            if workers > 1 && names.len() >= PARALLEL_THRESHOLD {
+                let chunk_size = names.len().div_ceil(workers);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = names
+                        .chunks(chunk_size)
+                        .map(|chunk| scope.spawn(move || self.evaluate_namespaces(chunk)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|handle| {
+                            handle
+                                .join()
+                                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                        })
+                        .collect()
+                })
+            } else {
+                vec![self.evaluate_namespaces(&names)]
             };
+        let total = chunks.iter().map(|(ns, pvcs)| ns.len() + pvcs.len()).sum();
+        let mut verdicts = Vec::with_capacity(total);
+        let mut pvc_verdicts = Vec::new();
+        for (namespaces, pvcs) in chunks {
+            verdicts.extend(namespaces);
+            pvc_verdicts.push(pvcs);
+        }
+        verdicts.extend(pvc_verdicts.into_iter().flatten());
+        verdicts
+    }
+
+    /// Namespace and PVC verdicts for the namespaces `names`, in that order.
+    fn evaluate_namespaces(&self, names: &[&str]) -> (Vec<Verdict>, Vec<Verdict>) {
+        let mut namespaces = Vec::new();
+        let mut pvcs = Vec::new();
+        for &name in names {
+            let namespace = self.world.namespaces.get(name);
+            let namespace_tier = match namespace {
+                Some(namespace) => self.policy.namespace_tier(&namespace.metadata),
+                None => self.policy.namespace_tier(&Meta::named(name)),
+            };
+            let mut selecting = None;
+            if let (Some(namespace), Some(resolved)) = (namespace, namespace_tier) {
+                let selecting = selecting.get_or_insert_with(|| self.schedules.selecting(name));
+                namespaces.push(self.evaluate_namespace_in(namespace, resolved, selecting));
+            }
             for pvc in self.world.pvcs.get(name).into_iter().flatten() {
-                let verdict = self.evaluate_pvc_in(pvc, namespace_meta, &selecting);
-                if verdict.tier.is_some() {
-                    pvcs.push(verdict);
+                if let Some(resolved) = self.pvc_tier(pvc, namespace_tier) {
+                    let selecting = selecting.get_or_insert_with(|| self.schedules.selecting(name));
+                    pvcs.push(self.evaluate_pvc_in(pvc, resolved, selecting));
                 }
             }
         }
-        namespaces.extend(pvcs);
-        namespaces
+        (namespaces, pvcs)
     }
 
     /// This index with the schedule `namespace/name` replaced by `replacement` (added when it

@@ -185,16 +185,40 @@ impl Verdict {
 
     /// `Namespace data-platform` or `PersistentVolumeClaim data-platform/pg-data`.
     pub fn subject(&self) -> String {
-        match self.kind {
-            ObjectKind::Namespace => format!("Namespace {}", self.name),
-            ObjectKind::PersistentVolumeClaim => {
-                format!("PersistentVolumeClaim {}/{}", self.namespace, self.name)
-            }
-        }
+        Subject::new(self.kind, &self.namespace, &self.name).to_string()
     }
 
     fn retention_ok(&self) -> bool {
         !self.has_gap(GapCode::RetentionBelowMinimum)
+    }
+}
+
+/// Names an object in messages; formats only when a message is actually written.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    kind: ObjectKind,
+    namespace: &'a str,
+    name: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(kind: ObjectKind, namespace: &'a str, name: &'a str) -> Self {
+        Self {
+            kind,
+            namespace,
+            name,
+        }
+    }
+}
+
+impl fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ObjectKind::Namespace => write!(f, "Namespace {}", self.name),
+            ObjectKind::PersistentVolumeClaim => {
+                write!(f, "PersistentVolumeClaim {}/{}", self.namespace, self.name)
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::duration::{format_go_duration, format_human};
 use crate::objects::Meta;
 use crate::schedule::{CompiledSchedule, ScheduleState};
 use crate::velero::keys::EXCLUDE_FROM_BACKUP;
-use crate::verdict::{Gap, GapCode, ObjectKind, Severity, Verdict};
+use crate::verdict::{Gap, GapCode, ObjectKind, Severity, Subject, Verdict};
 
 use super::rules::{Outcome, excluded_by_label};
 
@@ -29,7 +29,7 @@ pub(crate) fn verdict(
     verdict.tier_source = Some(source);
     verdict.rpo_target = Some(tier.rpo);
     verdict.min_retention = Some(tier.min_retention);
-    let subject = verdict.subject();
+    let subject = Subject::new(kind, namespace, &meta.name);
     let mut gaps = Vec::new();
 
     if kind == ObjectKind::PersistentVolumeClaim
@@ -200,7 +200,7 @@ pub(crate) fn verdict(
             ));
         }
         if !covering.iter().any(|schedule| retention_ok(schedule, tier)) {
-            gaps.push(retention_gap(&subject, tier, &covering));
+            gaps.push(retention_gap(subject, tier, &covering));
         }
     }
     verdict.gaps = gaps;
@@ -216,7 +216,7 @@ fn retention_ok(schedule: &CompiledSchedule, tier: &Tier) -> bool {
             .is_some_and(|interval| schedule.ttl > interval)
 }
 
-fn retention_gap(subject: &str, tier: &Tier, covering: &[&CompiledSchedule]) -> Gap {
+fn retention_gap(subject: Subject<'_>, tier: &Tier, covering: &[&CompiledSchedule]) -> Gap {
     let listing = covering
         .iter()
         .map(|schedule| format!("{} keeps {}", schedule.name, format_human(schedule.ttl)))

@@ -14,8 +14,8 @@ pub(crate) struct World {
     /// PVCs by namespace, each list sorted by name.
     pub pvcs: BTreeMap<String, Vec<PvcFacts>>,
     pods: Vec<PodFacts>,
-    /// (namespace, claim) → indexes into `pods` of the pods that mount the claim.
-    pods_by_claim: HashMap<(String, String), Vec<usize>>,
+    /// namespace → claim → indexes into `pods` of the pods that mount the claim.
+    pods_by_claim: HashMap<String, HashMap<String, Vec<usize>>>,
     /// A VolumeSnapshotLocation exists in the Velero namespace.
     has_snapshot_location: bool,
     /// CSI drivers with a VolumeSnapshotClass labelled for Velero.
@@ -84,7 +84,9 @@ impl World {
                 if let Some(claim) = &volume.persistent_volume_claim {
                     world
                         .pods_by_claim
-                        .entry((namespace.to_string(), claim.claim_name.clone()))
+                        .entry(namespace.to_string())
+                        .or_default()
+                        .entry(claim.claim_name.clone())
                         .or_default()
                         .push(index);
                 }
@@ -96,7 +98,8 @@ impl World {
 
     pub fn pods_mounting(&self, namespace: &str, claim: &str) -> impl Iterator<Item = &PodFacts> {
         self.pods_by_claim
-            .get(&(namespace.to_string(), claim.to_string()))
+            .get(namespace)
+            .and_then(|claims| claims.get(claim))
             .into_iter()
             .flatten()
             .filter_map(|index| self.pods.get(*index))
