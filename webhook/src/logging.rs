@@ -3,6 +3,8 @@
 //! Per-request events belong at `debug`: an INFO line per request costs about as much CPU as the
 //! whole decision (DESIGN.md, "Where webhook time goes"); the request span carries the fields.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -14,6 +16,7 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_span_events(FmtSpan::NONE);
     let _ = match format {
         LogFormat::Text => builder.with_target(false).try_init(),

@@ -37,6 +37,7 @@ pub fn connector(
 pub struct Connection {
     sender: SendRequest<Full<Bytes>>,
     /// DER of the leaf certificate the server presented on this connection.
+    #[allow(dead_code)] // read by tests/tls.rs only
     pub leaf: Vec<u8>,
 }
 
