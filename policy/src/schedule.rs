@@ -9,7 +9,7 @@ use kube::ResourceExt;
 use kube::core::{Selector, SelectorExt};
 
 use crate::cron::{CronSchedule, RECONCILE_TICK, parse_schedule};
-use crate::duration::parse_go_duration;
+use crate::duration::{format_human, parse_go_duration};
 use crate::pattern::NamePattern;
 use crate::resources::ResourceFilter;
 use crate::velero::Schedule;
@@ -96,6 +96,9 @@ pub struct CompiledSchedule {
     pub labels: LabelFilter,
     pub snapshot_volumes: bool,
     pub default_volumes_to_fs_backup: bool,
+    /// `1h1m (best schedule hourly: "0 * * * *" leaves gaps of up to 1h, plus the 1m reconcile
+    /// tick)`, written once here rather than into every verdict that quotes it.
+    pub rpo_summary: String,
 }
 
 impl CompiledSchedule {
@@ -160,7 +163,20 @@ impl CompiledSchedule {
             &template.or_label_selectors,
             &mut problems,
         );
+        let worst = cron.as_ref().and_then(CronSchedule::worst_case_interval);
+        let rpo_summary = match worst {
+            Some(interval) => format!(
+                "{} (schedule {}: {:?} leaves gaps of up to {}, plus the {} reconcile tick)",
+                format_human(interval + RECONCILE_TICK),
+                schedule.name_any(),
+                spec.schedule,
+                format_human(interval),
+                format_human(RECONCILE_TICK),
+            ),
+            None => format!("unbounded (schedule {} never fires)", schedule.name_any()),
+        };
         Self {
+            rpo_summary,
             name: schedule.name_any(),
             namespace: schedule.namespace().unwrap_or_default(),
             expression: spec.schedule.clone(),

@@ -185,16 +185,10 @@ pub(crate) fn verdict(
             gaps.push(error(
                 GapCode::RpoExceedsTarget,
                 format!(
-                    "worst-case RPO of {subject} is {} (best schedule {}: {:?} leaves gaps of up to {}, plus the {} reconcile tick), above the {} tier's {} target; add a schedule that fires at least every {}, e.g. {:?}",
-                    format_human(verdict.rpo.unwrap_or_default()),
-                    best.name,
-                    best.expression,
-                    format_human(best.worst_interval().unwrap_or_default()),
-                    format_human(RECONCILE_TICK),
+                    "worst-case RPO of {subject} is {}, above the {} tier's {}",
+                    best.rpo_summary,
                     tier.name,
-                    format_human(tier.rpo),
-                    format_human(max_interval(tier)),
-                    suggested_cron(max_interval(tier)),
+                    tier_advice(tier),
                 ),
                 Some(&best.name),
             ));
@@ -243,6 +237,16 @@ fn retention_gap(subject: Subject<'_>, tier: &Tier, covering: &[&CompiledSchedul
         GapCode::RetentionBelowMinimum,
         message,
         covering.first().map(|schedule| schedule.name.as_str()),
+    )
+}
+
+/// `15m target; add a schedule that fires at least every 14m, e.g. "*/12 * * * *"`.
+fn tier_advice(tier: &Tier) -> String {
+    format!(
+        "{} target; add a schedule that fires at least every {}, e.g. {:?}",
+        format_human(tier.rpo),
+        format_human(max_interval(tier)),
+        suggested_cron(max_interval(tier)),
     )
 }
 
