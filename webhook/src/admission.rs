@@ -162,6 +162,7 @@ async fn serve(endpoint: Endpoint, state: AppState, request: Request) -> Respons
             state.metrics.record_failure(FailureReason::Timeout);
             let decision = failure_decision(
                 state.timeout_decision,
+                Failure::Timeout,
                 &format!(
                     "the backstop webhook timed out: no decision within {}ms of the apiserver's deadline",
                     budget.as_millis()
@@ -187,14 +188,23 @@ fn too_large() -> Response {
         .into_response()
 }
 
-/// The answer when the review could not be decided (deadline or internal failure).
-fn failure_decision(configured: TimeoutDecision, why: &str) -> Decision {
+/// Why a review could not be decided normally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Timeout,
+    Internal,
+}
+
+/// The answer when the review could not be decided: the configured failure decision.
+fn failure_decision(configured: TimeoutDecision, failure: Failure, why: &str) -> Decision {
     match configured {
         TimeoutDecision::Deny => {
             let mut decision = Decision::deny(format!("{why}; denied (--timeout-decision=deny)"));
             if let Some(refusal) = decision.refusal.as_mut() {
-                refusal.code = 504;
-                refusal.reason = "Timeout";
+                (refusal.code, refusal.reason) = match failure {
+                    Failure::Timeout => (504, "Timeout"),
+                    Failure::Internal => (500, "InternalError"),
+                };
             }
             decision
         }
@@ -309,6 +319,7 @@ async fn answer(
             state.metrics.record_failure(FailureReason::Internal);
             let decision = failure_decision(
                 state.timeout_decision,
+                Failure::Internal,
                 "the backstop webhook failed internally while deciding",
             );
             tracing::error!(
@@ -417,6 +428,28 @@ mod tests {
         ] {
             assert_eq!(deadline(timeout), expected, "timeout {timeout:?}");
         }
+    }
+
+    #[test]
+    fn turns_a_panic_while_deciding_into_an_error_value() {
+        assert_eq!(guarded(|| 7), Ok(7));
+        let result: Result<(), ()> = guarded(|| panic!("decision bug"));
+        assert_eq!(result, Err(()));
+    }
+
+    #[test]
+    fn answers_failures_with_the_configured_decision() {
+        let denied = failure_decision(TimeoutDecision::Deny, Failure::Internal, "boom");
+        let refusal = denied.refusal.unwrap();
+        assert_eq!((refusal.code, refusal.reason), (500, "InternalError"));
+        let denied = failure_decision(TimeoutDecision::Deny, Failure::Timeout, "slow");
+        assert_eq!(denied.refusal.unwrap().code, 504);
+        let allowed = failure_decision(TimeoutDecision::Allow, Failure::Timeout, "slow");
+        assert!(allowed.is_allowed());
+        assert_eq!(
+            allowed.warnings,
+            ["slow; admitted without checks (--timeout-decision=allow)"]
+        );
     }
 
     #[test]

@@ -185,6 +185,83 @@ pub fn is_label_value(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::review;
+    use crate::validate::tests::{body, index, namespace_object, pvc_object};
+
+    fn patched(body: &str) -> Option<Value> {
+        let review = review::decode(body.as_bytes()).unwrap();
+        let patch = patch_for(&index(), &review.request)?;
+        let mut object = serde_json::to_value(review.request.object.unwrap()).unwrap();
+        json_patch::patch(&mut object, &patch.0).unwrap();
+        Some(object)
+    }
+
+    #[test]
+    fn adds_covered_by_for_a_pvc_whose_data_a_snapshot_takes() {
+        let object = pvc_object("registry", "blobs", "fast");
+        let body = body(
+            ("", "PersistentVolumeClaim"),
+            "CREATE",
+            "registry",
+            "blobs",
+            object,
+            Value::Null,
+        );
+        let object = patched(&body).unwrap();
+        assert_eq!(
+            object["metadata"]["annotations"],
+            serde_json::json!({
+                "backstop.io/tier": "standard",
+                "backstop.io/rpo-target": "25h",
+                "backstop.io/covered-by": "daily",
+            })
+        );
+        assert!(
+            object["metadata"].get("labels").is_none(),
+            "PVCs get no label"
+        );
+    }
+
+    #[test]
+    fn leaves_a_namespace_with_everything_in_place_alone() {
+        let annotations = serde_json::json!({
+            "backstop.io/tier": "critical",
+            "backstop.io/rpo-target": "15m",
+            "backstop.io/covered-by": "ten-minutes",
+        });
+        let object = namespace_object(
+            "data-platform",
+            serde_json::json!({"backstop.io/tier": "critical"}),
+            annotations,
+        );
+        let body = body(
+            ("", "Namespace"),
+            "UPDATE",
+            "data-platform",
+            "data-platform",
+            object.clone(),
+            object,
+        );
+        assert_eq!(patched(&body), None);
+    }
+
+    #[test]
+    fn adds_the_metadata_itself_when_an_object_has_none() {
+        let body = body(
+            ("", "Namespace"),
+            "CREATE",
+            "data-platform",
+            "data-platform",
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace"}),
+            Value::Null,
+        );
+        let object = patched(&body).unwrap();
+        assert_eq!(object["metadata"]["labels"]["backstop.io/tier"], "critical");
+        assert_eq!(
+            object["metadata"]["annotations"]["backstop.io/covered-by"],
+            "ten-minutes"
+        );
+    }
 
     fn apply(object: Value, operations: Vec<PatchOperation>) -> Value {
         let mut object = object;

@@ -24,7 +24,8 @@
 //! - an `UPDATE` that leaves `spec` unchanged (status, labels, annotations, finalizers) is
 //!   allowed: it cannot change coverage, and Velero's own status writes must never be blocked;
 //! - `DELETE` by the namespace controller (the Velero namespace itself is being deleted) is
-//!   allowed: that deletion was already decided, and refusing it would only wedge the namespace.
+//!   allowed: that deletion was already decided, and refusing it would only wedge the namespace
+//!   in `Terminating`.
 //!
 //! Every denial respects `enforcement`: `warn` admits with the reasons as warnings, `dry-run`
 //! admits silently (the decision is logged by the router).
@@ -38,8 +39,13 @@ use serde_json::value::RawValue;
 
 use crate::review::{AdmissionRequest, Decision, MetaHead, ObjectHead, Operation, Subject};
 
-/// The Kubernetes namespace controller, which deletes everything in a namespace being deleted.
-pub const NAMESPACE_CONTROLLER: &str = "system:serviceaccount:kube-system:namespace-controller";
+/// The Kubernetes namespace controller, which deletes everything in a namespace being deleted:
+/// its own service account, or the controller manager's identity when it runs without
+/// per-controller credentials.
+pub const NAMESPACE_CONTROLLERS: [&str; 2] = [
+    "system:serviceaccount:kube-system:namespace-controller",
+    "system:kube-controller-manager",
+];
 
 /// How many PVCs a regression message names per reason before summarising the rest.
 const MAX_PVCS_NAMED: usize = 20;
@@ -328,7 +334,7 @@ fn schedule_plan(policy: &Policy, request: &AdmissionRequest<'_>) -> Plan {
             decode_schedule(request.object, "object").map(|new| (Some(old), Some(new)))
         }),
         Operation::Delete => {
-            if request.user_info.username == NAMESPACE_CONTROLLER {
+            if NAMESPACE_CONTROLLERS.contains(&request.user_info.username.as_ref()) {
                 return Plan::Decided(Decision {
                     overridden: Some(
                         "the namespace controller deletes it with its namespace".to_string(),
@@ -497,8 +503,305 @@ fn schedule_warnings(schedule: &Schedule) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::sync::Arc;
+
+    use policy::Inventory;
+    use serde_json::{Value, json};
+
     use super::*;
+    use crate::review;
+
+    // `standard` allows 25h so that a daily schedule (24h + the 1-minute tick) meets it.
+    const POLICY: &str = "
+veleroNamespace: velero
+tiers:
+  critical: { rpo: 15m, rto: 1h, minRetention: 168h }
+  standard: { rpo: 25h, rto: 4h, minRetention: 720h }
+protected:
+  - { namespace: data-platform, tier: critical }
+  - { namespace: 'team-*', tier: standard }
+  - { namespace: registry, tier: standard }
+exempt:
+  namespaces: [kube-system, velero]
+enforcement: deny
+";
+
+    /// Every ten minutes for data-platform (7 days kept), daily for registry (30 days), and a
+    /// CSI snapshot path for the `fast` storage class. `team-a` is in no schedule.
+    const CLUSTER: &str = "
+apiVersion: velero.io/v1
+kind: Schedule
+metadata: {name: ten-minutes, namespace: velero}
+spec:
+  schedule: '*/10 * * * *'
+  template: {includedNamespaces: [data-platform], ttl: 168h0m0s}
+---
+apiVersion: velero.io/v1
+kind: Schedule
+metadata: {name: daily, namespace: velero}
+spec:
+  schedule: '0 2 * * *'
+  template: {includedNamespaces: [registry], ttl: 720h0m0s}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: fast}
+provisioner: csi.example.com
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshotClass
+metadata: {name: fast-snapshots, labels: {velero.io/csi-volumesnapshot-class: 'true'}}
+driver: csi.example.com
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: data-platform}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: registry}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-a}
+";
+
+    pub(crate) fn index() -> CoverageIndex {
+        let policy = Policy::from_yaml(POLICY, "policy.yaml").unwrap();
+        let mut inventory = Inventory::default();
+        inventory.add_yaml(CLUSTER, "cluster.yaml").unwrap();
+        CoverageIndex::build(Arc::new(policy), inventory)
+    }
+
+    /// An AdmissionReview body as the apiserver would send it.
+    pub(crate) fn body(
+        kind: (&str, &str),
+        operation: &str,
+        namespace: &str,
+        name: &str,
+        object: Value,
+        old_object: Value,
+    ) -> String {
+        json!({
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "request": {
+                "uid": "u-1",
+                "kind": {"group": kind.0, "version": "v1", "kind": kind.1},
+                "resource": {"group": kind.0, "version": "v1", "resource": "x"},
+                "name": name,
+                "namespace": namespace,
+                "operation": operation,
+                "userInfo": {"username": "admin"},
+                "object": object,
+                "oldObject": old_object,
+                "dryRun": false,
+            }
+        })
+        .to_string()
+    }
+
+    pub(crate) fn namespace_object(name: &str, labels: Value, annotations: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Namespace",
+               "metadata": {"name": name, "labels": labels, "annotations": annotations}})
+    }
+
+    pub(crate) fn pvc_object(namespace: &str, name: &str, storage_class: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "metadata": {"name": name, "namespace": namespace},
+               "spec": {"storageClassName": storage_class}})
+    }
+
+    fn schedule_object(name: &str, cron: &str, template: Value) -> Value {
+        json!({"apiVersion": "velero.io/v1", "kind": "Schedule",
+               "metadata": {"name": name, "namespace": "velero"},
+               "spec": {"schedule": cron, "template": template}})
+    }
+
+    fn validate(body: &str) -> Decision {
+        let review = review::decode(body.as_bytes()).unwrap();
+        decide(&index(), &review.request)
+    }
+
+    const NAMESPACE: (&str, &str) = ("", "Namespace");
+    const PVC: (&str, &str) = ("", "PersistentVolumeClaim");
+    const SCHEDULE: (&str, &str) = ("velero.io", "Schedule");
+
+    #[test]
+    fn admits_a_namespace_covered_within_its_tier_without_a_word() {
+        let object = namespace_object("data-platform", json!({}), json!({}));
+        let decision = validate(&body(
+            NAMESPACE,
+            "CREATE",
+            "data-platform",
+            "data-platform",
+            object,
+            Value::Null,
+        ));
+        assert_eq!(decision, Decision::allow());
+    }
+
+    #[test]
+    fn denies_a_new_namespace_no_schedule_covers() {
+        let object = namespace_object("team-a", json!({}), json!({}));
+        let decision = validate(&body(
+            NAMESPACE,
+            "CREATE",
+            "team-a",
+            "team-a",
+            object,
+            Value::Null,
+        ));
+        assert!(
+            decision
+                .message()
+                .unwrap()
+                .starts_with("backstop denied Namespace team-a: [no-schedule]"),
+            "{decision:?}"
+        );
+    }
+
+    #[test]
+    fn keeps_an_older_gap_as_a_warning_when_a_namespace_is_updated() {
+        let old = namespace_object("team-a", json!({}), json!({}));
+        let new = namespace_object("team-a", json!({"team": "a"}), json!({}));
+        let decision = validate(&body(NAMESPACE, "UPDATE", "team-a", "team-a", new, old));
+        assert!(decision.is_allowed());
+        assert_eq!(decision.warnings.len(), 1);
+        assert!(decision.warnings[0].starts_with("[no-schedule]"));
+        assert!(decision.warnings[0].ends_with("(already so before this change)"));
+    }
+
+    #[test]
+    fn denies_an_update_that_excludes_a_covered_namespace_from_backup() {
+        let old = namespace_object("data-platform", json!({}), json!({}));
+        let new = namespace_object(
+            "data-platform",
+            json!({"velero.io/exclude-from-backup": "true"}),
+            json!({}),
+        );
+        let decision = validate(&body(
+            NAMESPACE,
+            "UPDATE",
+            "data-platform",
+            "data-platform",
+            new,
+            old,
+        ));
+        assert!(
+            decision
+                .message()
+                .unwrap()
+                .contains("[excluded-from-backup]"),
+            "{decision:?}"
+        );
+    }
+
+    #[test]
+    fn admits_a_pvc_a_snapshot_covers_within_its_tier() {
+        let object = pvc_object("registry", "blobs", "fast");
+        let decision = validate(&body(
+            PVC,
+            "CREATE",
+            "registry",
+            "blobs",
+            object,
+            Value::Null,
+        ));
+        assert_eq!(decision, Decision::allow());
+    }
+
+    #[test]
+    fn denies_a_pvc_whose_volume_no_backup_reaches() {
+        // No snapshot path for `slow` and no file-system backup: the claim object is backed up,
+        // its data is not. That is not the unmounted case, so it denies.
+        let object = pvc_object("registry", "blobs", "slow");
+        let decision = validate(&body(
+            PVC,
+            "CREATE",
+            "registry",
+            "blobs",
+            object,
+            Value::Null,
+        ));
+        assert!(
+            decision
+                .message()
+                .unwrap()
+                .contains("[volume-not-backed-up]"),
+            "{decision:?}"
+        );
+    }
+
+    fn ten_minutes(template: Value) -> Value {
+        schedule_object("ten-minutes", "*/10 * * * *", template)
+    }
+
+    #[test]
+    fn denies_shortening_retention_below_the_tier_minimum() {
+        let old = ten_minutes(json!({"includedNamespaces": ["data-platform"], "ttl": "168h0m0s"}));
+        let new = ten_minutes(json!({"includedNamespaces": ["data-platform"], "ttl": "24h0m0s"}));
+        let decision = validate(&body(SCHEDULE, "UPDATE", "velero", "ten-minutes", new, old));
+        let message = decision.message().unwrap();
+        assert!(
+            message.starts_with("backstop denied changing Schedule velero/ten-minutes"),
+            "{message}"
+        );
+        assert!(
+            message.contains("Namespace data-platform (critical) retention would drop to 1d"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn denies_excluding_a_namespace_the_schedule_alone_covers() {
+        let old = ten_minutes(json!({"includedNamespaces": ["data-platform"]}));
+        let new = ten_minutes(
+            json!({"includedNamespaces": ["*"], "excludedNamespaces": ["data-platform"]}),
+        );
+        let decision = validate(&body(SCHEDULE, "UPDATE", "velero", "ten-minutes", new, old));
+        assert!(
+            decision
+                .message()
+                .unwrap()
+                .contains("Namespace data-platform (critical) would lose all backup coverage"),
+            "{decision:?}"
+        );
+    }
+
+    #[test]
+    fn allows_widening_a_schedule() {
+        let old = ten_minutes(json!({"includedNamespaces": ["data-platform"]}));
+        let new = ten_minutes(json!({"includedNamespaces": ["data-platform", "team-a"]}));
+        let decision = validate(&body(SCHEDULE, "UPDATE", "velero", "ten-minutes", new, old));
+        assert_eq!(decision, Decision::allow());
+    }
+
+    #[test]
+    fn warns_about_a_schedule_that_never_fires() {
+        let new = schedule_object("never", "0 0 30 2 *", json!({}));
+        let decision = validate(&body(
+            SCHEDULE,
+            "CREATE",
+            "velero",
+            "never",
+            new,
+            Value::Null,
+        ));
+        assert!(decision.is_allowed());
+        assert!(
+            decision.warnings[0].starts_with("[schedule-never-fires]"),
+            "{decision:?}"
+        );
+    }
+
+    #[test]
+    fn answers_a_schedule_it_cannot_read_as_invalid() {
+        let new = json!({"spec": {"schedule": 5}});
+        let decision = validate(&body(SCHEDULE, "CREATE", "velero", "x", new, Value::Null));
+        assert_eq!(decision.outcome(), crate::review::Outcome::Invalid);
+    }
 
     #[test]
     fn deny_mode_refuses_with_every_reason() {

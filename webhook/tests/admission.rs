@@ -80,13 +80,21 @@ fn platform_index(enforcement: &str) -> CoverageIndex {
 }
 
 fn router_with(enforcement: &str, timeout_decision: TimeoutDecision) -> Router {
+    router_and_metrics(enforcement, timeout_decision).0
+}
+
+fn router_and_metrics(
+    enforcement: &str,
+    timeout_decision: TimeoutDecision,
+) -> (Router, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::new());
     let state = AppState::new(
         platform_index(enforcement),
-        Arc::new(Metrics::new()),
+        Arc::clone(&metrics),
         timeout_decision,
     );
     state.set_ready(true);
-    admission::router(state)
+    (admission::router(state), metrics)
 }
 
 fn platform() -> Router {
@@ -997,7 +1005,7 @@ fn stalled_body() -> Body {
 
 #[tokio::test(start_paused = true)]
 async fn answers_with_the_failure_decision_before_the_apiservers_timeout() {
-    let router = platform();
+    let (router, metrics) = router_and_metrics("deny", TimeoutDecision::Deny);
     let started = tokio::time::Instant::now();
     let (status, bytes) = send(
         &router,
@@ -1015,6 +1023,11 @@ async fn answers_with_the_failure_decision_before_the_apiservers_timeout() {
     assert!(!answer.allowed);
     assert_eq!(answer.code, Some(504));
     assert!(answer.message.contains("timed out"), "{}", answer.message);
+    let exposition = metrics.encode();
+    assert!(
+        exposition.contains("backstop_admission_failures_total{reason=\"timeout\"} 1"),
+        "{exposition}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
