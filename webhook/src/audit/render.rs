@@ -247,25 +247,20 @@ impl AuditReport {
         let findings: Vec<_> = self
             .objects
             .iter()
-            .flat_map(|verdict| verdict.gaps.iter().map(move |gap| (verdict, gap)))
+            .flat_map(|verdict| verdict.gaps.iter())
             .collect();
         if findings.is_empty() {
             out.push_str("\nNo gaps: every protected object meets its tier.\n");
             return;
         }
         out.push_str("\nFindings\n");
-        for (verdict, gap) in findings {
+        // Every gap message names its object.
+        for gap in findings {
             let level = match gap.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            let _ = writeln!(
-                out,
-                "{bullet}{level} [{}] {}: {}",
-                gap.code,
-                verdict.subject(),
-                gap.message
-            );
+            let _ = writeln!(out, "{bullet}{level} [{}] {}", gap.code, gap.message);
         }
     }
 }
