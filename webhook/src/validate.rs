@@ -116,7 +116,14 @@ fn namespace(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision 
     let before = old
         .as_ref()
         .map(|old| index.evaluate_namespace(&old.namespace_facts(request)));
-    let removed = removed_protection(policy, &verdict, old.as_ref(), &object, true);
+    let removed = removed_protection(
+        policy,
+        &verdict,
+        before.as_ref(),
+        old.as_ref(),
+        &object,
+        true,
+    );
     judge(policy, &verdict, before.as_ref(), removed)
 }
 
@@ -139,7 +146,14 @@ fn pvc(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision {
     let before = old
         .as_ref()
         .map(|old| index.evaluate_pvc(&old.pvc_facts(request)));
-    let removed = removed_protection(policy, &verdict, old.as_ref(), &object, false);
+    let removed = removed_protection(
+        policy,
+        &verdict,
+        before.as_ref(),
+        old.as_ref(),
+        &object,
+        false,
+    );
     judge(policy, &verdict, before.as_ref(), removed)
 }
 
@@ -147,6 +161,7 @@ fn pvc(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision {
 fn removed_protection(
     policy: &Policy,
     verdict: &Verdict,
+    before: Option<&Verdict>,
     old: Option<&ObjectHead>,
     new: &ObjectHead,
     is_namespace: bool,
@@ -193,6 +208,18 @@ fn removed_protection(
             new.label(&keys.tier),
             names_tier(tier_label),
         );
+    }
+    // Any other change that takes the object out of the protected set (say, removing the
+    // label a policy selector protects it by) is the same removal.
+    if let Some(tier) = before
+        .filter(|before| before.is_protected())
+        .and_then(|before| before.tier.as_deref())
+        && reasons.is_empty()
+        && verdict.tier.is_none()
+    {
+        reasons.push(format!(
+            "[protection-removed] {subject}: this change takes it out of the protected set (it is in the {tier} tier); undo it, or exempt it in the policy file"
+        ));
     }
     reasons
 }
@@ -522,6 +549,7 @@ protected:
   - { namespace: data-platform, tier: critical }
   - { namespace: 'team-*', tier: standard }
   - { namespace: registry, tier: standard }
+  - { selector: { matchLabels: { backstop.io/protect: 'true' } }, tier: standard }
 exempt:
   namespaces: [kube-system, velero]
 enforcement: deny
@@ -695,6 +723,30 @@ metadata: {name: team-a}
                 .unwrap()
                 .contains("[excluded-from-backup]"),
             "{decision:?}"
+        );
+    }
+
+    #[test]
+    fn denies_removing_the_label_a_policy_selector_protects_a_namespace_by() {
+        let old = namespace_object(
+            "analytics",
+            json!({"backstop.io/protect": "true"}),
+            json!({}),
+        );
+        let new = namespace_object("analytics", json!({}), json!({}));
+        let decision = validate(&body(
+            NAMESPACE,
+            "UPDATE",
+            "analytics",
+            "analytics",
+            new,
+            old,
+        ));
+        assert_eq!(
+            decision.message(),
+            Some(
+                "backstop denied Namespace analytics: [protection-removed] Namespace analytics: this change takes it out of the protected set (it is in the standard tier); undo it, or exempt it in the policy file"
+            )
         );
     }
 

@@ -463,6 +463,22 @@ async fn denies_removing_the_tier_label_and_annotation_that_opted_a_namespace_in
 }
 
 #[tokio::test]
+async fn denies_removing_the_label_the_policy_selector_protects_a_namespace_by() {
+    let router = platform();
+    let (mutated, _, validated) =
+        admit(&router, &fixture("namespace-update-removes-protect-label")).await;
+    assert!(mutated.patch.is_none());
+    assert!(!validated.allowed);
+    assert!(
+        validated.message.contains(
+            "[protection-removed] Namespace analytics: this change takes it out of the protected set (it is in the standard tier)"
+        ),
+        "{}",
+        validated.message
+    );
+}
+
+#[tokio::test]
 async fn puts_back_a_removed_tier_label_while_the_annotation_still_declares_the_tier() {
     let router = platform();
     let mut body = fixture("namespace-update-removes-tier-label-and-annotation");
