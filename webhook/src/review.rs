@@ -599,6 +599,24 @@ mod tests {
     }
 
     #[test]
+    fn answers_a_v1beta1_review_in_its_own_version() {
+        let body = NAMESPACE_CREATE.replace("admission.k8s.io/v1", API_VERSION_V1BETA1);
+        let review = decode(body.as_bytes()).unwrap();
+        assert_eq!(review.api_version, API_VERSION_V1BETA1);
+        let answer: serde_json::Value =
+            serde_json::from_slice(&encode(review.api_version, "u-1", &Decision::allow())).unwrap();
+        assert_eq!(answer["apiVersion"], API_VERSION_V1BETA1);
+    }
+
+    #[test]
+    fn rejects_a_body_that_is_not_utf8_as_not_json() {
+        let mut body = NAMESPACE_CREATE.as_bytes().to_vec();
+        let at = NAMESPACE_CREATE.find("CreateOptions").unwrap();
+        body[at] = 0xff;
+        assert!(matches!(decode(&body), Err(DecodeError::NotJson(_))));
+    }
+
+    #[test]
     fn keeps_unknown_operations() {
         let body = NAMESPACE_CREATE.replace(r#""operation":"CREATE""#, r#""operation":"PATCH""#);
         assert_eq!(
