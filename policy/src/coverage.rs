@@ -19,6 +19,7 @@ use crate::schedule::{CompiledSchedule, CronCache};
 use crate::velero::Schedule;
 use crate::verdict::{ObjectKind, Regression, Verdict, regressions};
 
+use self::rules::MountAssumption;
 use self::world::World;
 
 /// Below this many namespaces one thread is faster than spawning more.
@@ -176,15 +177,29 @@ impl CoverageIndex {
     /// The verdict for a PVC. Its namespace's tier applies; the namespace is looked up in the
     /// index (a PVC in a namespace the index does not know is judged by its name alone).
     pub fn evaluate_pvc(&self, pvc: &PvcFacts) -> Verdict {
+        self.evaluate_pvc_with(pvc, MountAssumption::AsObserved)
+    }
+
+    /// The verdict for a PVC being admitted: no pod can mount it yet, so where file-system backup
+    /// would take its data once a running pod mounts it, it counts as covered, with an
+    /// `unmounted-fs-backup-only` warning (an audit finding if it stays unmounted).
+    pub fn evaluate_pvc_at_admission(&self, pvc: &PvcFacts) -> Verdict {
+        self.evaluate_pvc_with(pvc, MountAssumption::WillBeMounted)
+    }
+
+    fn evaluate_pvc_with(&self, pvc: &PvcFacts, mount: MountAssumption) -> Verdict {
         let namespace_name = pvc.metadata.namespace_or_default();
         let namespace_tier = match self.world.namespaces.get(namespace_name) {
             Some(namespace) => self.policy.namespace_tier(&namespace.metadata),
             None => self.policy.namespace_tier(&Meta::named(namespace_name)),
         };
         match self.pvc_tier(pvc, namespace_tier) {
-            Some(resolved) => {
-                self.evaluate_pvc_in(pvc, resolved, &self.schedules.selecting(namespace_name))
-            }
+            Some(resolved) => self.evaluate_pvc_in(
+                pvc,
+                resolved,
+                &self.schedules.selecting(namespace_name),
+                mount,
+            ),
             None => Verdict::unprotected(
                 ObjectKind::PersistentVolumeClaim,
                 namespace_name,
@@ -214,10 +229,16 @@ impl CoverageIndex {
         pvc: &PvcFacts,
         (tier, source): (&Tier, TierSource),
         selecting: &[&CompiledSchedule],
+        mount: MountAssumption,
     ) -> Verdict {
         let outcomes = selecting
             .iter()
-            .map(|schedule| (*schedule, rules::pvc_outcome(schedule, pvc, &self.world)))
+            .map(|schedule| {
+                (
+                    *schedule,
+                    rules::pvc_outcome(schedule, pvc, &self.world, mount),
+                )
+            })
             .collect();
         assemble::verdict(
             &self.policy,
@@ -296,7 +317,12 @@ impl CoverageIndex {
             for pvc in self.world.pvcs.get(name).into_iter().flatten() {
                 if let Some(resolved) = self.pvc_tier(pvc, namespace_tier) {
                     let selecting = selecting.get_or_insert_with(|| self.schedules.selecting(name));
-                    pvcs.push(self.evaluate_pvc_in(pvc, resolved, selecting));
+                    pvcs.push(self.evaluate_pvc_in(
+                        pvc,
+                        resolved,
+                        selecting,
+                        MountAssumption::AsObserved,
+                    ));
                 }
             }
         }

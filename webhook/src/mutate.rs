@@ -55,7 +55,7 @@ pub fn patch_for(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Optio
     let verdict = if subject == Subject::Namespace {
         index.evaluate_namespace(&object.namespace_facts(request))
     } else {
-        index.evaluate_pvc(&object.pvc_facts(request))
+        index.evaluate_pvc_at_admission(&object.pvc_facts(request))
     };
     if !verdict.is_protected() {
         return None;

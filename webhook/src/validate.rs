@@ -137,7 +137,7 @@ fn pvc(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision {
     }
     let policy = index.policy();
     let facts = object.pvc_facts(request);
-    let verdict = index.evaluate_pvc(&facts);
+    let verdict = index.evaluate_pvc_at_admission(&facts);
     if verdict.exempt.is_some() || policy.is_exempt_namespace(facts.metadata.namespace_or_default())
     {
         return Decision::allow();
@@ -145,7 +145,7 @@ fn pvc(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision {
     let old = old_object(request);
     let before = old
         .as_ref()
-        .map(|old| index.evaluate_pvc(&old.pvc_facts(request)));
+        .map(|old| index.evaluate_pvc_at_admission(&old.pvc_facts(request)));
     let removed = removed_protection(
         policy,
         &verdict,

@@ -519,7 +519,7 @@ async fn allows_deleting_a_protected_namespace() {
 // PersistentVolumeClaims
 
 #[tokio::test]
-async fn annotates_a_new_pvc_and_warns_that_it_is_unmounted_instead_of_denying() {
+async fn annotates_a_new_pvc_with_the_schedules_that_will_take_it_once_mounted() {
     let router = platform();
     let (mutated, object, validated) =
         admit(&router, &fixture("pvc-create-in-protected-namespace")).await;
@@ -531,15 +531,29 @@ async fn annotates_a_new_pvc_and_warns_that_it_is_unmounted_instead_of_denying()
         annotations.contains_key("kubectl.kubernetes.io/last-applied-configuration"),
         "existing annotations stay"
     );
-    assert!(
-        !annotations.contains_key("backstop.io/covered-by"),
-        "no schedule takes its data yet"
+    assert_eq!(
+        annotations["backstop.io/covered-by"], "critical-backup,daily-backup,weekly-full-backup",
+        "fs-backup takes its data once its pod starts"
     );
     assert!(
         object["metadata"]
             .get("labels")
             .is_some_and(|labels| labels.get("backstop.io/tier").is_none())
     );
+    // Not mounted yet is never the reason for a denial; the hourly schedule is.
+    assert!(!validated.allowed);
+    assert!(
+        validated.message.contains("[rpo-exceeds-target]"),
+        "{}",
+        validated.message
+    );
+    assert!(!validated.message.contains("[unmounted-fs-backup-only]"));
+}
+
+#[tokio::test]
+async fn warns_that_a_new_pvc_is_unmounted_instead_of_denying() {
+    let router = router_with("warn", TimeoutDecision::Deny);
+    let (_, _, validated) = admit(&router, &fixture("pvc-create-in-protected-namespace")).await;
     assert!(validated.allowed, "{:?}", validated.raw);
     assert!(
         validated.warned("[unmounted-fs-backup-only]"),

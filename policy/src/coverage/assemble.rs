@@ -10,7 +10,7 @@ use crate::schedule::{CompiledSchedule, ScheduleState};
 use crate::velero::keys::EXCLUDE_FROM_BACKUP;
 use crate::verdict::{Gap, GapCode, ObjectKind, Severity, Subject, Verdict};
 
-use super::rules::{Outcome, excluded_by_label};
+use super::rules::{DataPath, Outcome, excluded_by_label};
 
 pub(crate) fn verdict(
     policy: &Policy,
@@ -69,6 +69,7 @@ pub(crate) fn verdict(
     let mut covering: Vec<&CompiledSchedule> = Vec::new();
     let mut blocked = Vec::new();
     let mut data_gaps = Vec::new();
+    let mut once_mounted: Vec<&str> = Vec::new();
     for (schedule, outcome) in outcomes {
         if outcome == Outcome::NotSelected {
             continue;
@@ -100,6 +101,10 @@ pub(crate) fn verdict(
                 schedule,
             )),
             (ScheduleState::Active, Some(_)) => match outcome {
+                Outcome::Covers(DataPath::FsBackupOnceMounted) => {
+                    covering.push(schedule);
+                    once_mounted.push(&schedule.name);
+                }
                 Outcome::Covers(_) => covering.push(schedule),
                 Outcome::DataGap { code, detail } => data_gaps.push((code, detail, schedule)),
                 Outcome::NotSelected => {}
@@ -195,6 +200,16 @@ pub(crate) fn verdict(
         }
         if !covering.iter().any(|schedule| retention_ok(schedule, tier)) {
             gaps.push(retention_gap(subject, tier, &covering));
+        }
+        if once_mounted.len() == covering.len() {
+            gaps.push(warning(
+                GapCode::UnmountedFsBackupOnly,
+                format!(
+                    "{subject} is not mounted yet; {} will back up its data through file-system backup only once a running pod mounts it",
+                    once_mounted.join(", ")
+                ),
+                once_mounted.first().copied(),
+            ));
         }
     }
     verdict.gaps = gaps;

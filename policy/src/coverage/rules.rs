@@ -29,6 +29,9 @@ pub(crate) enum DataPath {
         pod: String,
         volume: String,
     },
+    /// At admission a new PVC has no pod yet: file-system backup will take its data once a
+    /// running pod mounts it.
+    FsBackupOnceMounted,
 }
 
 /// `velero.io/exclude-from-backup=true` on the object keeps it out of every backup.
@@ -56,7 +59,12 @@ pub(crate) fn namespace_outcome(
 /// A PVC is covered when its namespace is selected, `persistentvolumeclaims` is included, its
 /// own labels pass the label filter, and its data is reached by a snapshot or a file-system
 /// backup (see [`volume_data`]).
-pub(crate) fn pvc_outcome(schedule: &CompiledSchedule, pvc: &PvcFacts, world: &World) -> Outcome {
+pub(crate) fn pvc_outcome(
+    schedule: &CompiledSchedule,
+    pvc: &PvcFacts,
+    world: &World,
+    mount: MountAssumption,
+) -> Outcome {
     let meta = &pvc.metadata;
     if !schedule.namespaces.selects(meta.namespace_or_default())
         || !schedule.resources.includes_namespaced(PVCS)
@@ -64,14 +72,27 @@ pub(crate) fn pvc_outcome(schedule: &CompiledSchedule, pvc: &PvcFacts, world: &W
     {
         return Outcome::NotSelected;
     }
-    volume_data(schedule, pvc, world)
+    volume_data(schedule, pvc, world, mount)
+}
+
+/// Whether a PVC that no pod mounts is judged as it is, or as it will be once its pod starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MountAssumption {
+    AsObserved,
+    /// At admission: a PVC being created cannot be mounted yet.
+    WillBeMounted,
 }
 
 /// Volume data is backed up by file-system backup through a *running* pod that mounts the claim
 /// (when `defaultVolumesToFsBackup` is on and the volume is not opted out, or the pod's
 /// `backup.velero.io/backup-volumes` names the pod *volume*), or by a snapshot when
 /// `snapshotVolumes` is not false, PVs are included, and a snapshot path exists.
-fn volume_data(schedule: &CompiledSchedule, pvc: &PvcFacts, world: &World) -> Outcome {
+fn volume_data(
+    schedule: &CompiledSchedule,
+    pvc: &PvcFacts,
+    world: &World,
+    mount: MountAssumption,
+) -> Outcome {
     let namespace = pvc.metadata.namespace_or_default();
     let claim = pvc.metadata.name.as_str();
     let mut unmounted_opt_in = false;
@@ -100,6 +121,13 @@ fn volume_data(schedule: &CompiledSchedule, pvc: &PvcFacts, world: &World) -> Ou
         && let Some(path) = world.snapshot_path(pvc)
     {
         return Outcome::Covers(DataPath::Snapshot(path));
+    }
+    if mount == MountAssumption::WillBeMounted
+        && schedule.default_volumes_to_fs_backup
+        && schedule.resources.includes_namespaced(PODS)
+        && world.pods_mounting(namespace, claim).next().is_none()
+    {
+        return Outcome::Covers(DataPath::FsBackupOnceMounted);
     }
     if schedule.default_volumes_to_fs_backup || unmounted_opt_in {
         return Outcome::DataGap {
