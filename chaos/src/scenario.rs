@@ -417,47 +417,15 @@ fn is_bucket_name(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// The shape of a Velero (robfig/cron) schedule: five fields, or a descriptor.
-/// Field contents are left to Velero; this catches the common slips.
+/// A Velero schedule exactly as Velero parses it (the `policy` crate's robfig/cron v3 rules),
+/// and one that fires: a backup cadence that never fires cannot be restored from.
 fn check_schedule(schedule: &str) -> Result<(), String> {
-    let body = schedule
-        .split_once(' ')
-        .filter(|(head, _)| head.starts_with("CRON_TZ=") || head.starts_with("TZ="))
-        .map_or(schedule, |(_, rest)| rest);
-    if let Some(every) = body.strip_prefix("@every ") {
-        return crate::duration::parse(every)
-            .and_then(|d| {
-                if d.is_zero() {
-                    Err("@every needs a positive duration".into())
-                } else {
-                    Ok(())
-                }
-            })
-            .map_err(|e| format!("{schedule:?}: {e}"));
-    }
-    if body.starts_with('@') {
-        const DESCRIPTORS: [&str; 7] = [
-            "@yearly",
-            "@annually",
-            "@monthly",
-            "@weekly",
-            "@daily",
-            "@midnight",
-            "@hourly",
-        ];
-        return if DESCRIPTORS.contains(&body) {
-            Ok(())
-        } else {
-            Err(format!("{schedule:?}: unknown descriptor"))
-        };
-    }
-    let fields = body.split_whitespace().count();
-    if fields == 5 {
-        Ok(())
-    } else {
-        Err(format!(
-            "{schedule:?} has {fields} fields; Velero needs exactly five (minute hour day-of-month month day-of-week)"
-        ))
+    let parsed = policy::cron::parse_schedule(schedule).map_err(|error| error.to_string())?;
+    match parsed.worst_case_interval() {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{schedule:?} never fires, so no backup would be taken"
+        )),
     }
 }
 
