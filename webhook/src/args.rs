@@ -36,10 +36,23 @@ pub struct AuditArgs {
         long = "manifests",
         env = "BACKSTOP_MANIFESTS",
         value_name = "DIR",
-        required = true,
-        value_delimiter = ','
+        value_delimiter = ',',
+        required_unless_present = "cluster",
+        conflicts_with = "cluster"
     )]
     pub manifests: Vec<PathBuf>,
+    /// Audit the live cluster instead (in-cluster config, or the kubeconfig): read-only lists
+    /// of Namespaces, PVCs, Pods, storage classes and the Velero namespace's Schedules.
+    #[arg(long, env = "BACKSTOP_CLUSTER")]
+    pub cluster: bool,
+    /// With `--cluster`: the kubeconfig context to read (default: the current one).
+    #[arg(
+        long,
+        env = "BACKSTOP_CONTEXT",
+        value_name = "NAME",
+        requires = "cluster"
+    )]
+    pub context: Option<String>,
     /// Output format.
     #[arg(long, env = "BACKSTOP_OUTPUT", value_enum, default_value_t = AuditOutput::Table)]
     pub output: AuditOutput,

@@ -1,17 +1,19 @@
 //! `backstop-webhook audit`: the coverage verdict of every protected Namespace and PVC found in
 //! manifests, as a terminal table, JSON or Markdown. A CI gate: exit 1 when anything has a gap.
 
+mod cluster;
 mod render;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use policy::{CoverageIndex, Verdict};
+use policy::{CoverageIndex, Inventory, Verdict};
 
 use crate::WebhookError;
 use crate::args::{AuditArgs, AuditOutput};
 use crate::manifests::{load_inventory, load_policy};
 
+pub use cluster::{client as cluster_client, load_inventory as load_cluster_inventory};
 pub use render::{AuditReport, ScheduleSummary};
 
 pub fn run(args: &AuditArgs) -> ExitCode {
@@ -33,7 +35,11 @@ pub fn run(args: &AuditArgs) -> ExitCode {
 
 fn audit(args: &AuditArgs) -> Result<(AuditReport, String), WebhookError> {
     let policy = Arc::new(load_policy(&args.policy)?);
-    let inventory = load_inventory(&args.manifests)?;
+    let inventory = if args.cluster {
+        read_cluster(args.context.as_deref(), &policy.velero_namespace)?
+    } else {
+        load_inventory(&args.manifests)?
+    };
     let report = AuditReport::new(&CoverageIndex::build(policy, inventory));
     let rendered = match args.output {
         AuditOutput::Table => report.table(),
@@ -41,6 +47,19 @@ fn audit(args: &AuditArgs) -> Result<(AuditReport, String), WebhookError> {
         AuditOutput::Markdown => report.markdown(),
     };
     Ok((report, rendered))
+}
+
+fn read_cluster(context: Option<&str>, velero_namespace: &str) -> Result<Inventory, WebhookError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            WebhookError::Runtime(format!("cannot start the async runtime: {error}"))
+        })?;
+    runtime.block_on(async {
+        let client = cluster::client(context).await?;
+        cluster::load_inventory(client, velero_namespace).await
+    })
 }
 
 /// An object "has a gap" when one of its gaps is an error; warnings are shown, never fatal.

@@ -4,7 +4,7 @@
 //! the request path and swapped whole into [`AppState`]; requests never wait for it.
 
 pub mod cluster;
-mod convert;
+pub(crate) mod convert;
 pub mod offline;
 
 use std::sync::Arc;

@@ -27,6 +27,13 @@ pub enum WebhookError {
     /// No usable Kubernetes client configuration (in-cluster or kubeconfig).
     #[error("kubernetes client: {0}")]
     KubeConfig(String),
+    /// Listing a resource from the cluster failed (audit --cluster).
+    #[error("cannot list {resource}: {message}")]
+    ClusterRead {
+        resource: &'static str,
+        not_found: bool,
+        message: String,
+    },
     /// A failure while serving (after start-up).
     #[error("{0}")]
     Runtime(String),
