@@ -23,10 +23,16 @@ use crate::tls::{self, CertFiles, CertResolver, Reloader};
 /// How often the certificate files are re-read (Secret volumes update within about a minute).
 pub const TLS_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
+/// Threads for blocking work (tokio's default is 512).
+const BLOCKING_THREADS: usize = 4;
+
 pub fn run(args: ServeArgs) -> ExitCode {
     crate::logging::init(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // CPU-bound work (Schedule reviews, index rebuilds) runs on the blocking pool: more
+        // threads than cores only add allocator arenas and memory, not throughput.
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
     {
         Ok(runtime) => runtime,
