@@ -327,8 +327,13 @@ fn main() {
     let row = |label: &str, unit: &str, value: &dyn Fn(&Run) -> f64, target: &str| {
         let base = value(&bare_run);
         let (full, light) = (value(&full_run), value(&light_run));
+        let precision = match unit {
+            "req/s" => 0,
+            "µs" => 1,
+            _ => 3,
+        };
         println!(
-            "| {label} | {base:.3} {unit} | {full:.3} {unit} | {:.2} | {light:.3} {unit} | {:.2} | {target} |",
+            "| {label} | {base:.precision$} {unit} | {full:.precision$} {unit} | {:.2} | {light:.precision$} {unit} | {:.2} | {target} |",
             full / base,
             light / base
         );
