@@ -15,11 +15,11 @@ use std::sync::Arc;
 use crate::config::{Policy, Tier, TierSource};
 use crate::inventory::Inventory;
 use crate::objects::{Meta, NamespaceFacts, PvcFacts};
-use crate::schedule::{CompiledSchedule, CronCache};
+use crate::schedule::{CompiledSchedule, CronCache, ScheduleState};
 use crate::velero::Schedule;
-use crate::verdict::{ObjectKind, Regression, Verdict, regressions};
+use crate::verdict::{ObjectKind, Regression, Verdict, worsening};
 
-use self::rules::MountAssumption;
+use self::rules::{MountAssumption, Outcome};
 use self::world::World;
 
 /// Below this many namespaces one thread is faster than spawning more.
@@ -359,33 +359,206 @@ impl CoverageIndex {
 
     /// Protected objects that replacing (or deleting) the schedule `namespace/name` would leave
     /// uncovered, outside their tier's RPO or below its retention, and worse off than now.
+    /// "Now" is the index's own copy of the schedule.
     pub fn schedule_change_regressions(
         &self,
         namespace: &str,
         name: &str,
         replacement: Option<&Schedule>,
     ) -> Vec<Regression> {
-        let after = self.with_schedule(namespace, name, replacement);
-        let touched = |schedule: &CompiledSchedule, ns: &str| schedule.namespaces.selects(ns);
-        let before_schedule = self
-            .schedules
-            .all
-            .iter()
-            .find(|schedule| schedule.namespace == namespace && schedule.name == name);
-        let after_schedule = after
-            .schedules
-            .all
-            .iter()
-            .find(|schedule| schedule.namespace == namespace && schedule.name == name);
-        let in_scope = |ns: &str| {
-            before_schedule.is_some_and(|schedule| touched(schedule, ns))
-                || after_schedule.is_some_and(|schedule| touched(schedule, ns))
-        };
-        regressions(
-            &self.evaluate_where(in_scope),
-            &after.evaluate_where(in_scope),
-        )
+        self.schedule_edit_regressions(namespace, name, None, replacement)
     }
+
+    /// As [`CoverageIndex::schedule_change_regressions`], judging the edit from `before` (the
+    /// object the apiserver holds, when the index may lag behind it) to `after` (`None`:
+    /// deleted). With `before` `None`, the index's own copy is the starting point.
+    ///
+    /// Only objects the schedule covered before can end up worse, so only they are evaluated,
+    /// each with the schedule swapped in place: an edit costs the objects it touches, not a
+    /// rebuilt index or a walk over every namespace.
+    pub fn schedule_edit_regressions(
+        &self,
+        namespace: &str,
+        name: &str,
+        before: Option<&Schedule>,
+        after: Option<&Schedule>,
+    ) -> Vec<Regression> {
+        if namespace != self.policy.velero_namespace {
+            return Vec::new();
+        }
+        let expressions =
+            [before, after].map(|schedule| schedule.map(|s| s.spec.schedule.as_str()));
+        let mut crons = self.cron_cache(&expressions);
+        let old = match before {
+            Some(schedule) => Some(Arc::new(CompiledSchedule::compile(schedule, &mut crons))),
+            None => self
+                .schedules
+                .all
+                .iter()
+                .find(|schedule| schedule.namespace == namespace && schedule.name == name)
+                .cloned(),
+        };
+        let Some(old) = old
+            .filter(|old| old.state() == ScheduleState::Active && old.worst_interval().is_some())
+        else {
+            return Vec::new();
+        };
+        let new = after.map(|schedule| CompiledSchedule::compile(schedule, &mut crons));
+        let edit_before = Edit {
+            namespace,
+            name,
+            replacement: Some(&old),
+        };
+        let edit_after = Edit {
+            namespace,
+            name,
+            replacement: new.as_ref(),
+        };
+        let mut found = Vec::new();
+        let mut judge = |before: Verdict, after: Verdict| {
+            if after.is_protected()
+                && let Some(reason) = worsening(&before, &after)
+            {
+                found.push(Regression {
+                    before,
+                    after,
+                    reason,
+                });
+            }
+        };
+        for scope in self.namespaces_selected_by(&old) {
+            let namespace_facts = self.world.namespaces.get(scope);
+            let namespace_tier = match namespace_facts {
+                Some(facts) => self.policy.namespace_tier(&facts.metadata),
+                None => self.policy.namespace_tier(&Meta::named(scope)),
+            };
+            if let (Some(facts), Some(resolved)) = (namespace_facts, namespace_tier)
+                && rules::namespace_outcome(&old, facts)
+                    == Outcome::Covers(rules::DataPath::Objects)
+            {
+                judge(
+                    self.evaluate_namespace_in(
+                        facts,
+                        resolved,
+                        &self.selecting_edited(scope, &edit_before),
+                    ),
+                    self.evaluate_namespace_in(
+                        facts,
+                        resolved,
+                        &self.selecting_edited(scope, &edit_after),
+                    ),
+                );
+            }
+            for pvc in self.world.pvcs.get(scope).into_iter().flatten() {
+                let Some(resolved) = self.pvc_tier(pvc, namespace_tier) else {
+                    continue;
+                };
+                if !matches!(
+                    rules::pvc_outcome(&old, pvc, &self.world, MountAssumption::AsObserved),
+                    Outcome::Covers(_)
+                ) {
+                    continue;
+                }
+                judge(
+                    self.evaluate_pvc_in(
+                        pvc,
+                        resolved,
+                        &self.selecting_edited(scope, &edit_before),
+                        MountAssumption::AsObserved,
+                    ),
+                    self.evaluate_pvc_in(
+                        pvc,
+                        resolved,
+                        &self.selecting_edited(scope, &edit_after),
+                        MountAssumption::AsObserved,
+                    ),
+                );
+            }
+        }
+        found
+    }
+
+    /// Known namespaces (with a Namespace object or PVCs) that `schedule`'s filter selects; by
+    /// name lookup when it lists names only, else by testing every known namespace.
+    fn namespaces_selected_by<'s>(&'s self, schedule: &CompiledSchedule) -> Vec<&'s str> {
+        let filter = &schedule.namespaces;
+        let mut names: Vec<&str> =
+            if filter.includes_all() || filter.includes.iter().any(|p| p.exact().is_none()) {
+                self.world
+                    .namespaces
+                    .keys()
+                    .chain(self.world.pvcs.keys())
+                    .map(String::as_str)
+                    .filter(|name| filter.selects(name))
+                    .collect()
+            } else {
+                filter
+                    .includes
+                    .iter()
+                    .filter_map(|pattern| pattern.exact())
+                    .filter_map(|name| {
+                        self.world
+                            .namespaces
+                            .get_key_value(name)
+                            .map(|(key, _)| key.as_str())
+                            .or_else(|| {
+                                self.world
+                                    .pvcs
+                                    .get_key_value(name)
+                                    .map(|(key, _)| key.as_str())
+                            })
+                    })
+                    .filter(|name| filter.selects(name))
+                    .collect()
+            };
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// The schedules selecting `namespace` with `edit` applied: its schedule removed and, when
+    /// the replacement selects the namespace, the replacement in its place.
+    fn selecting_edited<'s>(
+        &'s self,
+        namespace: &str,
+        edit: &Edit<'s>,
+    ) -> Vec<&'s CompiledSchedule> {
+        let mut selecting = self.schedules.selecting(namespace);
+        selecting.retain(|schedule| {
+            !(schedule.namespace == edit.namespace && schedule.name == edit.name)
+        });
+        if let Some(replacement) = edit.replacement
+            && replacement.namespaces.selects(namespace)
+        {
+            selecting.push(replacement);
+        }
+        selecting
+    }
+
+    /// A cron cache seeded with this index's analyses of `expressions`, so an edit that keeps
+    /// (or reuses) a cron expression does not analyse it again.
+    fn cron_cache(&self, expressions: &[Option<&str>]) -> CronCache {
+        let mut crons = CronCache::default();
+        for expression in expressions.iter().flatten() {
+            if let Some(cron) = self
+                .schedules
+                .all
+                .iter()
+                .find(|schedule| schedule.expression == *expression)
+                .and_then(|schedule| schedule.cron.clone())
+            {
+                crons.remember(expression, cron);
+            }
+        }
+        crons
+    }
+}
+
+/// One schedule of the index swapped for another (or removed), for judging an edit.
+struct Edit<'a> {
+    namespace: &'a str,
+    name: &'a str,
+    replacement: Option<&'a CompiledSchedule>,
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use globset::{Glob, GlobMatcher};
 
 #[derive(Debug, Clone)]
 pub enum NamePattern {
+    /// `*`: every name (kept apart from globs: it is common and needs no matcher).
+    Any,
     Exact(String),
     Glob {
         source: String,
@@ -17,6 +19,9 @@ impl NamePattern {
     pub fn parse(source: &str) -> Result<Self, String> {
         if source.is_empty() {
             return Err("empty namespace pattern".to_string());
+        }
+        if source == "*" {
+            return Ok(Self::Any);
         }
         if !source.contains(['*', '?', '[', ']', '{', '}']) {
             return Ok(Self::Exact(source.to_string()));
@@ -31,6 +36,7 @@ impl NamePattern {
 
     pub fn matches(&self, name: &str) -> bool {
         match self {
+            Self::Any => true,
             Self::Exact(exact) => exact == name,
             Self::Glob { matcher, .. } => matcher.is_match(name),
         }
@@ -38,6 +44,7 @@ impl NamePattern {
 
     pub fn source(&self) -> &str {
         match self {
+            Self::Any => "*",
             Self::Exact(exact) => exact,
             Self::Glob { source, .. } => source,
         }
@@ -45,13 +52,13 @@ impl NamePattern {
 
     /// `*` alone: every namespace.
     pub fn is_match_all(&self) -> bool {
-        self.source() == "*"
+        matches!(self, Self::Any)
     }
 
     pub fn exact(&self) -> Option<&str> {
         match self {
             Self::Exact(exact) => Some(exact),
-            Self::Glob { .. } => None,
+            Self::Any | Self::Glob { .. } => None,
         }
     }
 }

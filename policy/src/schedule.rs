@@ -23,6 +23,11 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(720 * 3600);
 pub struct CronCache(HashMap<String, Result<CronSchedule, String>>);
 
 impl CronCache {
+    /// Remembers an analysis made elsewhere (e.g. by an index's compiled schedules).
+    pub fn remember(&mut self, expression: &str, cron: CronSchedule) {
+        self.0.entry(expression.to_string()).or_insert(Ok(cron));
+    }
+
     pub fn parse(&mut self, expression: &str) -> Result<CronSchedule, String> {
         self.0
             .entry(expression.to_string())

@@ -234,16 +234,28 @@ pub struct Regression {
 /// off than `before`; an edit that makes nothing worse yields nothing. Objects are paired by kind,
 /// namespace and name; one present only in `before` is not judged (it was removed, not exposed).
 pub fn regressions(before: &[Verdict], after: &[Verdict]) -> Vec<Regression> {
+    let by_object: std::collections::HashMap<(ObjectKind, &str, &str), &Verdict> = before
+        .iter()
+        .map(|verdict| {
+            (
+                (
+                    verdict.kind,
+                    verdict.namespace.as_str(),
+                    verdict.name.as_str(),
+                ),
+                verdict,
+            )
+        })
+        .collect();
     let mut found = Vec::new();
     for new in after.iter().filter(|verdict| verdict.is_protected()) {
-        let Some(old) = before.iter().find(|old| {
-            old.kind == new.kind && old.namespace == new.namespace && old.name == new.name
-        }) else {
+        let Some(old) = by_object.get(&(new.kind, new.namespace.as_str(), new.name.as_str()))
+        else {
             continue;
         };
         if let Some(reason) = worsening(old, new) {
             found.push(Regression {
-                before: old.clone(),
+                before: (*old).clone(),
                 after: new.clone(),
                 reason,
             });
@@ -252,7 +264,7 @@ pub fn regressions(before: &[Verdict], after: &[Verdict]) -> Vec<Regression> {
     found
 }
 
-fn worsening(before: &Verdict, after: &Verdict) -> Option<String> {
+pub(crate) fn worsening(before: &Verdict, after: &Verdict) -> Option<String> {
     let rpo_worse = match (before.rpo, after.rpo) {
         (Some(_), None) => return Some("would lose all backup coverage".to_string()),
         (None, _) => false,

@@ -15,7 +15,7 @@
 //! Schedules (`velero.io/v1`, in the policy's Velero namespace; elsewhere allowed untouched):
 //! - `CREATE` is allowed (it can only add coverage), with a warning when Velero would refuse it;
 //! - `UPDATE`/`DELETE` compare coverage before and after with
-//!   [`CoverageIndex::schedule_change_regressions`]; any protected object left uncovered, outside
+//!   [`CoverageIndex::schedule_edit_regressions`]; any protected object left uncovered, outside
 //!   its tier's RPO or below its retention, and worse off than before, denies the change, naming
 //!   every namespace (and PVC) and why. "Before" is the index with the schedule set to the
 //!   request's `oldObject`, which the apiserver guarantees is the stored object: the index may
@@ -409,14 +409,13 @@ impl ScheduleReview {
         if self.operation == Operation::Create {
             return enforce(self.enforcement, "", Vec::new(), warnings);
         }
-        let regressions = match &self.old {
-            Some(old) => index
-                .with_schedule(&self.namespace, &self.name, Some(old))
-                .schedule_change_regressions(&self.namespace, &self.name, self.new.as_ref()),
-            None => {
-                index.schedule_change_regressions(&self.namespace, &self.name, self.new.as_ref())
-            }
-        };
+        // oldObject is what the apiserver holds; the index may lag behind it.
+        let regressions = index.schedule_edit_regressions(
+            &self.namespace,
+            &self.name,
+            self.old.as_ref(),
+            self.new.as_ref(),
+        );
         let errors = if regressions.is_empty() {
             Vec::new()
         } else {

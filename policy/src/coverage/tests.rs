@@ -935,3 +935,69 @@ fn new_pvc_in_a_namespace_whose_schedule_misses_the_tier_is_denied_at_admission(
     let admitted = index.evaluate_pvc_at_admission(&new_pvc);
     assert_eq!(error_codes(&admitted), [GapCode::RpoExceedsTarget]);
 }
+
+#[test]
+fn edit_judged_from_the_apiserver_copy_when_the_index_has_not_seen_the_schedule() {
+    let index = index(&namespace("data-platform", ""));
+    let stored = edited(
+        "frequent",
+        "*/10 * * * *",
+        "{includedNamespaces: [data-platform], ttl: 168h}",
+    );
+    let mut paused = stored.clone();
+    paused.spec.paused = Some(true);
+    let found = index.schedule_edit_regressions("velero", "frequent", Some(&stored), Some(&paused));
+    assert_eq!(regressed(&found), ["Namespace data-platform"]);
+    assert!(
+        index
+            .schedule_change_regressions("velero", "frequent", Some(&paused))
+            .is_empty()
+    );
+}
+
+#[test]
+fn deleting_a_schedule_whose_labels_never_matched_is_allowed() {
+    let index = index(
+        &(namespace("registry", "")
+            + &schedule(
+                "daily",
+                "0 2 * * *",
+                "{includedNamespaces: [registry], ttl: 720h}",
+            )
+            + &schedule(
+                "labelled",
+                "*/5 * * * *",
+                "{labelSelector: {matchLabels: {app: other}}, ttl: 720h}",
+            )),
+    );
+    assert!(
+        index
+            .schedule_change_regressions("velero", "labelled", None)
+            .is_empty()
+    );
+}
+
+#[test]
+fn pausing_a_star_schedule_names_every_namespace_it_leaves_uncovered() {
+    let index = index(
+        &(namespace("registry", "")
+            + &namespace("team-a", "")
+            + &namespace("scratch", "")
+            + &schedule(
+                "everything",
+                "0 2 * * *",
+                "{includedNamespaces: ['*'], ttl: 720h}",
+            )),
+    );
+    let mut paused = edited(
+        "everything",
+        "0 2 * * *",
+        "{includedNamespaces: ['*'], ttl: 720h}",
+    );
+    paused.spec.paused = Some(true);
+    let found = index.schedule_change_regressions("velero", "everything", Some(&paused));
+    assert_eq!(
+        regressed(&found),
+        ["Namespace registry", "Namespace team-a"]
+    );
+}
