@@ -166,7 +166,9 @@ pub struct SnapshotLocationFacts {
     pub metadata: Meta,
 }
 
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+/// `null` read as the type's default (Kubernetes JSON writes `"labels": null`); for
+/// `#[serde(deserialize_with = ...)]`.
+pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,

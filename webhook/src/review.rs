@@ -8,6 +8,7 @@
 //! with `uid`, `allowed`, `status`, `patch`, `patchType`, `warnings`), except that the patch is
 //! base64 text, which is how the apiserver (Go's `[]byte`) documents and expects it.
 
+use policy::objects::null_as_default as nullable;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -510,15 +511,6 @@ fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Cow<'de, str>, D::
         }
     }
     deserializer.deserialize_any(Text)
-}
-
-/// `null` read as the type's default.
-fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[cfg(test)]
