@@ -164,7 +164,7 @@ impl Metrics {
         let tls_reloads = Family::<ResultLabels, Counter>::default();
         registry.register(
             "backstop_admission_duration_seconds",
-            "Time to decide one AdmissionReview, from decoded request to encoded response",
+            "Time to answer one AdmissionReview in the handler: reading the body, decoding, deciding and encoding the response",
             duration.clone(),
         );
         registry.register(
