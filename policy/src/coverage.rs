@@ -33,10 +33,13 @@ struct ScheduleSet {
     by_namespace: HashMap<String, Vec<usize>>,
     /// Schedules that include every namespace, or include some by glob: tested against all.
     broad: Vec<usize>,
+    /// The answer of [`ScheduleSet::selecting`] for every namespace the index knows, worked out
+    /// once per build so that requests never run glob matchers for existing namespaces.
+    known: HashMap<String, Vec<usize>>,
 }
 
 impl ScheduleSet {
-    fn build(all: Vec<Arc<CompiledSchedule>>) -> Self {
+    fn build<'n>(all: Vec<Arc<CompiledSchedule>>, known: impl Iterator<Item = &'n str>) -> Self {
         let mut set = Self {
             all,
             ..Self::default()
@@ -58,11 +61,31 @@ impl ScheduleSet {
                     .push(index);
             }
         }
+        let known = known
+            .map(|name| (name.to_string(), set.selecting_indexes(name)))
+            .collect();
+        set.known = known;
         set
     }
 
     /// Schedules whose namespace filter selects `namespace`, in a stable order.
     fn selecting(&self, namespace: &str) -> Vec<&CompiledSchedule> {
+        let computed;
+        let indexes = match self.known.get(namespace) {
+            Some(indexes) => indexes,
+            None => {
+                computed = self.selecting_indexes(namespace);
+                &computed
+            }
+        };
+        indexes
+            .iter()
+            .filter_map(|index| self.all.get(*index))
+            .map(Arc::as_ref)
+            .collect()
+    }
+
+    fn selecting_indexes(&self, namespace: &str) -> Vec<usize> {
         let mut indexes: Vec<usize> = self
             .by_namespace
             .get(namespace)
@@ -73,12 +96,12 @@ impl ScheduleSet {
             .collect();
         indexes.sort_unstable();
         indexes.dedup();
+        indexes.retain(|index| {
+            self.all
+                .get(*index)
+                .is_some_and(|schedule| schedule.namespaces.selects(namespace))
+        });
         indexes
-            .into_iter()
-            .filter_map(|index| self.all.get(index))
-            .filter(|schedule| schedule.namespaces.selects(namespace))
-            .map(Arc::as_ref)
-            .collect()
     }
 }
 
@@ -110,7 +133,7 @@ impl CoverageIndex {
             .collect();
         let world = World::build(inventory, &policy.velero_namespace);
         Self {
-            schedules: Arc::new(ScheduleSet::build(compiled)),
+            schedules: Arc::new(ScheduleSet::build(compiled, world.namespace_names())),
             world: Arc::new(world),
             policy,
         }
@@ -352,7 +375,7 @@ impl CoverageIndex {
         }
         Self {
             policy: Arc::clone(&self.policy),
-            schedules: Arc::new(ScheduleSet::build(all)),
+            schedules: Arc::new(ScheduleSet::build(all, self.world.namespace_names())),
             world: Arc::clone(&self.world),
         }
     }

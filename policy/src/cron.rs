@@ -25,7 +25,8 @@ mod syntax;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -64,6 +65,28 @@ enum Kind {
 /// An expression that parses but can never fire (`0 0 30 2 *`) is valid, as in Velero; its
 /// [`CronSchedule::worst_case_interval`] is `None`.
 pub fn parse_schedule(expr: &str) -> Result<CronSchedule, PolicyError> {
+    // Pure memoisation: the analysis depends on the text alone, and a cluster (or a webhook
+    // judging Schedule edits) sees the same few expressions again and again.
+    static MEMO: OnceLock<Mutex<HashMap<String, CronSchedule>>> = OnceLock::new();
+    const MEMO_LIMIT: usize = 4096;
+    let memo = MEMO.get_or_init(Mutex::default);
+    if let Some(known) = memo
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(expr)
+    {
+        return Ok(known.clone());
+    }
+    let parsed = analyse(expr)?;
+    let mut memo = memo.lock().unwrap_or_else(PoisonError::into_inner);
+    if memo.len() >= MEMO_LIMIT {
+        memo.clear();
+    }
+    memo.insert(expr.to_string(), parsed.clone());
+    Ok(parsed)
+}
+
+fn analyse(expr: &str) -> Result<CronSchedule, PolicyError> {
     let fail = |reason: String| PolicyError::Cron {
         expr: expr.to_string(),
         reason,

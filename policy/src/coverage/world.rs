@@ -122,6 +122,18 @@ impl World {
             .then(|| SnapshotPath::Csi(driver.clone()))
     }
 
+    /// Every namespace the world knows: with a Namespace object, PVCs, or both.
+    pub fn namespace_names(&self) -> impl Iterator<Item = &str> {
+        self.namespaces
+            .keys()
+            .chain(
+                self.pvcs
+                    .keys()
+                    .filter(|name| !self.namespaces.contains_key(*name)),
+            )
+            .map(String::as_str)
+    }
+
     pub fn pod_count(&self) -> usize {
         self.pods.len()
     }
