@@ -35,7 +35,7 @@ struct ScheduleSet {
     broad: Vec<usize>,
     /// The answer of [`ScheduleSet::selecting`] for every namespace the index knows, worked out
     /// once per build so that requests never run glob matchers for existing namespaces.
-    known: HashMap<String, Vec<usize>>,
+    known: HashMap<Box<str>, Box<[u32]>>,
 }
 
 impl ScheduleSet {
@@ -62,7 +62,14 @@ impl ScheduleSet {
             }
         }
         let known = known
-            .map(|name| (name.to_string(), set.selecting_indexes(name)))
+            .map(|name| {
+                let indexes: Box<[u32]> = set
+                    .selecting_indexes(name)
+                    .into_iter()
+                    .filter_map(|index| u32::try_from(index).ok())
+                    .collect();
+                (Box::from(name), indexes)
+            })
             .collect();
         set.known = known;
         set
@@ -70,19 +77,19 @@ impl ScheduleSet {
 
     /// Schedules whose namespace filter selects `namespace`, in a stable order.
     fn selecting(&self, namespace: &str) -> Vec<&CompiledSchedule> {
-        let computed;
-        let indexes = match self.known.get(namespace) {
-            Some(indexes) => indexes,
-            None => {
-                computed = self.selecting_indexes(namespace);
-                &computed
-            }
-        };
-        indexes
-            .iter()
-            .filter_map(|index| self.all.get(*index))
-            .map(Arc::as_ref)
-            .collect()
+        match self.known.get(namespace) {
+            Some(indexes) => indexes
+                .iter()
+                .filter_map(|index| self.all.get(*index as usize))
+                .map(Arc::as_ref)
+                .collect(),
+            None => self
+                .selecting_indexes(namespace)
+                .into_iter()
+                .filter_map(|index| self.all.get(index))
+                .map(Arc::as_ref)
+                .collect(),
+        }
     }
 
     fn selecting_indexes(&self, namespace: &str) -> Vec<usize> {
