@@ -359,34 +359,6 @@ impl CoverageIndex {
         (namespaces, pvcs)
     }
 
-    /// This index with the schedule `namespace/name` replaced by `replacement` (added when it
-    /// was absent, removed when `replacement` is `None`).
-    pub fn with_schedule(
-        &self,
-        namespace: &str,
-        name: &str,
-        replacement: Option<&Schedule>,
-    ) -> Self {
-        let mut crons = CronCache::default();
-        let mut all: Vec<Arc<CompiledSchedule>> = self
-            .schedules
-            .all
-            .iter()
-            .filter(|schedule| !(schedule.namespace == namespace && schedule.name == name))
-            .cloned()
-            .collect();
-        if let Some(schedule) = replacement
-            && namespace == self.policy.velero_namespace
-        {
-            all.push(Arc::new(CompiledSchedule::compile(schedule, &mut crons)));
-        }
-        Self {
-            policy: Arc::clone(&self.policy),
-            schedules: Arc::new(ScheduleSet::build(all, self.world.namespace_names())),
-            world: Arc::clone(&self.world),
-        }
-    }
-
     /// Protected objects that replacing (or deleting) the schedule `namespace/name` would leave
     /// uncovered, outside their tier's RPO or below its retention, and worse off than now.
     /// "Now" is the index's own copy of the schedule.

@@ -230,40 +230,9 @@ pub struct Regression {
     pub reason: String,
 }
 
-/// Objects `after` leaves uncovered, outside their tier's RPO or below its retention, *and* worse
-/// off than `before`; an edit that makes nothing worse yields nothing. Objects are paired by kind,
-/// namespace and name; one present only in `before` is not judged (it was removed, not exposed).
-pub fn regressions(before: &[Verdict], after: &[Verdict]) -> Vec<Regression> {
-    let by_object: std::collections::HashMap<(ObjectKind, &str, &str), &Verdict> = before
-        .iter()
-        .map(|verdict| {
-            (
-                (
-                    verdict.kind,
-                    verdict.namespace.as_str(),
-                    verdict.name.as_str(),
-                ),
-                verdict,
-            )
-        })
-        .collect();
-    let mut found = Vec::new();
-    for new in after.iter().filter(|verdict| verdict.is_protected()) {
-        let Some(old) = by_object.get(&(new.kind, new.namespace.as_str(), new.name.as_str()))
-        else {
-            continue;
-        };
-        if let Some(reason) = worsening(old, new) {
-            found.push(Regression {
-                before: (*old).clone(),
-                after: new.clone(),
-                reason,
-            });
-        }
-    }
-    found
-}
-
+/// Why `after` leaves an object worse off than `before`, outside its tier: newly uncovered, a
+/// larger RPO above the target, or a retention newly below the minimum; `None` when an edit made
+/// nothing worse.
 pub(crate) fn worsening(before: &Verdict, after: &Verdict) -> Option<String> {
     let rpo_worse = match (before.rpo, after.rpo) {
         (Some(_), None) => return Some("would lose all backup coverage".to_string()),
