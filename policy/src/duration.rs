@@ -97,24 +97,49 @@ fn scale_number(number: &str, scale: u128) -> Option<u128> {
     Some(nanos)
 }
 
-/// Formats a duration the way Go prints it (`1h0m0s`, `15m0s`, `72h0m0s`), for messages that
-/// a Velero user will compare with their `ttl`.
+/// Formats a duration the way Go's `time.Duration.String` prints it (`1h0m0s`, `15m0s`,
+/// `1.5s`): what Velero writes back into a Schedule's `ttl`.
 pub fn format_go_duration(duration: Duration) -> String {
     let secs = duration.as_secs();
     if secs == 0 && duration.subsec_nanos() == 0 {
         return "0s".to_string();
     }
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    let millis = duration.subsec_millis();
-    let seconds = if millis > 0 {
-        format!("{s}.{millis:03}s")
-    } else {
-        format!("{s}s")
-    };
+    let (h, m) = (secs / 3600, (secs % 3600) / 60);
+    let seconds = seconds_part(duration);
     match (h, m) {
         (0, 0) => seconds,
         (0, m) => format!("{m}m{seconds}"),
         (h, m) => format!("{h}h{m}m{seconds}"),
+    }
+}
+
+/// The shortest spelling Go (and the policy file) parses back: zero parts left out (`15m`,
+/// `24h`, `1h30m`, `1m30s`, `1.5s`).
+pub fn format_go_duration_short(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || duration.subsec_millis() > 0 || out.is_empty() {
+        out.push_str(&seconds_part(duration));
+    }
+    out
+}
+
+/// `30s`, `1.5s`: seconds with trailing fractional zeros dropped, as Go does (milliseconds).
+fn seconds_part(duration: Duration) -> String {
+    let s = duration.as_secs() % 60;
+    match duration.subsec_millis() {
+        0 => format!("{s}s"),
+        millis => {
+            let fraction = format!("{millis:03}");
+            format!("{s}.{}s", fraction.trim_end_matches('0'))
+        }
     }
 }
 
@@ -192,7 +217,29 @@ mod tests {
     fn formats_like_go() {
         assert_eq!(format_go_duration(Duration::from_secs(3600)), "1h0m0s");
         assert_eq!(format_go_duration(Duration::from_secs(900)), "15m0s");
+        assert_eq!(format_go_duration(Duration::from_secs(5_430)), "1h30m30s");
+        assert_eq!(format_go_duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(format_go_duration(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn writes_short_go_durations_that_parse_back() {
+        for (secs, text) in [
+            (900, "15m"),
+            (86_400, "24h"),
+            (5400, "1h30m"),
+            (90, "1m30s"),
+            (0, "0s"),
+            (604_800, "168h"),
+        ] {
+            let duration = Duration::from_secs(secs);
+            assert_eq!(format_go_duration_short(duration), text);
+            assert_eq!(parse_go_duration(text).unwrap(), duration);
+        }
+        assert_eq!(
+            format_go_duration_short(Duration::from_millis(1500)),
+            "1.5s"
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@
 //!   keys are JSON-pointer escaped (`~` → `~0`, `/` → `~1`);
 //! - under `enforcement: dry-run` nothing is patched: the patch that would be applied is logged.
 
+use policy::duration::format_go_duration_short;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, Patch, PatchOperation};
@@ -65,7 +65,7 @@ pub fn patch_for(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Optio
 
     let mut annotations = vec![(keys.tier.as_str(), tier.to_string())];
     if let Some(target) = verdict.rpo_target {
-        annotations.push((keys.rpo_target.as_str(), go_duration(target)));
+        annotations.push((keys.rpo_target.as_str(), format_go_duration_short(target)));
     }
     if !verdict.covered_by.is_empty() {
         annotations.push((keys.covered_by.as_str(), verdict.covered_by.join(",")));
@@ -142,28 +142,6 @@ fn describe(patch: &Patch) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A duration as a short Go duration (`15m`, `24h`, `1h30m`, `90s` → `1m30s`): what
-/// `time.ParseDuration` and the policy file both read.
-pub fn go_duration(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    let (hours, minutes, seconds) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    let millis = duration.subsec_millis();
-    let mut out = String::new();
-    if hours > 0 {
-        out.push_str(&format!("{hours}h"));
-    }
-    if minutes > 0 {
-        out.push_str(&format!("{minutes}m"));
-    }
-    if millis > 0 {
-        let fraction = format!("{millis:03}");
-        out.push_str(&format!("{seconds}.{}s", fraction.trim_end_matches('0')));
-    } else if seconds > 0 || out.is_empty() {
-        out.push_str(&format!("{seconds}s"));
-    }
-    out
 }
 
 /// A valid Kubernetes label value: at most 63 characters, alphanumerics with `-`, `_`, `.`
@@ -347,21 +325,6 @@ mod tests {
             describe(&Patch(operations)),
             "add /metadata/annotations/a~0b~1c"
         );
-    }
-
-    #[test]
-    fn writes_short_go_durations() {
-        for (secs, text) in [
-            (900, "15m"),
-            (86_400, "24h"),
-            (5400, "1h30m"),
-            (90, "1m30s"),
-            (0, "0s"),
-            (604_800, "168h"),
-        ] {
-            assert_eq!(go_duration(Duration::from_secs(secs)), text);
-        }
-        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The files and manifests a run writes or applies. Every interpolated value is
 //! validated scenario data or quoted as a YAML (JSON-compatible) string.
 
-use std::time::Duration;
+use policy::duration::format_go_duration;
 
 use crate::scenario::Scenario;
 
@@ -39,7 +39,7 @@ spec:
     ttl: {ttl}
 ",
         schedule = quote(&scenario.backup.schedule),
-        ttl = go_duration(scenario.backup.ttl.0),
+        ttl = format_go_duration(scenario.backup.ttl.0),
     )
 }
 
@@ -65,21 +65,9 @@ fn quote(text: &str) -> String {
     serde_json::Value::String(text.to_owned()).to_string()
 }
 
-/// Go's `time.Duration` spelling, which Velero's `ttl` expects (`24h0m0s`).
-pub fn go_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    format!("{}h{}m{}s", secs / 3600, (secs % 3600) / 60, secs % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_durations_use_hours_minutes_and_seconds() {
-        assert_eq!(go_duration(Duration::from_secs(86_400)), "24h0m0s");
-        assert_eq!(go_duration(Duration::from_secs(5_430)), "1h30m30s");
-    }
 
     #[test]
     fn a_cron_with_special_characters_is_quoted() {
