@@ -281,22 +281,10 @@ impl CoverageIndex {
     }
 
     /// Verdicts for every protected Namespace and PVC in the index, namespaces first, by name.
-    pub fn evaluate_all(&self) -> Vec<Verdict> {
-        self.evaluate_where(|_| true)
-    }
-
     /// Large indexes are evaluated on every core: namespaces are independent of each other.
-    fn evaluate_where(&self, include_namespace: impl Fn(&str) -> bool + Sync) -> Vec<Verdict> {
-        let mut names: Vec<&str> = self
-            .world
-            .namespaces
-            .keys()
-            .chain(self.world.pvcs.keys())
-            .map(String::as_str)
-            .filter(|name| include_namespace(name))
-            .collect();
+    pub fn evaluate_all(&self) -> Vec<Verdict> {
+        let mut names: Vec<&str> = self.world.namespace_names().collect();
         names.sort_unstable();
-        names.dedup();
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         let chunks: Vec<(Vec<Verdict>, Vec<Verdict>)> =
             if workers > 1 && names.len() >= PARALLEL_THRESHOLD {

@@ -127,6 +127,14 @@ impl ResourceFilter {
         })
     }
 
+    /// No filter at all: every resource.
+    pub fn everything() -> Self {
+        Self::Legacy {
+            resources: IncludesExcludes::default(),
+            include_cluster_resources: None,
+        }
+    }
+
     /// Is a namespaced resource (`persistentvolumeclaims`, `pods`) backed up?
     pub fn includes_namespaced(&self, resource: &str) -> bool {
         match self {
@@ -182,6 +190,7 @@ mod tests {
     #[test]
     fn empty_filter_includes_everything() {
         let filter = ResourceFilter::from_spec(&BackupSpec::default()).unwrap();
+        assert_eq!(filter, ResourceFilter::everything());
         assert!(filter.includes_namespaced(PVCS));
         assert!(filter.includes_bound_volumes());
         assert!(filter.includes_namespace_objects());

@@ -156,12 +156,11 @@ impl CompiledSchedule {
         if namespaces.excludes.iter().any(NamePattern::is_match_all) {
             problems.push("excludedNamespaces must not contain '*'".to_string());
         }
+        // An invalid schedule covers nothing whatever its filter; "everything" only lets the
+        // verdicts say which objects it would have covered.
         let resources = ResourceFilter::from_spec(template).unwrap_or_else(|problem| {
             problems.push(problem);
-            ResourceFilter::from_spec(&Default::default()).unwrap_or(ResourceFilter::Legacy {
-                resources: Default::default(),
-                include_cluster_resources: None,
-            })
+            ResourceFilter::everything()
         });
         let labels = compile_labels(
             &template.label_selector,
