@@ -33,7 +33,7 @@
 use policy::schedule::{CompiledSchedule, CronCache, ScheduleState};
 use policy::velero::{Schedule, ScheduleSpec, ScheduleStatus};
 use policy::verdict::Regression;
-use policy::{CoverageIndex, Enforcement, GapCode, Policy, Severity, Verdict};
+use policy::{CoverageIndex, Enforcement, GapCode, ObjectKind, Policy, Severity, Verdict};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -72,10 +72,10 @@ pub fn plan(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Plan {
     }
     match (request.subject(), request.operation) {
         (Subject::Namespace, Operation::Create | Operation::Update) => {
-            Plan::Decided(namespace(index, request))
+            Plan::Decided(governed(index, request, ObjectKind::Namespace))
         }
         (Subject::PersistentVolumeClaim, Operation::Create | Operation::Update) => {
-            Plan::Decided(pvc(index, request))
+            Plan::Decided(governed(index, request, ObjectKind::PersistentVolumeClaim))
         }
         (Subject::Schedule, Operation::Create | Operation::Update | Operation::Delete) => {
             schedule_plan(index.policy(), request)
@@ -98,7 +98,9 @@ fn old_object(request: &AdmissionRequest<'_>) -> Option<ObjectHead> {
         .and_then(|raw| ObjectHead::decode(raw).ok())
 }
 
-fn namespace(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision {
+/// A Namespace or PVC: its verdict as admitted (a new PVC judged as it will be once mounted),
+/// the verdict of the object it replaces, and any protection key the update removes.
+fn governed(index: &CoverageIndex, request: &AdmissionRequest<'_>, kind: ObjectKind) -> Decision {
     let object = match decode_object(request.object, "object") {
         Ok(object) => object,
         Err(invalid) => return invalid,
@@ -106,53 +108,26 @@ fn namespace(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision 
     if object.is_terminating() {
         return Decision::allow();
     }
-    let policy = index.policy();
-    let facts = object.namespace_facts(request);
-    if policy.is_exempt_namespace(&facts.metadata.name) {
-        return Decision::allow();
-    }
-    let verdict = index.evaluate_namespace(&facts);
-    let old = old_object(request);
-    let before = old
-        .as_ref()
-        .map(|old| index.evaluate_namespace(&old.namespace_facts(request)));
-    let removed = removed_protection(
-        policy,
-        &verdict,
-        before.as_ref(),
-        old.as_ref(),
-        &object,
-        true,
-    );
-    judge(policy, &verdict, before.as_ref(), removed)
-}
-
-fn pvc(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision {
-    let object = match decode_object(request.object, "object") {
-        Ok(object) => object,
-        Err(invalid) => return invalid,
+    let evaluate = |head: &ObjectHead| match kind {
+        ObjectKind::Namespace => index.evaluate_namespace(&head.namespace_facts(request)),
+        ObjectKind::PersistentVolumeClaim => {
+            index.evaluate_pvc_at_admission(&head.pvc_facts(request))
+        }
     };
-    if object.is_terminating() {
-        return Decision::allow();
-    }
     let policy = index.policy();
-    let facts = object.pvc_facts(request);
-    let verdict = index.evaluate_pvc_at_admission(&facts);
-    if verdict.exempt.is_some() || policy.is_exempt_namespace(facts.metadata.namespace_or_default())
-    {
+    let verdict = evaluate(&object);
+    if verdict.exempt.is_some() || policy.is_exempt_namespace(&verdict.namespace) {
         return Decision::allow();
     }
     let old = old_object(request);
-    let before = old
-        .as_ref()
-        .map(|old| index.evaluate_pvc_at_admission(&old.pvc_facts(request)));
+    let before = old.as_ref().map(evaluate);
     let removed = removed_protection(
         policy,
         &verdict,
         before.as_ref(),
         old.as_ref(),
         &object,
-        false,
+        kind == ObjectKind::Namespace,
     );
     judge(policy, &verdict, before.as_ref(), removed)
 }
