@@ -513,21 +513,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::review;
 
-    // `standard` allows 25h so that a daily schedule (24h + the 1-minute tick) meets it.
-    const POLICY: &str = "
-veleroNamespace: velero
-tiers:
-  critical: { rpo: 15m, rto: 1h, minRetention: 168h }
-  standard: { rpo: 25h, rto: 4h, minRetention: 720h }
-protected:
-  - { namespace: data-platform, tier: critical }
-  - { namespace: 'team-*', tier: standard }
-  - { namespace: registry, tier: standard }
-  - { selector: { matchLabels: { backstop.io/protect: 'true' } }, tier: standard }
-exempt:
-  namespaces: [kube-system, velero]
-enforcement: deny
-";
+    const POLICY: &str = include_str!("../../fixtures/policy/rules-daily-meets-standard.yaml");
 
     /// Every ten minutes for data-platform (7 days kept), daily for registry (30 days), and a
     /// CSI snapshot path for the `fast` storage class. `team-a` is in no schedule.

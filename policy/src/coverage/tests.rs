@@ -6,19 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::verdict::{GapCode, Severity};
 
-// `standard` allows 25h so that a daily schedule (24h + the 1-minute tick) meets it.
-const POLICY: &str = "
-veleroNamespace: velero
-tiers:
-  critical: { rpo: 15m, rto: 1h, minRetention: 168h }
-  standard: { rpo: 25h, rto: 4h, minRetention: 720h }
-protected:
-  - { namespace: data-platform, tier: critical }
-  - { namespace: 'team-*', tier: standard }
-  - { namespace: registry, tier: standard }
-exempt:
-  namespaces: [kube-system, velero]
-";
+const POLICY: &str = include_str!("../../../fixtures/policy/rules-daily-meets-standard.yaml");
 
 const H: u64 = 3600;
 
