@@ -7,7 +7,7 @@ mod render;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use policy::{CoverageIndex, Inventory, Verdict};
+use policy::{CoverageIndex, Inventory};
 
 use crate::WebhookError;
 use crate::args::{AuditArgs, AuditOutput};
@@ -60,9 +60,4 @@ fn read_cluster(context: Option<&str>, velero_namespace: &str) -> Result<Invento
         let client = cluster::client(context).await?;
         cluster::load_inventory(client, velero_namespace).await
     })
-}
-
-/// An object "has a gap" when one of its gaps is an error; warnings are shown, never fatal.
-pub fn verdict_fails(verdict: &Verdict) -> bool {
-    verdict.has_errors()
 }

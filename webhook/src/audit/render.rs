@@ -47,14 +47,15 @@ impl AuditReport {
         }
     }
 
+    /// An object "has a gap" when one of its gaps is an error; warnings are shown, never fatal.
     pub fn has_gaps(&self) -> bool {
-        self.objects.iter().any(super::verdict_fails)
+        self.objects.iter().any(Verdict::has_errors)
     }
 
     fn failing(&self) -> usize {
         self.objects
             .iter()
-            .filter(|verdict| super::verdict_fails(verdict))
+            .filter(|verdict| verdict.has_errors())
             .count()
     }
 
