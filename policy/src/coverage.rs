@@ -15,10 +15,12 @@ use std::sync::Arc;
 use crate::config::{Policy, Tier, TierSource};
 use crate::inventory::Inventory;
 use crate::objects::{Meta, NamespaceFacts, PvcFacts};
+use crate::pattern::NamePattern;
 use crate::schedule::{CompiledSchedule, CronCache, ScheduleState};
 use crate::velero::Schedule;
 use crate::verdict::{ObjectKind, Regression, Verdict, worsening};
 
+use self::assemble::Detail;
 use self::rules::{MountAssumption, Outcome};
 use self::world::World;
 
@@ -164,7 +166,7 @@ impl CoverageIndex {
     }
 
     pub fn pvc_count(&self) -> usize {
-        self.world.pvcs.values().map(Vec::len).sum()
+        self.world.pvc_count()
     }
 
     pub fn pod_count(&self) -> usize {
@@ -179,6 +181,7 @@ impl CoverageIndex {
                 namespace,
                 resolved,
                 &self.schedules.selecting(&meta.name),
+                Detail::Messages,
             ),
             None => Verdict::unprotected(ObjectKind::Namespace, &meta.name, &meta.name),
         }
@@ -189,6 +192,7 @@ impl CoverageIndex {
         namespace: &NamespaceFacts,
         (tier, source): (&Tier, TierSource),
         selecting: &[&CompiledSchedule],
+        detail: Detail,
     ) -> Verdict {
         let outcomes = selecting
             .iter()
@@ -201,6 +205,7 @@ impl CoverageIndex {
             tier,
             source,
             outcomes,
+            detail,
         )
     }
 
@@ -229,6 +234,7 @@ impl CoverageIndex {
                 resolved,
                 &self.schedules.selecting(namespace_name),
                 mount,
+                Detail::Messages,
             ),
             None => Verdict::unprotected(
                 ObjectKind::PersistentVolumeClaim,
@@ -260,6 +266,7 @@ impl CoverageIndex {
         (tier, source): (&Tier, TierSource),
         selecting: &[&CompiledSchedule],
         mount: MountAssumption,
+        detail: Detail,
     ) -> Verdict {
         let outcomes = selecting
             .iter()
@@ -277,6 +284,7 @@ impl CoverageIndex {
             tier,
             source,
             outcomes,
+            detail,
         )
     }
 
@@ -330,7 +338,12 @@ impl CoverageIndex {
             let mut selecting = None;
             if let (Some(namespace), Some(resolved)) = (namespace, namespace_tier) {
                 let selecting = selecting.get_or_insert_with(|| self.schedules.selecting(name));
-                namespaces.push(self.evaluate_namespace_in(namespace, resolved, selecting));
+                namespaces.push(self.evaluate_namespace_in(
+                    namespace,
+                    resolved,
+                    selecting,
+                    Detail::Messages,
+                ));
             }
             for pvc in self.world.pvcs.get(name).into_iter().flatten() {
                 if let Some(resolved) = self.pvc_tier(pvc, namespace_tier) {
@@ -340,6 +353,7 @@ impl CoverageIndex {
                         resolved,
                         selecting,
                         MountAssumption::AsObserved,
+                        Detail::Messages,
                     ));
                 }
             }
@@ -431,11 +445,13 @@ impl CoverageIndex {
                         facts,
                         resolved,
                         &self.selecting_edited(scope, &edit_before),
+                        Detail::CodesOnly,
                     ),
                     self.evaluate_namespace_in(
                         facts,
                         resolved,
                         &self.selecting_edited(scope, &edit_after),
+                        Detail::CodesOnly,
                     ),
                 );
             }
@@ -455,17 +471,84 @@ impl CoverageIndex {
                         resolved,
                         &self.selecting_edited(scope, &edit_before),
                         MountAssumption::AsObserved,
+                        Detail::CodesOnly,
                     ),
                     self.evaluate_pvc_in(
                         pvc,
                         resolved,
                         &self.selecting_edited(scope, &edit_after),
                         MountAssumption::AsObserved,
+                        Detail::CodesOnly,
                     ),
                 );
             }
         }
         found
+    }
+
+    /// At most how many objects [`CoverageIndex::schedule_edit_regressions`] evaluates for the
+    /// same edit: the Namespaces and PVCs of the namespaces the old schedule includes by name, or
+    /// every object the index knows when it includes namespaces by pattern or includes them all.
+    /// Costs a few lookups, so a caller can judge small edits at once and send large ones where
+    /// they hold nothing else up.
+    pub fn schedule_edit_reach(
+        &self,
+        namespace: &str,
+        name: &str,
+        before: Option<&Schedule>,
+    ) -> usize {
+        if namespace != self.policy.velero_namespace {
+            return 0;
+        }
+        let indexed;
+        let includes: &[NamePattern] = match before {
+            Some(schedule) => {
+                let parsed: Result<Vec<NamePattern>, String> = schedule
+                    .spec
+                    .template
+                    .included_namespaces
+                    .iter()
+                    .flatten()
+                    .map(|source| NamePattern::parse(source))
+                    .collect();
+                match parsed {
+                    Ok(patterns) => {
+                        indexed = patterns;
+                        &indexed
+                    }
+                    // Velero refuses it; judged as such, but never assume a small reach.
+                    Err(_) => return self.object_count(),
+                }
+            }
+            None => match self
+                .schedules
+                .all
+                .iter()
+                .find(|schedule| schedule.namespace == namespace && schedule.name == name)
+            {
+                Some(schedule) => &schedule.namespaces.includes,
+                None => return 0,
+            },
+        };
+        let names: Option<Vec<&str>> = if includes.is_empty() {
+            None
+        } else {
+            includes.iter().map(NamePattern::exact).collect()
+        };
+        match names {
+            Some(names) => names
+                .into_iter()
+                .map(|name| {
+                    usize::from(self.world.namespaces.contains_key(name))
+                        + self.world.pvcs.get(name).map_or(0, Vec::len)
+                })
+                .sum(),
+            None => self.object_count(),
+        }
+    }
+
+    fn object_count(&self) -> usize {
+        self.namespace_count() + self.pvc_count()
     }
 
     /// Known namespaces (with a Namespace object or PVCs) that `schedule`'s filter selects; by

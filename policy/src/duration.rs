@@ -6,6 +6,7 @@
 //! (its `mul_f64` panics on an overflowing input such as `1e300h`-sized numbers; a policy or a
 //! Schedule is user input and must never panic). This parser uses checked integer arithmetic.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::PolicyError;
@@ -152,18 +153,14 @@ pub fn format_human(duration: Duration) -> String {
         (secs % 3600) / 60,
         secs % 60,
     );
-    let mut out = String::new();
-    if d > 0 {
-        out.push_str(&format!("{d}d"));
-    }
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
+    let mut out = String::with_capacity(12);
+    for (value, unit) in [(d, 'd'), (h, 'h'), (m, 'm')] {
+        if value > 0 {
+            let _ = write!(out, "{value}{unit}");
+        }
     }
     if s > 0 || out.is_empty() {
-        out.push_str(&format!("{s}s"));
+        let _ = write!(out, "{s}s");
     }
     out
 }

@@ -222,7 +222,10 @@ impl fmt::Display for Subject<'_> {
     }
 }
 
-/// An object a change would leave worse off than before, outside its tier.
+/// An object a change would leave worse off than before, outside its tier. `before` and `after`
+/// are compared by gap code, RPO and retention, so their gaps carry codes, severities and
+/// schedules but no messages (writing them is most of an evaluation's cost); `reason` says what
+/// got worse, and [`crate::CoverageIndex`] evaluates any object in full on request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Regression {
     pub before: Verdict,

@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "load/dataset.rs"]
+mod dataset;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,10 +39,35 @@ fn compact(bytes: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::from_slice::<Value>(bytes).unwrap()).unwrap()
 }
 
-fn index() -> CoverageIndex {
+fn index_of(data: &Path) -> CoverageIndex {
     let policy = load_policy(&repo().join("fixtures/policy/platform.yaml")).unwrap();
-    let inventory = load_inventory(&[repo().join("fixtures/platform")]).unwrap();
+    let inventory = load_inventory(&[data.to_path_buf()]).unwrap();
     CoverageIndex::build(Arc::new(policy), inventory)
+}
+
+fn index() -> CoverageIndex {
+    index_of(&repo().join("fixtures/platform"))
+}
+
+/// The load benchmark's dataset: the platform plus 10,000 namespaces and 1,000 schedules.
+fn large_index() -> CoverageIndex {
+    let dir = tempfile::tempdir().unwrap();
+    dataset::write(dir.path(), &repo().join("fixtures/platform"));
+    index_of(dir.path())
+}
+
+/// `schedule-update-pauses-critical-backup`, retargeted at the generated schedule `generated-0000`
+/// (`team-000*`: 100 namespaces, a third of them protected).
+fn pause_of_glob_schedule(body: &[u8]) -> Vec<u8> {
+    let mut review: Value = serde_json::from_slice(body).unwrap();
+    let request = &mut review["request"];
+    request["name"] = "generated-0000".into();
+    for object in ["object", "oldObject"] {
+        request[object]["metadata"]["name"] = "generated-0000".into();
+        request[object]["spec"]["template"]["includedNamespaces"] =
+            serde_json::json!(["team-000*"]);
+    }
+    serde_json::to_vec(&review).unwrap()
 }
 
 /// The body `/validate` receives after `/mutate`'s patch was applied.
@@ -60,6 +88,7 @@ fn decisions(c: &mut Criterion) {
     let pvc = compact(&fixture("pvc-create-in-protected-namespace"));
     let unprotected = compact(&fixture("namespace-create-unprotected"));
     let pause = compact(&fixture("schedule-update-pauses-critical-backup"));
+    let two_hours = compact(&fixture("schedule-update-critical-backup-every-two-hours"));
 
     c.bench_function("decode/namespace-create", |b| {
         b.iter(|| {
@@ -88,6 +117,7 @@ fn decisions(c: &mut Criterion) {
         ("validate/namespace-create-protected", &namespace_mutated),
         ("validate/pvc-create", &pvc),
         ("validate/schedule-pause", &pause),
+        ("validate/schedule-every-two-hours", &two_hours),
     ] {
         c.bench_function(name, |b| {
             b.iter(|| {
@@ -102,6 +132,40 @@ fn decisions(c: &mut Criterion) {
         });
     }
 
+    let large = large_index();
+    for (name, body) in [
+        ("large/mutate/namespace-create-protected", &namespace),
+        ("large/mutate/pvc-create", &pvc),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let review = review::decode(black_box(body)).unwrap();
+                black_box(mutate::decide(&large, &review.request))
+            })
+        });
+    }
+    let glob_pause = pause_of_glob_schedule(&pause);
+    let glob_review = review::decode(&glob_pause).unwrap();
+    match validate::plan(&large, &glob_review.request) {
+        validate::Plan::Schedule(review) => println!(
+            "large/validate/schedule-pause-glob reaches {} objects",
+            review.reach(&large)
+        ),
+        validate::Plan::Decided(_) => panic!("a pause of generated-0000 is a Schedule review"),
+    }
+    for (name, body) in [
+        ("large/validate/schedule-pause-glob", &glob_pause),
+        ("large/validate/schedule-pause", &pause),
+        ("large/validate/schedule-every-two-hours", &two_hours),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let review = review::decode(black_box(body)).unwrap();
+                black_box(validate::decide(&large, &review.request))
+            })
+        });
+    }
+
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -111,16 +175,29 @@ fn decisions(c: &mut Criterion) {
         Arc::new(Metrics::new()),
         TimeoutDecision::Deny,
     ));
-    for (name, path, body) in [
+    let large_router = admission::router(AppState::new(
+        large,
+        Arc::new(Metrics::new()),
+        TimeoutDecision::Deny,
+    ));
+    for (name, router, path, body) in [
         (
             "router/mutate-namespace-create",
+            &router,
             "/mutate?timeout=10s",
             &namespace,
         ),
         (
             "router/validate-namespace-create",
+            &router,
             "/validate?timeout=10s",
             &namespace_mutated,
+        ),
+        (
+            "large/router/validate-schedule-every-two-hours",
+            &large_router,
+            "/validate?timeout=10s",
+            &two_hours,
         ),
     ] {
         c.bench_function(name, |b| {

@@ -6,7 +6,14 @@
 //! - p50/p99 latency at a fixed 2,000 requests/s (open loop) of both;
 //! - resident memory of the webhook with 10,000 namespaces and 1,000 schedules loaded.
 //!
-//! `BENCH_SECONDS` sets each measured phase's length (default 5, at most 10).
+//! The load generator shares the machine's two cores with the server it drives, and a shared
+//! virtual machine drifts in speed from one second to the next. So the peak phases run in
+//! interleaved rounds (bare, webhook with Namespace/PVC reviews only, webhook with the full mix),
+//! each round's ratio is taken within the round, and the table reports the median round with the
+//! range of all rounds.
+//!
+//! `BENCH_SECONDS` sets each measured phase's length (default 5, at most 10), `BENCH_ROUNDS` the
+//! number of peak rounds (default 3, at most 9).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -89,7 +96,6 @@ fn reviews() -> Arc<Vec<Review>> {
 }
 
 struct Server {
-    name: &'static str,
     child: Child,
     addr: SocketAddr,
     ca: PathBuf,
@@ -169,12 +175,7 @@ fn start_bare(dir: &Path) -> Server {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut server = Server {
-        name: "bare",
-        child,
-        addr,
-        ca,
-    };
+    let mut server = Server { child, addr, ca };
     wait_until("bare server", Duration::from_secs(10), || {
         assert!(!server.exited(), "the bare server exited");
         server.ca.exists() && TcpStream::connect(addr).is_ok()
@@ -201,12 +202,7 @@ fn start_webhook(dir: &Path, data: &Path) -> (Server, Duration) {
         ))
         .spawn()
         .unwrap();
-    let mut server = Server {
-        name: "webhook",
-        child,
-        addr,
-        ca,
-    };
+    let mut server = Server { child, addr, ca };
     let took = wait_until("webhook /readyz", Duration::from_secs(60), || {
         if server.exited() {
             let log = std::fs::read_to_string(dir.join("webhook.log")).unwrap_or_default();
@@ -235,7 +231,7 @@ fn connector(server: &Server) -> tokio_rustls::TlsConnector {
 
 fn report(label: &str, server: &str, stats: &mut Stats) {
     println!(
-        "{label:<18} {server:<21} {:>9.0} req/s  p50 {:>6.3} ms  p99 {:>6.3} ms  ({} requests, {} errors)",
+        "{label:<20} {server:<27} {:>7.0} req/s  p50 {:>6.3} ms  p99 {:>6.3} ms  ({} requests, {} errors)",
         stats.per_second(),
         stats.percentile_ms(50.0),
         stats.percentile_ms(99.0),
@@ -257,13 +253,15 @@ fn main() {
     if std::env::args().any(|arg| arg == "--list") {
         return; // `cargo test --benches` lists benchmarks: there is nothing to list.
     }
-    let phase = Duration::from_secs(
-        std::env::var("BENCH_SECONDS")
+    let setting = |name: &str, default: u64, max: u64| {
+        std::env::var(name)
             .ok()
-            .and_then(|seconds| seconds.parse().ok())
-            .unwrap_or(5u64)
-            .clamp(1, 10),
-    );
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(default)
+            .clamp(1, max)
+    };
+    let phase = Duration::from_secs(setting("BENCH_SECONDS", 5, 10));
+    let rounds = setting("BENCH_ROUNDS", 3, 9);
     backstop_webhook::tls::install_default_provider();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -274,7 +272,17 @@ fn main() {
     } else {
         dataset::write(&data, &repo().join("fixtures/platform"));
     }
-    let reviews = reviews();
+    let full_mix = reviews();
+    let light_mix = Arc::new(
+        MIX.iter()
+            .zip(full_mix.iter())
+            .filter(|((_, name), _)| !name.starts_with("schedule-"))
+            .map(|(_, review)| Review {
+                path: review.path.clone(),
+                body: review.body.clone(),
+            })
+            .collect::<Vec<_>>(),
+    );
 
     let bare = start_bare(dir.path());
     let (webhook, startup) = start_webhook(dir.path(), &data);
@@ -290,20 +298,30 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let without_schedules = Arc::new(
-        MIX.iter()
-            .zip(reviews.iter())
-            .filter(|((_, name), _)| !name.starts_with("schedule-"))
-            .map(|(_, review)| Review {
-                path: review.path.clone(),
-                body: review.body.clone(),
-            })
-            .collect::<Vec<_>>(),
-    );
-    let bare_run = runtime.block_on(measure(&bare, &reviews, phase));
-    let light_run = runtime.block_on(measure(&webhook, &without_schedules, phase));
+    let targets = [
+        Target::new(&bare, "bare", &full_mix),
+        Target::new(&webhook, "webhook, full mix", &full_mix),
+        Target::new(&webhook, "webhook, Namespace/PVC only", &light_mix),
+    ];
+    for target in &targets {
+        runtime.block_on(target.warm_up());
+    }
+    let mut peaks: [Vec<Peak>; 3] = Default::default();
+    for round in 1..=rounds {
+        println!(
+            "round {round} of {rounds}, {} s per phase:",
+            phase.as_secs()
+        );
+        for (target, peaks) in targets.iter().zip(peaks.iter_mut()) {
+            peaks.push(runtime.block_on(target.peak(phase)));
+        }
+    }
     let (light_rss, _) = webhook.rss_kib();
-    let full_run = runtime.block_on(measure(&webhook, &reviews, phase));
+    println!();
+    let fixed: Vec<Latency> = targets
+        .iter()
+        .map(|target| runtime.block_on(target.fixed_rate(phase)))
+        .collect();
     let (rss, hwm) = webhook.rss_kib();
     let (bare_rss, _) = bare.rss_kib();
 
@@ -312,56 +330,75 @@ fn main() {
     let medians = runtime.block_on(drive::per_review(
         webhook.addr,
         &connector(&webhook),
-        &reviews,
+        &full_mix,
         200,
     ));
     for ((endpoint, name), median) in MIX.iter().zip(medians) {
         println!("  {median:>7.3}  /{endpoint} {name}");
     }
 
+    let [bare_peaks, full_peaks, light_peaks] = &peaks;
+    let ratios = |of: &[Peak], by: &dyn Fn(&Peak) -> f64| -> Spread {
+        Spread::of(
+            of.iter()
+                .zip(bare_peaks)
+                .map(|(webhook, bare)| by(webhook) / by(bare))
+                .collect(),
+        )
+    };
+    let value = |of: &[Peak], by: &dyn Fn(&Peak) -> f64| -> f64 {
+        Spread::of(of.iter().map(by).collect()).median
+    };
     println!();
     println!(
-        "| measure | bare axum+rustls | webhook, full mix | ratio | webhook, Namespace/PVC reviews only | ratio | target |"
+        "| measure | bare axum+rustls | webhook, full mix | ratio (range over {rounds} rounds) | webhook, Namespace/PVC reviews only | ratio (range) | target |"
     );
     println!("|---|---|---|---|---|---|---|");
-    let row = |label: &str, unit: &str, value: &dyn Fn(&Run) -> f64, target: &str| {
-        let base = value(&bare_run);
-        let (full, light) = (value(&full_run), value(&light_run));
-        let precision = match unit {
-            "req/s" => 0,
-            "µs" => 1,
-            _ => 3,
-        };
+    let peak_row = |label: &str, unit: &str, by: &dyn Fn(&Peak) -> f64, target: &str| {
+        let precision = if unit == "req/s" { 0 } else { 1 };
         println!(
-            "| {label} | {base:.precision$} {unit} | {full:.precision$} {unit} | {:.2} | {light:.precision$} {unit} | {:.2} | {target} |",
-            full / base,
-            light / base
+            "| {label} | {:.precision$} {unit} | {:.precision$} {unit} | {} | {:.precision$} {unit} | {} | {target} |",
+            value(bare_peaks, by),
+            value(full_peaks, by),
+            ratios(full_peaks, by),
+            value(light_peaks, by),
+            ratios(light_peaks, by),
         );
     };
-    row(
+    peak_row(
         &format!("peak throughput ({PEAK_CONNECTIONS} keep-alive connections)"),
         "req/s",
-        &|run| run.peak_per_second,
+        &|peak| peak.per_second,
         "≥ 0.60 × bare",
     );
-    row(
+    peak_row(
         "server CPU per request at peak",
         "µs",
-        &|run| run.cpu_us,
+        &|peak| peak.server_cpu_us,
         "",
     );
-    row("p50 at peak", "ms", &|run| run.peak_p50, "");
-    row("p99 at peak", "ms", &|run| run.peak_p99, "");
-    row(
+    peak_row(
+        "machine CPU per request at peak (server + load generator)",
+        "µs",
+        &|peak| peak.machine_cpu_us,
+        "",
+    );
+    let latency_row = |label: &str, by: &dyn Fn(&Latency) -> f64, target: &str| {
+        let [bare, full, light] = [0, 1, 2].map(|at| by(&fixed[at]));
+        println!(
+            "| {label} | {bare:.3} ms | {full:.3} ms | {:.2} | {light:.3} ms | {:.2} | {target} |",
+            full / bare,
+            light / bare
+        );
+    };
+    latency_row(
         &format!("p50 at {RATE:.0} req/s"),
-        "ms",
-        &|run| run.fixed_p50,
+        &|stats| stats.p50_ms,
         "",
     );
-    row(
+    latency_row(
         &format!("p99 at {RATE:.0} req/s"),
-        "ms",
-        &|run| run.fixed_p99,
+        &|stats| stats.p99_ms,
         "< 2 ms",
     );
     println!(
@@ -377,57 +414,147 @@ fn main() {
         "webhook VmRSS once loaded, before any request: {:.1} MiB",
         kib_to_mib(idle_rss)
     );
-    println!(
-        "errors: {}",
-        bare_run.errors + light_run.errors + full_run.errors
-    );
+    let errors: u64 = peaks.iter().flatten().map(|peak| peak.errors).sum::<u64>()
+        + fixed.iter().map(|stats| stats.errors).sum::<u64>();
+    println!("errors: {errors}");
     bare.stop();
     webhook.stop();
+    assert_eq!(errors, 0, "every request must be answered with 200");
 }
 
 fn kib_to_mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-struct Run {
-    peak_per_second: f64,
-    peak_p50: f64,
-    peak_p99: f64,
-    cpu_us: f64,
-    fixed_p50: f64,
-    fixed_p99: f64,
+/// The median of a few measurements, with their range.
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Self {
+        values.sort_by(f64::total_cmp);
+        Self {
+            median: values[values.len() / 2],
+            min: values[0],
+            max: values[values.len() - 1],
+        }
+    }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.2} ({:.2}–{:.2})", self.median, self.min, self.max)
+    }
+}
+
+/// One closed-loop peak phase.
+struct Peak {
+    per_second: f64,
+    server_cpu_us: f64,
+    machine_cpu_us: f64,
     errors: u64,
 }
 
-/// Warm-up, peak throughput (with the server's CPU per request), then the fixed rate.
-async fn measure(server: &Server, reviews: &Arc<Vec<Review>>, phase: Duration) -> Run {
-    let connector = connector(server);
-    let warm_up = Duration::from_secs(1);
-    drive::closed_loop(server.addr, &connector, reviews, PEAK_CONNECTIONS, warm_up).await;
-    let cpu_before = server.cpu_seconds();
-    let mut peak =
-        drive::closed_loop(server.addr, &connector, reviews, PEAK_CONNECTIONS, phase).await;
-    let cpu_us = (server.cpu_seconds() - cpu_before) / peak.requests as f64 * 1e6;
-    let label = format!("{} ({} reviews)", server.name, reviews.len());
-    report("peak (closed loop)", &label, &mut peak);
-    println!("{:<40} {cpu_us:>9.1} µs of server CPU per request", "");
-    let mut fixed = drive::fixed_rate(
-        server.addr,
-        &connector,
-        reviews,
-        RATE_CONNECTIONS,
-        RATE,
-        phase,
-    )
-    .await;
-    report("at 2000 req/s", &label, &mut fixed);
-    Run {
-        peak_per_second: peak.per_second(),
-        peak_p50: peak.percentile_ms(50.0),
-        peak_p99: peak.percentile_ms(99.0),
-        cpu_us,
-        fixed_p50: fixed.percentile_ms(50.0),
-        fixed_p99: fixed.percentile_ms(99.0),
-        errors: peak.errors + fixed.errors,
+/// One open-loop phase at [`RATE`].
+struct Latency {
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+/// A server driven with one mix of reviews.
+struct Target<'a> {
+    server: &'a Server,
+    label: &'static str,
+    reviews: &'a Arc<Vec<Review>>,
+    connector: tokio_rustls::TlsConnector,
+}
+
+impl<'a> Target<'a> {
+    fn new(server: &'a Server, label: &'static str, reviews: &'a Arc<Vec<Review>>) -> Self {
+        Self {
+            server,
+            label,
+            reviews,
+            connector: connector(server),
+        }
     }
+
+    async fn warm_up(&self) {
+        let warm_up = Duration::from_secs(1);
+        drive::closed_loop(
+            self.server.addr,
+            &self.connector,
+            self.reviews,
+            PEAK_CONNECTIONS,
+            warm_up,
+        )
+        .await;
+    }
+
+    /// Peak throughput, with the server's and the whole machine's CPU per request.
+    async fn peak(&self, phase: Duration) -> Peak {
+        let server_before = self.server.cpu_seconds();
+        let machine_before = machine_cpu_seconds();
+        let mut stats = drive::closed_loop(
+            self.server.addr,
+            &self.connector,
+            self.reviews,
+            PEAK_CONNECTIONS,
+            phase,
+        )
+        .await;
+        let per_request = |seconds: f64| seconds / stats.requests as f64 * 1e6;
+        let server_cpu_us = per_request(self.server.cpu_seconds() - server_before);
+        let machine_cpu_us = per_request(machine_cpu_seconds() - machine_before);
+        report("  peak (closed loop)", self.label, &mut stats);
+        println!(
+            "{:<48} {server_cpu_us:>6.1} µs server CPU, {machine_cpu_us:>6.1} µs machine CPU per request",
+            ""
+        );
+        Peak {
+            per_second: stats.per_second(),
+            server_cpu_us,
+            machine_cpu_us,
+            errors: stats.errors,
+        }
+    }
+
+    async fn fixed_rate(&self, phase: Duration) -> Latency {
+        let mut stats = drive::fixed_rate(
+            self.server.addr,
+            &self.connector,
+            self.reviews,
+            RATE_CONNECTIONS,
+            RATE,
+            phase,
+        )
+        .await;
+        report(&format!("at {RATE:.0} req/s"), self.label, &mut stats);
+        Latency {
+            p50_ms: stats.percentile_ms(50.0),
+            p99_ms: stats.percentile_ms(99.0),
+            errors: stats.errors,
+        }
+    }
+}
+
+/// CPU time every process on the machine has used so far (all cores, user + system + irq), in
+/// seconds, from `/proc/stat`.
+fn machine_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|field| field.parse().unwrap())
+        .collect();
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    let busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6];
+    busy / 100.0 // USER_HZ
 }

@@ -8,9 +8,10 @@
 //!   `min(80% of it, it - 500ms)` ([`deadline`]), counted from when the handler starts and
 //!   covering reading the body and deciding. When it runs out, the answer is the configured
 //!   failure decision (`--timeout-decision`), before the apiserver gives up on its own. Cheap
-//!   decisions (Namespaces, PVCs: microseconds) run inline; Schedule changes, which compile
-//!   crons and re-evaluate every object the schedule touches, run on the blocking pool so the
-//!   deadline can fire while they work.
+//!   decisions run inline: Namespaces, PVCs and Schedule changes that touch at most
+//!   [`INLINE_SCHEDULE_REACH`] objects (tens of microseconds). A Schedule change that
+//!   re-evaluates more (a `*` schedule on a large cluster) runs on the blocking pool, so the
+//!   deadline can fire while it works and other reviews are not held up.
 //! - A panic while deciding is caught and answered with the failure decision as well.
 //! - `dryRun` requests are decided exactly like others: deciding has no side effect.
 //! - One tracing span per review at DEBUG (uid, kind, namespace, name, operation, verdict,
@@ -44,6 +45,10 @@ pub const DEFAULT_APISERVER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_APISERVER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time kept back for the answer to travel back before the apiserver gives up.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+/// A Schedule change that re-evaluates at most this many objects (about a microsecond each,
+/// twice) is decided on the request's own thread: handing it to the blocking pool would cost
+/// more CPU than deciding it. Larger ones go to the blocking pool.
+pub const INLINE_SCHEDULE_REACH: usize = 64;
 
 /// The router the HTTPS server mounts: `POST /mutate` and `POST /validate`.
 pub fn router(state: AppState) -> Router {
@@ -398,6 +403,9 @@ async fn decide(
         Endpoint::Mutate => guarded(|| mutate::decide(&index, request)),
         Endpoint::Validate => match guarded(|| validate::plan(&index, request))? {
             validate::Plan::Decided(decision) => Ok(decision),
+            validate::Plan::Schedule(review) if review.reach(&index) <= INLINE_SCHEDULE_REACH => {
+                guarded(|| review.decide(&index))
+            }
             validate::Plan::Schedule(review) => {
                 let index = Arc::clone(&index);
                 tokio::task::spawn_blocking(move || review.decide(&index))

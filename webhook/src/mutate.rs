@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, Patch, PatchOperation};
-use policy::{CoverageIndex, Enforcement};
+use policy::{CoverageIndex, Enforcement, ObjectKind};
 use serde_json::{Map, Value};
 
 use crate::review::{AdmissionRequest, Decision, ObjectHead, Operation, Subject};
@@ -52,11 +52,14 @@ pub fn patch_for(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Optio
     if object.is_terminating() {
         return None;
     }
-    let verdict = if subject == Subject::Namespace {
-        index.evaluate_namespace(&object.namespace_facts(request))
+    let has_metadata = object.metadata.is_some();
+    let kind = if subject == Subject::Namespace {
+        ObjectKind::Namespace
     } else {
-        index.evaluate_pvc_at_admission(&object.pvc_facts(request))
+        ObjectKind::PersistentVolumeClaim
     };
+    let facts = object.into_facts(kind, request);
+    let verdict = facts.evaluate_at_admission(index);
     if !verdict.is_protected() {
         return None;
     }
@@ -76,38 +79,39 @@ pub fn patch_for(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Optio
     }
 
     let mut operations = Vec::new();
-    if object.metadata.is_none() {
+    if !has_metadata {
         operations.push(add(
             PointerBuf::from_tokens(["metadata"]),
             Value::Object(Map::new()),
         ));
     }
+    let meta = facts.meta();
     add_missing(
         &mut operations,
         "annotations",
-        object.annotations(),
+        &meta.annotations,
         annotations,
     );
-    add_missing(&mut operations, "labels", object.labels(), labels);
+    add_missing(&mut operations, "labels", &meta.labels, labels);
     (!operations.is_empty()).then_some(Patch(operations))
 }
 
-/// Adds the `wanted` entries the map lacks: one `add` of the whole map when it is absent, null
-/// or empty, else one `add` per missing key.
+/// Adds the `wanted` entries the map lacks: one `add` of the whole map when it is empty (absent
+/// or null in the object), else one `add` per missing key.
 fn add_missing(
     operations: &mut Vec<PatchOperation>,
     field: &str,
-    existing: Option<&BTreeMap<String, String>>,
+    existing: &BTreeMap<String, String>,
     wanted: Vec<(&str, String)>,
 ) {
     let missing: Vec<(&str, String)> = wanted
         .into_iter()
-        .filter(|(key, _)| existing.is_none_or(|map| !map.contains_key(*key)))
+        .filter(|(key, _)| !existing.contains_key(*key))
         .collect();
     if missing.is_empty() {
         return;
     }
-    if existing.is_none_or(BTreeMap::is_empty) {
+    if existing.is_empty() {
         let map = missing
             .into_iter()
             .map(|(key, value)| (key.to_string(), Value::String(value)))
@@ -257,7 +261,7 @@ mod tests {
     #[test]
     fn creates_a_missing_map_in_one_operation() {
         let mut operations = Vec::new();
-        add_missing(&mut operations, "annotations", None, wanted());
+        add_missing(&mut operations, "annotations", &BTreeMap::new(), wanted());
         assert_eq!(operations.len(), 1);
         let object = apply(serde_json::json!({"metadata": {"name": "n"}}), operations);
         assert_eq!(
@@ -269,14 +273,9 @@ mod tests {
     #[test]
     fn replaces_a_null_or_empty_map_whole() {
         for existing in [serde_json::json!(null), serde_json::json!({})] {
+            // A null map reaches the decision as an empty one.
             let mut operations = Vec::new();
-            let empty = BTreeMap::new();
-            let map = if existing.is_null() {
-                None
-            } else {
-                Some(&empty)
-            };
-            add_missing(&mut operations, "labels", map, wanted());
+            add_missing(&mut operations, "labels", &BTreeMap::new(), wanted());
             let object = apply(
                 serde_json::json!({"metadata": {"name": "n", "labels": existing}}),
                 operations,
@@ -289,7 +288,7 @@ mod tests {
     fn escapes_tilde_before_slash_in_keys_added_one_by_one() {
         let existing: BTreeMap<String, String> = [("team".to_string(), "data".to_string())].into();
         let mut operations = Vec::new();
-        add_missing(&mut operations, "annotations", Some(&existing), wanted());
+        add_missing(&mut operations, "annotations", &existing, wanted());
         let paths: Vec<String> = operations
             .iter()
             .map(|operation| match operation {
@@ -319,7 +318,7 @@ mod tests {
         let existing: BTreeMap<String, String> =
             [("backstop.io/tier".to_string(), "archive".to_string())].into();
         let mut operations = Vec::new();
-        add_missing(&mut operations, "annotations", Some(&existing), wanted());
+        add_missing(&mut operations, "annotations", &existing, wanted());
         assert_eq!(operations.len(), 1);
         assert_eq!(
             describe(&Patch(operations)),

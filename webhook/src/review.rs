@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use policy::objects::{Meta, NamespaceFacts, PvcFacts, PvcSpecFacts};
+use policy::{CoverageIndex, ObjectKind, Verdict};
 use serde::de::{self, IgnoredAny, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -279,19 +280,19 @@ impl ObjectHead {
             .map(String::as_str)
     }
 
-    pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations()
-            .and_then(|map| map.get(key))
-            .map(String::as_str)
-    }
-
-    /// The policy crate's view of the metadata. `fallback_name`/`fallback_namespace` (from the
-    /// request) fill what the object leaves out.
-    pub fn meta(&self, fallback_name: &str, fallback_namespace: Option<&str>) -> Meta {
-        let head = self.metadata.clone().unwrap_or_default();
-        Meta {
+    /// The policy crate's view of the object, its maps moved rather than copied. The request's
+    /// name and namespace fill what the object leaves out.
+    pub fn into_facts(self, kind: ObjectKind, request: &AdmissionRequest<'_>) -> Facts {
+        let head = self.metadata.unwrap_or_default();
+        let fallback_namespace = match kind {
+            ObjectKind::Namespace => None,
+            ObjectKind::PersistentVolumeClaim => {
+                Some(request.namespace.as_ref()).filter(|namespace| !namespace.is_empty())
+            }
+        };
+        let metadata = Meta {
             name: if head.name.is_empty() {
-                fallback_name.to_string()
+                request.name.to_string()
             } else {
                 head.name
             },
@@ -301,20 +302,37 @@ impl ObjectHead {
                 .or_else(|| fallback_namespace.map(str::to_string)),
             labels: head.labels.unwrap_or_default(),
             annotations: head.annotations.unwrap_or_default(),
+        };
+        match kind {
+            ObjectKind::Namespace => Facts::Namespace(NamespaceFacts { metadata }),
+            ObjectKind::PersistentVolumeClaim => Facts::Pvc(PvcFacts {
+                metadata,
+                spec: self.spec.unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+/// A Namespace or PVC under review, as the policy crate judges it.
+#[derive(Debug, Clone)]
+pub enum Facts {
+    Namespace(NamespaceFacts),
+    Pvc(PvcFacts),
+}
+
+impl Facts {
+    pub fn meta(&self) -> &Meta {
+        match self {
+            Self::Namespace(namespace) => &namespace.metadata,
+            Self::Pvc(pvc) => &pvc.metadata,
         }
     }
 
-    pub fn namespace_facts(&self, request: &AdmissionRequest<'_>) -> NamespaceFacts {
-        NamespaceFacts {
-            metadata: self.meta(&request.name, None),
-        }
-    }
-
-    pub fn pvc_facts(&self, request: &AdmissionRequest<'_>) -> PvcFacts {
-        let namespace = (!request.namespace.is_empty()).then_some(request.namespace.as_ref());
-        PvcFacts {
-            metadata: self.meta(&request.name, namespace),
-            spec: self.spec.clone().unwrap_or_default(),
+    /// The verdict as admitted: a new PVC is judged as it will be once a pod mounts it.
+    pub fn evaluate_at_admission(&self, index: &CoverageIndex) -> Verdict {
+        match self {
+            Self::Namespace(namespace) => index.evaluate_namespace(namespace),
+            Self::Pvc(pvc) => index.evaluate_pvc_at_admission(pvc),
         }
     }
 }

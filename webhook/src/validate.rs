@@ -30,6 +30,7 @@
 //! Every denial respects `enforcement`: `warn` admits with the reasons as warnings, `dry-run`
 //! admits silently (the decision is logged by the router).
 
+use policy::objects::Meta;
 use policy::schedule::{CompiledSchedule, CronCache, ScheduleState};
 use policy::velero::{Schedule, ScheduleSpec, ScheduleStatus};
 use policy::verdict::Regression;
@@ -37,7 +38,7 @@ use policy::{CoverageIndex, Enforcement, GapCode, ObjectKind, Policy, Severity, 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::review::{AdmissionRequest, Decision, MetaHead, ObjectHead, Operation, Subject};
+use crate::review::{AdmissionRequest, Decision, Facts, MetaHead, ObjectHead, Operation, Subject};
 
 /// The Kubernetes namespace controller, which deletes everything in a namespace being deleted:
 /// its own service account, or the controller manager's identity when it runs without
@@ -51,7 +52,7 @@ pub const NAMESPACE_CONTROLLERS: [&str; 2] = [
 const MAX_PVCS_NAMED: usize = 20;
 
 /// A validation either decided at once (cheap) or a Schedule change to weigh (compiles cron
-/// expressions and re-evaluates every object the schedule touches: run it off the async path).
+/// expressions and re-evaluates every object the schedule touches: see [`ScheduleReview::reach`]).
 #[derive(Debug)]
 pub enum Plan {
     Decided(Decision),
@@ -108,25 +109,20 @@ fn governed(index: &CoverageIndex, request: &AdmissionRequest<'_>, kind: ObjectK
     if object.is_terminating() {
         return Decision::allow();
     }
-    let evaluate = |head: &ObjectHead| match kind {
-        ObjectKind::Namespace => index.evaluate_namespace(&head.namespace_facts(request)),
-        ObjectKind::PersistentVolumeClaim => {
-            index.evaluate_pvc_at_admission(&head.pvc_facts(request))
-        }
-    };
+    let facts = object.into_facts(kind, request);
+    let verdict = facts.evaluate_at_admission(index);
     let policy = index.policy();
-    let verdict = evaluate(&object);
     if verdict.exempt.is_some() || policy.is_exempt_namespace(&verdict.namespace) {
         return Decision::allow();
     }
-    let old = old_object(request);
-    let before = old.as_ref().map(evaluate);
+    let old = old_object(request).map(|head| head.into_facts(kind, request));
+    let before = old.as_ref().map(|old| old.evaluate_at_admission(index));
     let removed = removed_protection(
         policy,
         &verdict,
         before.as_ref(),
-        old.as_ref(),
-        &object,
+        old.as_ref().map(Facts::meta),
+        facts.meta(),
         kind == ObjectKind::Namespace,
     );
     judge(policy, &verdict, before.as_ref(), removed)
@@ -137,8 +133,8 @@ fn removed_protection(
     policy: &Policy,
     verdict: &Verdict,
     before: Option<&Verdict>,
-    old: Option<&ObjectHead>,
-    new: &ObjectHead,
+    old: Option<&Meta>,
+    new: &Meta,
     is_namespace: bool,
 ) -> Vec<String> {
     let Some(old) = old else {
@@ -162,25 +158,31 @@ fn removed_protection(
         }
     };
     let names_tier = |value: Option<&str>| value.is_some_and(|tier| policy.tier(tier).is_some());
-    let tier_annotation = old.annotation(&keys.tier);
+    fn annotation<'m>(meta: &'m Meta, key: &str) -> Option<&'m str> {
+        meta.annotations.get(key).map(String::as_str)
+    }
+    fn label<'m>(meta: &'m Meta, key: &str) -> Option<&'m str> {
+        meta.labels.get(key).map(String::as_str)
+    }
+    let tier_annotation = annotation(old, &keys.tier);
     check(
         &format!("annotation {}", keys.tier),
         tier_annotation,
-        new.annotation(&keys.tier),
+        annotation(new, &keys.tier),
         names_tier(tier_annotation),
     );
     check(
         &format!("annotation {}", keys.rpo_target),
-        old.annotation(&keys.rpo_target),
-        new.annotation(&keys.rpo_target),
+        annotation(old, &keys.rpo_target),
+        annotation(new, &keys.rpo_target),
         verdict.is_protected(),
     );
     if is_namespace {
-        let tier_label = old.label(&keys.tier);
+        let tier_label = label(old, &keys.tier);
         check(
             &format!("label {}", keys.tier),
             tier_label,
-            new.label(&keys.tier),
+            label(new, &keys.tier),
             names_tier(tier_label),
         );
     }
@@ -379,6 +381,14 @@ fn schedule_plan(policy: &Policy, request: &AdmissionRequest<'_>) -> Plan {
 }
 
 impl ScheduleReview {
+    /// At most how many Namespaces and PVCs [`ScheduleReview::decide`] re-evaluates (twice each).
+    pub fn reach(&self, index: &CoverageIndex) -> usize {
+        if self.operation == Operation::Create {
+            return 0;
+        }
+        index.schedule_edit_reach(&self.namespace, &self.name, self.old.as_ref())
+    }
+
     pub fn decide(&self, index: &CoverageIndex) -> Decision {
         let warnings = self.new.as_ref().map(schedule_warnings).unwrap_or_default();
         if self.operation == Operation::Create {

@@ -12,6 +12,25 @@ use crate::verdict::{Gap, GapCode, ObjectKind, Severity, Subject, Verdict};
 
 use super::rules::{DataPath, Outcome, excluded_by_label};
 
+/// How much of a verdict to write out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Every gap with its message: what users read.
+    Messages,
+    /// Gap codes, severities and schedules with empty messages: enough to compare two verdicts
+    /// (judging a Schedule edit evaluates every object it touches twice and reads no message).
+    CodesOnly,
+}
+
+impl Detail {
+    fn text(self, message: impl FnOnce() -> String) -> String {
+        match self {
+            Self::Messages => message(),
+            Self::CodesOnly => String::new(),
+        }
+    }
+}
+
 pub(crate) fn verdict(
     policy: &Policy,
     kind: ObjectKind,
@@ -19,6 +38,7 @@ pub(crate) fn verdict(
     tier: &Tier,
     source: TierSource,
     outcomes: Vec<(&CompiledSchedule, Outcome)>,
+    detail: Detail,
 ) -> Verdict {
     let namespace = match kind {
         ObjectKind::Namespace => meta.name.as_str(),
@@ -41,10 +61,10 @@ pub(crate) fn verdict(
         }
         gaps.push(error(
             GapCode::ExemptionWithoutReason,
-            format!(
+            detail.text(|| format!(
                 "{subject} sets {} without a reason: write why it needs no backup (e.g. \"scratch data, rebuilt nightly\") or remove the annotation",
                 policy.keys.exempt
-            ),
+            )),
             None,
         ));
     }
@@ -57,10 +77,10 @@ pub(crate) fn verdict(
     {
         gaps.push(warning(
             GapCode::TierAnnotationMismatch,
-            format!(
+            detail.text(|| format!(
                 "{subject} declares tier {declared:?} in {}, but the policy puts it in {:?}, which is what Backstop enforces; correct the label or annotation",
                 policy.keys.tier, tier.name
-            ),
+            )),
             None,
         ));
     }
@@ -77,27 +97,27 @@ pub(crate) fn verdict(
         match (schedule.state(), schedule.worst_interval()) {
             (ScheduleState::Invalid, _) => blocked.push((
                 GapCode::ScheduleInvalid,
-                format!(
+                detail.text(|| format!(
                     "schedule {} would back up {subject} but Velero refuses it: {}; fix the schedule",
                     schedule.name,
                     schedule.problems.join("; ")
-                ),
+                )),
                 schedule,
             )),
             (ScheduleState::Paused, _) => blocked.push((
                 GapCode::SchedulePaused,
-                format!(
+                detail.text(|| format!(
                     "schedule {} would back up {subject} but is paused; unpause it (spec.paused: false)",
                     schedule.name
-                ),
+                )),
                 schedule,
             )),
             (ScheduleState::Active, None) => blocked.push((
                 GapCode::ScheduleNeverFires,
-                format!(
+                detail.text(|| format!(
                     "schedule {} would back up {subject} but its cron {:?} never fires; fix spec.schedule",
                     schedule.name, schedule.expression
-                ),
+                )),
                 schedule,
             )),
             (ScheduleState::Active, Some(_)) => match outcome {
@@ -115,16 +135,16 @@ pub(crate) fn verdict(
     if excluded {
         gaps.push(error(
             GapCode::ExcludedFromBackup,
-            format!(
+            detail.text(|| format!(
                 "{subject} is labelled {EXCLUDE_FROM_BACKUP}=true, so no backup takes it; remove the label, or opt out explicitly with {}: \"<reason>\"",
                 policy.keys.exempt
-            ),
+            )),
             None,
         ));
         covering.clear();
     }
 
-    covering.sort_by_key(|schedule| (schedule.worst_rpo(), schedule.name.clone()));
+    covering.sort_by(|a, b| (a.worst_rpo(), &a.name).cmp(&(b.worst_rpo(), &b.name)));
     verdict.covered_by = covering
         .iter()
         .map(|schedule| schedule.name.clone())
@@ -135,27 +155,29 @@ pub(crate) fn verdict(
 
     if covering.is_empty() {
         let mut grouped: Vec<(GapCode, String, Vec<&str>)> = Vec::new();
-        for (code, detail, schedule) in data_gaps {
+        for (code, data_detail, schedule) in data_gaps {
             match grouped
                 .iter_mut()
-                .find(|(c, d, _)| *c == code && *d == detail)
+                .find(|(c, d, _)| *c == code && *d == data_detail)
             {
                 Some((_, _, names)) => names.push(&schedule.name),
-                None => grouped.push((code, detail, vec![&schedule.name])),
+                None => grouped.push((code, data_detail, vec![&schedule.name])),
             }
         }
-        for (code, detail, names) in grouped {
+        for (code, data_detail, names) in grouped {
             gaps.push(error(
                 code,
-                format!(
-                    "{subject} is in {} {} but its volume data is not: {detail}",
-                    if names.len() == 1 {
-                        "schedule"
-                    } else {
-                        "schedules"
-                    },
-                    names.join(", ")
-                ),
+                detail.text(|| {
+                    format!(
+                        "{subject} is in {} {} but its volume data is not: {data_detail}",
+                        if names.len() == 1 {
+                            "schedule"
+                        } else {
+                            "schedules"
+                        },
+                        names.join(", ")
+                    )
+                }),
                 names.first().copied(),
             ));
         }
@@ -163,20 +185,20 @@ pub(crate) fn verdict(
             .iter()
             .all(|gap| gap.code == GapCode::TierAnnotationMismatch)
             && blocked.is_empty();
-        for (code, message, schedule) in &blocked {
-            gaps.push(error(*code, message.clone(), Some(&schedule.name)));
+        for (code, message, schedule) in blocked {
+            gaps.push(error(code, message, Some(&schedule.name)));
         }
         if nothing_matched && !excluded {
             gaps.push(error(
                 GapCode::NoSchedule,
-                format!(
+                detail.text(|| format!(
                     "no Velero schedule in namespace {} backs up {subject} ({} tier); add {} to a schedule's includedNamespaces, or create a schedule that fires at least every {}, e.g. {:?}",
                     policy.velero_namespace,
                     tier.name,
                     namespace,
                     format_human(max_interval(tier)),
                     suggested_cron(max_interval(tier)),
-                ),
+                )),
                 None,
             ));
         }
@@ -189,25 +211,27 @@ pub(crate) fn verdict(
         {
             gaps.push(error(
                 GapCode::RpoExceedsTarget,
-                format!(
-                    "worst-case RPO of {subject} is {}, above the {} tier's {}",
-                    best.rpo_summary,
-                    tier.name,
-                    tier_advice(tier),
-                ),
+                detail.text(|| {
+                    format!(
+                        "worst-case RPO of {subject} is {}, above the {} tier's {}",
+                        best.rpo_summary,
+                        tier.name,
+                        tier_advice(tier),
+                    )
+                }),
                 Some(&best.name),
             ));
         }
         if !covering.iter().any(|schedule| retention_ok(schedule, tier)) {
-            gaps.push(retention_gap(subject, tier, &covering));
+            gaps.push(retention_gap(subject, tier, &covering, detail));
         }
         if once_mounted.len() == covering.len() {
             gaps.push(warning(
                 GapCode::UnmountedFsBackupOnly,
-                format!(
+                detail.text(|| format!(
                     "{subject} is not mounted yet; {} will back up its data through file-system backup only once a running pod mounts it",
                     once_mounted.join(", ")
-                ),
+                )),
                 once_mounted.first().copied(),
             ));
         }
@@ -225,7 +249,16 @@ fn retention_ok(schedule: &CompiledSchedule, tier: &Tier) -> bool {
             .is_some_and(|interval| schedule.ttl > interval)
 }
 
-fn retention_gap(subject: Subject<'_>, tier: &Tier, covering: &[&CompiledSchedule]) -> Gap {
+fn retention_gap(
+    subject: Subject<'_>,
+    tier: &Tier,
+    covering: &[&CompiledSchedule],
+    detail: Detail,
+) -> Gap {
+    let schedule = covering.first().map(|schedule| schedule.name.as_str());
+    if detail == Detail::CodesOnly {
+        return error(GapCode::RetentionBelowMinimum, String::new(), schedule);
+    }
     let listing = covering
         .iter()
         .map(|schedule| format!("{} keeps {}", schedule.name, format_human(schedule.ttl)))
@@ -248,11 +281,7 @@ fn retention_gap(subject: Subject<'_>, tier: &Tier, covering: &[&CompiledSchedul
             format_go_duration(tier.min_retention)
         ),
     };
-    error(
-        GapCode::RetentionBelowMinimum,
-        message,
-        covering.first().map(|schedule| schedule.name.as_str()),
-    )
+    error(GapCode::RetentionBelowMinimum, message, schedule)
 }
 
 /// `15m target; add a schedule that fires at least every 14m, e.g. "*/12 * * * *"`.

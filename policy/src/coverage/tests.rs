@@ -989,3 +989,52 @@ fn pausing_a_star_schedule_names_every_namespace_it_leaves_uncovered() {
         ["Namespace registry", "Namespace team-a"]
     );
 }
+
+#[test]
+fn edit_reach_counts_the_objects_of_the_namespaces_a_schedule_names() {
+    let index = index(
+        &(namespace("registry", "")
+            + &namespace("team-a", "")
+            + &pvc("team-a", "data", "", "fast")
+            + &pvc("team-a", "logs", "", "fast")
+            + &pvc("orphaned", "cache", "", "fast")
+            + &schedule(
+                "named",
+                "0 2 * * *",
+                "{includedNamespaces: [team-a, orphaned, gone], ttl: 720h}",
+            )
+            + &schedule("everything", "0 2 * * *", "{ttl: 720h}")),
+    );
+    // team-a: the Namespace and two PVCs; orphaned: one PVC; gone: nothing.
+    assert_eq!(index.schedule_edit_reach("velero", "named", None), 4);
+    assert_eq!(index.schedule_edit_reach("velero", "everything", None), 5);
+    assert_eq!(index.schedule_edit_reach("velero", "unknown", None), 0);
+    assert_eq!(index.schedule_edit_reach("elsewhere", "named", None), 0);
+}
+
+#[test]
+fn edit_reach_follows_the_apiserver_copy_and_counts_every_object_for_a_glob() {
+    let index = index(
+        &(namespace("registry", "")
+            + &namespace("team-a", "")
+            + &pvc("team-a", "data", "", "fast")),
+    );
+    let named = edited(
+        "stored",
+        "0 2 * * *",
+        "{includedNamespaces: [registry], ttl: 720h}",
+    );
+    let glob = edited(
+        "stored",
+        "0 2 * * *",
+        "{includedNamespaces: ['team-*'], ttl: 720h}",
+    );
+    assert_eq!(
+        index.schedule_edit_reach("velero", "stored", Some(&named)),
+        1
+    );
+    assert_eq!(
+        index.schedule_edit_reach("velero", "stored", Some(&glob)),
+        3
+    );
+}

@@ -13,6 +13,7 @@ pub(crate) struct World {
     pub namespaces: BTreeMap<String, NamespaceFacts>,
     /// PVCs by namespace, each list sorted by name.
     pub pvcs: BTreeMap<String, Vec<PvcFacts>>,
+    pvc_count: usize,
     pods: Vec<PodFacts>,
     /// namespace → claim → indexes into `pods` of the pods that mount the claim.
     pods_by_claim: HashMap<String, HashMap<String, Vec<usize>>>,
@@ -68,6 +69,7 @@ impl World {
                 .namespaces
                 .insert(namespace.metadata.name.clone(), namespace);
         }
+        world.pvc_count = inventory.pvcs.len();
         for pvc in inventory.pvcs {
             world
                 .pvcs
@@ -136,6 +138,10 @@ impl World {
 
     pub fn pod_count(&self) -> usize {
         self.pods.len()
+    }
+
+    pub fn pvc_count(&self) -> usize {
+        self.pvc_count
     }
 }
 
