@@ -18,9 +18,8 @@ use crate::objects::{Meta, NamespaceFacts, PvcFacts};
 use crate::pattern::NamePattern;
 use crate::schedule::{CompiledSchedule, CronCache, ScheduleState};
 use crate::velero::Schedule;
-use crate::verdict::{ObjectKind, Regression, Verdict, worsening};
+use crate::verdict::{Detail, ObjectKind, Regression, Verdict, worsening};
 
-use self::assemble::Detail;
 use self::rules::{MountAssumption, Outcome};
 use self::world::World;
 
@@ -31,6 +30,8 @@ const PARALLEL_THRESHOLD: usize = 512;
 #[derive(Debug, Default)]
 struct ScheduleSet {
     all: Vec<Arc<CompiledSchedule>>,
+    /// Schedule name → index into `all` (all of them live in the Velero namespace).
+    by_name: HashMap<String, usize>,
     /// Exact namespace name → schedules that include it by name.
     by_namespace: HashMap<String, Vec<usize>>,
     /// Schedules that include every namespace, or include some by glob: tested against all.
@@ -47,6 +48,7 @@ impl ScheduleSet {
             ..Self::default()
         };
         for (index, schedule) in set.all.iter().enumerate() {
+            set.by_name.insert(schedule.name.clone(), index);
             let filter = &schedule.namespaces;
             if filter.includes_all()
                 || filter
@@ -75,6 +77,13 @@ impl ScheduleSet {
             .collect();
         set.known = known;
         set
+    }
+
+    fn named(&self, namespace: &str, name: &str) -> Option<&Arc<CompiledSchedule>> {
+        self.by_name
+            .get(name)
+            .and_then(|index| self.all.get(*index))
+            .filter(|schedule| schedule.namespace == namespace)
     }
 
     /// Schedules whose namespace filter selects `namespace`, in a stable order.
@@ -175,13 +184,18 @@ impl CoverageIndex {
 
     /// The verdict for a Namespace (which need not be in the index: at admission it is new).
     pub fn evaluate_namespace(&self, namespace: &NamespaceFacts) -> Verdict {
+        self.evaluate_namespace_with(namespace, Detail::Messages)
+    }
+
+    /// [`CoverageIndex::evaluate_namespace`], writing gap messages only with [`Detail::Messages`].
+    pub fn evaluate_namespace_with(&self, namespace: &NamespaceFacts, detail: Detail) -> Verdict {
         let meta = &namespace.metadata;
         match self.policy.namespace_tier(meta) {
             Some(resolved) => self.evaluate_namespace_in(
                 namespace,
                 resolved,
                 &self.schedules.selecting(&meta.name),
-                Detail::Messages,
+                detail,
             ),
             None => Verdict::unprotected(ObjectKind::Namespace, &meta.name, &meta.name),
         }
@@ -212,17 +226,23 @@ impl CoverageIndex {
     /// The verdict for a PVC. Its namespace's tier applies; the namespace is looked up in the
     /// index (a PVC in a namespace the index does not know is judged by its name alone).
     pub fn evaluate_pvc(&self, pvc: &PvcFacts) -> Verdict {
-        self.evaluate_pvc_with(pvc, MountAssumption::AsObserved)
+        self.evaluate_pvc_with(pvc, MountAssumption::AsObserved, Detail::Messages)
     }
 
     /// The verdict for a PVC being admitted: no pod can mount it yet, so where file-system backup
     /// would take its data once a running pod mounts it, it counts as covered, with an
     /// `unmounted-fs-backup-only` warning (an audit finding if it stays unmounted).
     pub fn evaluate_pvc_at_admission(&self, pvc: &PvcFacts) -> Verdict {
-        self.evaluate_pvc_with(pvc, MountAssumption::WillBeMounted)
+        self.evaluate_pvc_at_admission_with(pvc, Detail::Messages)
     }
 
-    fn evaluate_pvc_with(&self, pvc: &PvcFacts, mount: MountAssumption) -> Verdict {
+    /// [`CoverageIndex::evaluate_pvc_at_admission`], writing gap messages only with
+    /// [`Detail::Messages`].
+    pub fn evaluate_pvc_at_admission_with(&self, pvc: &PvcFacts, detail: Detail) -> Verdict {
+        self.evaluate_pvc_with(pvc, MountAssumption::WillBeMounted, detail)
+    }
+
+    fn evaluate_pvc_with(&self, pvc: &PvcFacts, mount: MountAssumption, detail: Detail) -> Verdict {
         let namespace_name = pvc.metadata.namespace_or_default();
         let namespace_tier = match self.world.namespaces.get(namespace_name) {
             Some(namespace) => self.policy.namespace_tier(&namespace.metadata),
@@ -234,7 +254,7 @@ impl CoverageIndex {
                 resolved,
                 &self.schedules.selecting(namespace_name),
                 mount,
-                Detail::Messages,
+                detail,
             ),
             None => Verdict::unprotected(
                 ObjectKind::PersistentVolumeClaim,
@@ -390,17 +410,11 @@ impl CoverageIndex {
         if namespace != self.policy.velero_namespace {
             return Vec::new();
         }
-        let expressions =
-            [before, after].map(|schedule| schedule.map(|s| s.spec.schedule.as_str()));
-        let mut crons = self.cron_cache(&expressions);
+        // Cron analyses are memoised by expression (`cron::parse_schedule`): compiling is cheap.
+        let mut crons = CronCache::default();
         let old = match before {
             Some(schedule) => Some(Arc::new(CompiledSchedule::compile(schedule, &mut crons))),
-            None => self
-                .schedules
-                .all
-                .iter()
-                .find(|schedule| schedule.namespace == namespace && schedule.name == name)
-                .cloned(),
+            None => self.schedules.named(namespace, name).cloned(),
         };
         let Some(old) = old
             .filter(|old| old.state() == ScheduleState::Active && old.worst_interval().is_some())
@@ -520,12 +534,7 @@ impl CoverageIndex {
                     Err(_) => return self.object_count(),
                 }
             }
-            None => match self
-                .schedules
-                .all
-                .iter()
-                .find(|schedule| schedule.namespace == namespace && schedule.name == name)
-            {
+            None => match self.schedules.named(namespace, name) {
                 Some(schedule) => &schedule.namespaces.includes,
                 None => return 0,
             },
@@ -606,24 +615,6 @@ impl CoverageIndex {
             selecting.push(replacement);
         }
         selecting
-    }
-
-    /// A cron cache seeded with this index's analyses of `expressions`, so an edit that keeps
-    /// (or reuses) a cron expression does not analyse it again.
-    fn cron_cache(&self, expressions: &[Option<&str>]) -> CronCache {
-        let mut crons = CronCache::default();
-        for expression in expressions.iter().flatten() {
-            if let Some(cron) = self
-                .schedules
-                .all
-                .iter()
-                .find(|schedule| schedule.expression == *expression)
-                .and_then(|schedule| schedule.cron.clone())
-            {
-                crons.remember(expression, cron);
-            }
-        }
-        crons
     }
 }
 

@@ -27,4 +27,4 @@ pub use config::{Enforcement, Policy, Tier};
 pub use coverage::CoverageIndex;
 pub use error::PolicyError;
 pub use inventory::Inventory;
-pub use verdict::{Gap, GapCode, ObjectKind, Severity, Verdict};
+pub use verdict::{Detail, Gap, GapCode, ObjectKind, Severity, Verdict};

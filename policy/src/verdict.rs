@@ -92,6 +92,26 @@ impl fmt::Display for GapCode {
     }
 }
 
+/// How much of a verdict to write out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Every gap with its message: what users read.
+    Messages,
+    /// Gap codes, severities and schedules with empty messages: enough to compare two verdicts
+    /// or to read the tier and coverage (mutation, judging a Schedule edit), at a fraction of
+    /// the cost.
+    CodesOnly,
+}
+
+impl Detail {
+    pub(crate) fn text(self, message: impl FnOnce() -> String) -> String {
+        match self {
+            Self::Messages => message(),
+            Self::CodesOnly => String::new(),
+        }
+    }
+}
+
 /// An `Error` gap breaks the tier's promise; a `Warning` should be seen but breaks nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, Patch, PatchOperation};
-use policy::{CoverageIndex, Enforcement, ObjectKind};
+use policy::{CoverageIndex, Detail, Enforcement, ObjectKind};
 use serde_json::{Map, Value};
 
 use crate::review::{AdmissionRequest, Decision, ObjectHead, Operation, Subject};
@@ -59,7 +59,8 @@ pub fn patch_for(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Optio
         ObjectKind::PersistentVolumeClaim
     };
     let facts = object.into_facts(kind, request);
-    let verdict = facts.evaluate_at_admission(index);
+    // Mutation reads the tier and coverage, never a gap's message.
+    let verdict = facts.evaluate_at_admission(index, Detail::CodesOnly);
     if !verdict.is_protected() {
         return None;
     }

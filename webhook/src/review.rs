@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use policy::objects::{Meta, NamespaceFacts, PvcFacts, PvcSpecFacts};
-use policy::{CoverageIndex, ObjectKind, Verdict};
+use policy::{CoverageIndex, Detail, ObjectKind, Verdict};
 use serde::de::{self, IgnoredAny, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -329,10 +329,10 @@ impl Facts {
     }
 
     /// The verdict as admitted: a new PVC is judged as it will be once a pod mounts it.
-    pub fn evaluate_at_admission(&self, index: &CoverageIndex) -> Verdict {
+    pub fn evaluate_at_admission(&self, index: &CoverageIndex, detail: Detail) -> Verdict {
         match self {
-            Self::Namespace(namespace) => index.evaluate_namespace(namespace),
-            Self::Pvc(pvc) => index.evaluate_pvc_at_admission(pvc),
+            Self::Namespace(namespace) => index.evaluate_namespace_with(namespace, detail),
+            Self::Pvc(pvc) => index.evaluate_pvc_at_admission_with(pvc, detail),
         }
     }
 }
@@ -494,8 +494,20 @@ pub fn encode(api_version: &str, uid: &str, decision: &Decision) -> Vec<u8> {
             warnings: &decision.warnings,
         },
     };
+    let texts: usize = review.response.status.message.map_or(0, str::len)
+        + review.response.patch.as_ref().map_or(0, String::len)
+        + review
+            .response
+            .warnings
+            .iter()
+            .map(String::len)
+            .sum::<usize>();
+    let mut body = Vec::with_capacity(256 + texts + texts / 8);
     // Serializing these plain structs cannot fail; an empty body would be answered as a 500.
-    serde_json::to_vec(&review).unwrap_or_default()
+    match serde_json::to_writer(&mut body, &review) {
+        Ok(()) => body,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// A string that may also be `null` (taken as empty); borrowed from the input when unescaped.

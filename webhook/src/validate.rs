@@ -34,7 +34,7 @@ use policy::objects::Meta;
 use policy::schedule::{CompiledSchedule, CronCache, ScheduleState};
 use policy::velero::{Schedule, ScheduleSpec, ScheduleStatus};
 use policy::verdict::Regression;
-use policy::{CoverageIndex, Enforcement, GapCode, ObjectKind, Policy, Severity, Verdict};
+use policy::{CoverageIndex, Detail, Enforcement, GapCode, ObjectKind, Policy, Severity, Verdict};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -110,13 +110,16 @@ fn governed(index: &CoverageIndex, request: &AdmissionRequest<'_>, kind: ObjectK
         return Decision::allow();
     }
     let facts = object.into_facts(kind, request);
-    let verdict = facts.evaluate_at_admission(index);
+    let verdict = facts.evaluate_at_admission(index, Detail::Messages);
     let policy = index.policy();
     if verdict.exempt.is_some() || policy.is_exempt_namespace(&verdict.namespace) {
         return Decision::allow();
     }
     let old = old_object(request).map(|head| head.into_facts(kind, request));
-    let before = old.as_ref().map(|old| old.evaluate_at_admission(index));
+    // The old object's verdict is compared by gap code only.
+    let before = old
+        .as_ref()
+        .map(|old| old.evaluate_at_admission(index, Detail::CodesOnly));
     let removed = removed_protection(
         policy,
         &verdict,

@@ -8,28 +8,9 @@ use crate::duration::{format_go_duration, format_human};
 use crate::objects::Meta;
 use crate::schedule::{CompiledSchedule, ScheduleState};
 use crate::velero::keys::EXCLUDE_FROM_BACKUP;
-use crate::verdict::{Gap, GapCode, ObjectKind, Severity, Subject, Verdict};
+use crate::verdict::{Detail, Gap, GapCode, ObjectKind, Severity, Subject, Verdict};
 
 use super::rules::{DataPath, Outcome, excluded_by_label};
-
-/// How much of a verdict to write out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Detail {
-    /// Every gap with its message: what users read.
-    Messages,
-    /// Gap codes, severities and schedules with empty messages: enough to compare two verdicts
-    /// (judging a Schedule edit evaluates every object it touches twice and reads no message).
-    CodesOnly,
-}
-
-impl Detail {
-    fn text(self, message: impl FnOnce() -> String) -> String {
-        match self {
-            Self::Messages => message(),
-            Self::CodesOnly => String::new(),
-        }
-    }
-}
 
 pub(crate) fn verdict(
     policy: &Policy,
