@@ -2,8 +2,11 @@
 # Load benchmark of `backstop-webhook serve` over real TLS (on demand, not in CI): peak
 # throughput and latency at 2,000 req/s side by side with a bare axum+rustls server answering a
 # fixed 200 in the same run, and resident memory with 10,000 namespaces and 1,000 schedules.
-# Loopback only; each measured phase lasts BENCH_SECONDS (default 5, at most 10).
-# BENCH_DATA=platform runs it over the platform fixtures alone.
+# Loopback only. Peak phases run in BENCH_ROUNDS interleaved rounds (default 5, at most 9) of
+# BENCH_SECONDS each (default 4, at most 10); the ratio reported is the median round's.
+# BENCH_DATA=platform runs it over the platform fixtures alone; BENCH_LOG_FORMAT=text logs as
+# the default text format instead of the deployed JSON lines; BENCH_WEBHOOK_BIN=path drives
+# another build of the webhook (to compare two builds on the same machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec cargo bench -p backstop-webhook --bench load "$@"

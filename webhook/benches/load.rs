@@ -12,8 +12,8 @@
 //! each round's ratio is taken within the round, and the table reports the median round with the
 //! range of all rounds.
 //!
-//! `BENCH_SECONDS` sets each measured phase's length (default 5, at most 10), `BENCH_ROUNDS` the
-//! number of peak rounds (default 3, at most 9).
+//! `BENCH_SECONDS` sets each measured phase's length (default 4, at most 10), `BENCH_ROUNDS` the
+//! number of peak rounds (default 5, at most 9).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -187,7 +187,12 @@ fn start_webhook(dir: &Path, data: &Path) -> (Server, Duration) {
     let addr = free_addr();
     let probes = free_addr();
     let ca = dir.join("webhook-ca.pem");
-    let child = Command::new(env!("CARGO_BIN_EXE_backstop-webhook"))
+    // BENCH_WEBHOOK_BIN: another build of the webhook (to compare two builds on one machine).
+    let binary = std::env::var_os("BENCH_WEBHOOK_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_backstop-webhook")),
+        PathBuf::from,
+    );
+    let child = Command::new(binary)
         .current_dir(repo())
         .args(["serve", "--dev", "--dev-ca-out"])
         .arg(&ca)
@@ -196,6 +201,7 @@ fn start_webhook(dir: &Path, data: &Path) -> (Server, Duration) {
         .args(["--policy", "fixtures/policy/platform.yaml"])
         .args(["--listen", &addr.to_string()])
         .args(["--probe-listen", &probes.to_string()])
+        .args(["--log-format", &log_format()])
         .stdout(Stdio::null())
         .stderr(Stdio::from(
             std::fs::File::create(dir.join("webhook.log")).unwrap(),
@@ -211,6 +217,12 @@ fn start_webhook(dir: &Path, data: &Path) -> (Server, Duration) {
         readyz(probes)
     });
     (server, took)
+}
+
+/// As deployed (`deploy/webhook/base/deployment.yaml`): JSON lines. `BENCH_LOG_FORMAT=text` for
+/// the default text format.
+fn log_format() -> String {
+    std::env::var("BENCH_LOG_FORMAT").unwrap_or_else(|_| "json".to_string())
 }
 
 fn readyz(probes: SocketAddr) -> bool {
@@ -260,8 +272,8 @@ fn main() {
             .unwrap_or(default)
             .clamp(1, max)
     };
-    let phase = Duration::from_secs(setting("BENCH_SECONDS", 5, 10));
-    let rounds = setting("BENCH_ROUNDS", 3, 9);
+    let phase = Duration::from_secs(setting("BENCH_SECONDS", 4, 10));
+    let rounds = setting("BENCH_ROUNDS", 5, 9);
     backstop_webhook::tls::install_default_provider();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -2,20 +2,35 @@
 //!
 //! Per-request events belong at `debug`: an INFO line per request costs about as much CPU as the
 //! whole decision (DESIGN.md, "Where webhook time goes"); the request span carries the fields.
+//! Denials do log at `info`, so lines are handed to a writer thread (`tracing-appender`) that
+//! writes whatever has queued up in one system call, instead of one `write` per line on the
+//! request's thread. Nothing is dropped: a full queue makes the logger wait, and the queue is
+//! flushed when [`LogGuard`] drops at the end of `serve`.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::args::LogFormat;
 
+/// Keeps the writer thread; dropping it writes out what is still queued.
+#[must_use = "dropping the guard stops the log writer"]
+pub struct LogGuard {
+    _writer: WorkerGuard,
+}
+
 /// Installs the global subscriber. A second call (tests) keeps the first one.
-pub fn init(format: LogFormat) {
+pub fn init(format: LogFormat) -> LogGuard {
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("backstop-log")
+        .finish(BufWriter::new(std::io::stderr()));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .with_span_events(FmtSpan::NONE);
     let _ = match format {
@@ -26,4 +41,5 @@ pub fn init(format: LogFormat) {
             .with_current_span(true)
             .try_init(),
     };
+    LogGuard { _writer: guard }
 }

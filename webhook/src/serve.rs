@@ -27,7 +27,7 @@ pub const TLS_POLL_INTERVAL: Duration = Duration::from_secs(2);
 const BLOCKING_THREADS: usize = 4;
 
 pub fn run(args: ServeArgs) -> ExitCode {
-    crate::logging::init(args.log_format);
+    let _log = crate::logging::init(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // CPU-bound work (Schedule reviews, index rebuilds) runs on the blocking pool: more
