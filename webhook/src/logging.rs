@@ -15,6 +15,9 @@ use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::args::LogFormat;
 
+/// Lines that may wait for the writer thread before a logger waits for room.
+const QUEUED_LINES: usize = 4096;
+
 /// Keeps the writer thread; dropping it writes out what is still queued.
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard {
@@ -24,6 +27,8 @@ pub struct LogGuard {
 /// Installs the global subscriber. A second call (tests) keeps the first one.
 pub fn init(format: LogFormat) -> LogGuard {
     let (writer, guard) = NonBlockingBuilder::default()
+        // The default (128,000 lines) preallocates ~4 MiB of queue up front.
+        .buffered_lines_limit(QUEUED_LINES)
         .lossy(false)
         .thread_name("backstop-log")
         .finish(BufWriter::new(std::io::stderr()));
