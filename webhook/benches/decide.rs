@@ -81,6 +81,30 @@ fn mutated(index: &CoverageIndex, body: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&value).unwrap()
 }
 
+type Decide = fn(&CoverageIndex, &review::AdmissionRequest<'_>) -> review::Decision;
+
+/// Decoding each body, deciding with `decide`, and encoding the answer.
+fn decide_each(
+    c: &mut Criterion,
+    index: &CoverageIndex,
+    decide: Decide,
+    cases: &[(&str, &Vec<u8>)],
+) {
+    for (name, body) in cases {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let review = review::decode(black_box(body)).unwrap();
+                let decision = decide(index, &review.request);
+                black_box(review::encode(
+                    review.api_version,
+                    &review.request.uid,
+                    &decision,
+                ))
+            })
+        });
+    }
+}
+
 fn decisions(c: &mut Criterion) {
     let index = index();
     let namespace = compact(&fixture("namespace-create-protected-missing-tier"));
@@ -96,54 +120,40 @@ fn decisions(c: &mut Criterion) {
             black_box(review::ObjectHead::decode(review.request.object.unwrap()).unwrap())
         })
     });
-    for (name, body) in [
-        ("mutate/namespace-create-protected", &namespace),
-        ("mutate/namespace-create-unprotected", &unprotected),
-        ("mutate/pvc-create", &pvc),
-    ] {
-        c.bench_function(name, |b| {
-            b.iter(|| {
-                let review = review::decode(black_box(body)).unwrap();
-                let decision = mutate::decide(&index, &review.request);
-                black_box(review::encode(
-                    review.api_version,
-                    &review.request.uid,
-                    &decision,
-                ))
-            })
-        });
-    }
-    for (name, body) in [
-        ("validate/namespace-create-protected", &namespace_mutated),
-        ("validate/pvc-create", &pvc),
-        ("validate/schedule-pause", &pause),
-        ("validate/schedule-every-two-hours", &two_hours),
-    ] {
-        c.bench_function(name, |b| {
-            b.iter(|| {
-                let review = review::decode(black_box(body)).unwrap();
-                let decision = validate::decide(&index, &review.request);
-                black_box(review::encode(
-                    review.api_version,
-                    &review.request.uid,
-                    &decision,
-                ))
-            })
-        });
-    }
+    let mutate = mutate::decide as Decide;
+    let validate = validate::decide as Decide;
+    decide_each(
+        c,
+        &index,
+        mutate,
+        &[
+            ("mutate/namespace-create-protected", &namespace),
+            ("mutate/namespace-create-unprotected", &unprotected),
+            ("mutate/pvc-create", &pvc),
+        ],
+    );
+    decide_each(
+        c,
+        &index,
+        validate,
+        &[
+            ("validate/namespace-create-protected", &namespace_mutated),
+            ("validate/pvc-create", &pvc),
+            ("validate/schedule-pause", &pause),
+            ("validate/schedule-every-two-hours", &two_hours),
+        ],
+    );
 
     let large = large_index();
-    for (name, body) in [
-        ("large/mutate/namespace-create-protected", &namespace),
-        ("large/mutate/pvc-create", &pvc),
-    ] {
-        c.bench_function(name, |b| {
-            b.iter(|| {
-                let review = review::decode(black_box(body)).unwrap();
-                black_box(mutate::decide(&large, &review.request))
-            })
-        });
-    }
+    decide_each(
+        c,
+        &large,
+        mutate,
+        &[
+            ("large/mutate/namespace-create-protected", &namespace),
+            ("large/mutate/pvc-create", &pvc),
+        ],
+    );
     let glob_pause = pause_of_glob_schedule(&pause);
     let glob_review = review::decode(&glob_pause).unwrap();
     match validate::plan(&large, &glob_review.request) {
@@ -153,18 +163,16 @@ fn decisions(c: &mut Criterion) {
         ),
         validate::Plan::Decided(_) => panic!("a pause of generated-0000 is a Schedule review"),
     }
-    for (name, body) in [
-        ("large/validate/schedule-pause-glob", &glob_pause),
-        ("large/validate/schedule-pause", &pause),
-        ("large/validate/schedule-every-two-hours", &two_hours),
-    ] {
-        c.bench_function(name, |b| {
-            b.iter(|| {
-                let review = review::decode(black_box(body)).unwrap();
-                black_box(validate::decide(&large, &review.request))
-            })
-        });
-    }
+    decide_each(
+        c,
+        &large,
+        validate,
+        &[
+            ("large/validate/schedule-pause-glob", &glob_pause),
+            ("large/validate/schedule-pause", &pause),
+            ("large/validate/schedule-every-two-hours", &two_hours),
+        ],
+    );
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
