@@ -864,6 +864,50 @@ async fn judges_a_schedule_change_against_its_old_object_when_the_cache_has_not_
     );
 }
 
+#[tokio::test]
+async fn judges_a_schedule_edit_that_reaches_many_objects_on_the_blocking_pool_alike() {
+    // The platform plus 80 more namespaces, and critical-backup's old object including them all:
+    // too many objects to judge on the request's thread.
+    let policy = load_policy(&repo().join("fixtures/policy/platform.yaml")).unwrap();
+    let mut inventory = load_inventory(&[repo().join("fixtures/platform")]).unwrap();
+    let extra: String = (0..80)
+        .map(|n| format!("---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: team-{n:02}}}\n"))
+        .collect();
+    inventory.add_yaml(&extra, "generated.yaml").unwrap();
+    let index = CoverageIndex::build(Arc::new(policy), inventory);
+    let mut body = fixture("schedule-update-pauses-critical-backup");
+    for object in ["object", "oldObject"] {
+        body["request"][object]["spec"]["template"]["includedNamespaces"] = json!(["*"]);
+    }
+
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let decoded = backstop_webhook::review::decode(&bytes).unwrap();
+    match backstop_webhook::validate::plan(&index, &decoded.request) {
+        backstop_webhook::validate::Plan::Schedule(review) => assert!(
+            review.reach(&index) > admission::INLINE_SCHEDULE_REACH,
+            "reach {}",
+            review.reach(&index)
+        ),
+        backstop_webhook::validate::Plan::Decided(decision) => {
+            panic!("a pause is a Schedule review, got {decision:?}")
+        }
+    }
+
+    let state = AppState::new(index, Arc::new(Metrics::new()), TimeoutDecision::Deny);
+    state.set_ready(true);
+    let answer = review(&admission::router(state), "validate", &body).await;
+    assert!(!answer.allowed, "{:?}", answer.raw);
+    for namespace in CRITICAL_NAMESPACES {
+        assert!(
+            answer
+                .message
+                .contains(&format!("Namespace {namespace} (critical)")),
+            "{namespace}: {}",
+            answer.message
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Anything else
 
