@@ -361,10 +361,16 @@ fn log_decision(
     decision: &Decision,
     outcome: Outcome,
 ) {
-    if let Some(message) = decision.message()
-        && outcome == Outcome::Denied
-    {
-        tracing::info!(
+    let logged = match (decision.message(), &decision.overridden) {
+        (Some(message), _) if outcome == Outcome::Denied => Some((message, "admission denied")),
+        (_, Some(overridden)) => Some((
+            overridden.as_str(),
+            "admission allowed by enforcement mode or exception",
+        )),
+        _ => None,
+    };
+    match logged {
+        Some((message, what)) => tracing::info!(
             parent: span,
             uid = %request.uid,
             kind = %request.kind.kind,
@@ -373,22 +379,9 @@ fn log_decision(
             operation = request.operation.as_str(),
             dry_run = request.dry_run,
             message,
-            "admission denied"
-        );
-    } else if let Some(overridden) = &decision.overridden {
-        tracing::info!(
-            parent: span,
-            uid = %request.uid,
-            kind = %request.kind.kind,
-            namespace = %request.namespace,
-            name = %request.name,
-            operation = request.operation.as_str(),
-            dry_run = request.dry_run,
-            message = overridden.as_str(),
-            "admission allowed by enforcement mode or exception"
-        );
-    } else {
-        tracing::debug!(parent: span, "admission decided");
+            "{what}"
+        ),
+        None => tracing::debug!(parent: span, "admission decided"),
     }
 }
 

@@ -5,7 +5,7 @@
 //! Denials do log at `info`, so lines are handed to a writer thread (`tracing-appender`) that
 //! writes whatever has queued up in one system call, instead of one `write` per line on the
 //! request's thread. Nothing is dropped: a full queue makes the logger wait, and the queue is
-//! flushed when [`LogGuard`] drops at the end of `serve`.
+//! flushed when the guard [`init`] returns drops at the end of `serve`.
 
 use std::io::{BufWriter, IsTerminal};
 
@@ -18,14 +18,9 @@ use crate::args::LogFormat;
 /// Lines that may wait for the writer thread before a logger waits for room.
 const QUEUED_LINES: usize = 4096;
 
-/// Keeps the writer thread; dropping it writes out what is still queued.
-#[must_use = "dropping the guard stops the log writer"]
-pub struct LogGuard {
-    _writer: WorkerGuard,
-}
-
-/// Installs the global subscriber. A second call (tests) keeps the first one.
-pub fn init(format: LogFormat) -> LogGuard {
+/// Installs the global subscriber. A second call (tests) keeps the first one. Keep the returned
+/// guard for as long as the process logs: dropping it writes out what is still queued.
+pub fn init(format: LogFormat) -> WorkerGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         // The default (128,000 lines) preallocates ~4 MiB of queue up front.
         .buffered_lines_limit(QUEUED_LINES)
@@ -46,5 +41,5 @@ pub fn init(format: LogFormat) -> LogGuard {
             .with_current_span(true)
             .try_init(),
     };
-    LogGuard { _writer: guard }
+    guard
 }

@@ -264,22 +264,6 @@ impl ObjectHead {
             .is_some_and(|meta| meta.deletion_timestamp.is_some())
     }
 
-    pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
-        self.metadata.as_ref().and_then(|meta| meta.labels.as_ref())
-    }
-
-    pub fn annotations(&self) -> Option<&BTreeMap<String, String>> {
-        self.metadata
-            .as_ref()
-            .and_then(|meta| meta.annotations.as_ref())
-    }
-
-    pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels()
-            .and_then(|map| map.get(key))
-            .map(String::as_str)
-    }
-
     /// The policy crate's view of the object, its maps moved rather than copied. The request's
     /// name and namespace fill what the object leaves out.
     pub fn into_facts(self, kind: ObjectKind, request: &AdmissionRequest<'_>) -> Facts {
@@ -561,12 +545,13 @@ mod tests {
         assert!(request.old_object.is_none());
         assert!(!request.dry_run);
         let head = ObjectHead::decode(request.object.unwrap()).unwrap();
-        assert_eq!(
-            head.label("kubernetes.io/metadata.name"),
-            Some("data-platform")
-        );
-        assert!(head.annotations().is_none());
         assert!(!head.is_terminating());
+        let meta = head.metadata.as_ref().unwrap();
+        assert_eq!(
+            meta.labels.as_ref().unwrap()["kubernetes.io/metadata.name"],
+            "data-platform"
+        );
+        assert!(meta.annotations.is_none());
     }
 
     #[test]

@@ -106,7 +106,8 @@ pub fn server_config(resolver: Arc<CertResolver>) -> Result<ServerConfig, Webhoo
 mod tests {
     use super::*;
 
-    fn pair(name: &str) -> (String, String) {
+    /// A self-signed certificate for `name` and its key, as PEM.
+    pub(super) fn pair(name: &str) -> (String, String) {
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = rcgen::CertificateParams::new(vec![name.to_string()])
             .unwrap()

@@ -164,15 +164,7 @@ impl Reloader {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pair(name: &str) -> (String, String) {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = rcgen::CertificateParams::new(vec![name.to_string()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
+    use crate::tls::tests::pair;
 
     fn leaf(resolver: &CertResolver) -> Vec<u8> {
         resolver.current().cert[0].to_vec()
