@@ -244,10 +244,7 @@ impl CoverageIndex {
 
     fn evaluate_pvc_with(&self, pvc: &PvcFacts, mount: MountAssumption, detail: Detail) -> Verdict {
         let namespace_name = pvc.metadata.namespace_or_default();
-        let namespace_tier = match self.world.namespaces.get(namespace_name) {
-            Some(namespace) => self.policy.namespace_tier(&namespace.metadata),
-            None => self.policy.namespace_tier(&Meta::named(namespace_name)),
-        };
+        let (_, namespace_tier) = self.namespace_by_name(namespace_name);
         match self.pvc_tier(pvc, namespace_tier) {
             Some(resolved) => self.evaluate_pvc_in(
                 pvc,
@@ -262,6 +259,20 @@ impl CoverageIndex {
                 &pvc.metadata.name,
             ),
         }
+    }
+
+    /// The namespace's facts, when the index has its Namespace object, and its tier (a namespace
+    /// the index does not know is judged by its name alone).
+    fn namespace_by_name(
+        &self,
+        name: &str,
+    ) -> (Option<&NamespaceFacts>, Option<(&Tier, TierSource)>) {
+        let facts = self.world.namespaces.get(name);
+        let tier = match facts {
+            Some(facts) => self.policy.namespace_tier(&facts.metadata),
+            None => self.policy.namespace_tier(&Meta::named(name)),
+        };
+        (facts, tier)
     }
 
     /// A PVC takes its namespace's tier; in an unprotected (but not exempt) namespace it may opt
@@ -311,6 +322,12 @@ impl CoverageIndex {
     /// Verdicts for every protected Namespace and PVC in the index, namespaces first, by name.
     /// Large indexes are evaluated on every core: namespaces are independent of each other.
     pub fn evaluate_all(&self) -> Vec<Verdict> {
+        self.evaluate_all_with(Detail::Messages)
+    }
+
+    /// [`CoverageIndex::evaluate_all`], writing gap messages only with [`Detail::Messages`]
+    /// (counting covered and uncovered objects reads none).
+    pub fn evaluate_all_with(&self, detail: Detail) -> Vec<Verdict> {
         let mut names: Vec<&str> = self.world.namespace_names().collect();
         names.sort_unstable();
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
@@ -320,7 +337,7 @@ impl CoverageIndex {
                 std::thread::scope(|scope| {
                     let handles: Vec<_> = names
                         .chunks(chunk_size)
-                        .map(|chunk| scope.spawn(move || self.evaluate_namespaces(chunk)))
+                        .map(|chunk| scope.spawn(move || self.evaluate_namespaces(chunk, detail)))
                         .collect();
                     handles
                         .into_iter()
@@ -332,7 +349,7 @@ impl CoverageIndex {
                         .collect()
                 })
             } else {
-                vec![self.evaluate_namespaces(&names)]
+                vec![self.evaluate_namespaces(&names, detail)]
             };
         let total = chunks.iter().map(|(ns, pvcs)| ns.len() + pvcs.len()).sum();
         let mut verdicts = Vec::with_capacity(total);
@@ -346,24 +363,15 @@ impl CoverageIndex {
     }
 
     /// Namespace and PVC verdicts for the namespaces `names`, in that order.
-    fn evaluate_namespaces(&self, names: &[&str]) -> (Vec<Verdict>, Vec<Verdict>) {
+    fn evaluate_namespaces(&self, names: &[&str], detail: Detail) -> (Vec<Verdict>, Vec<Verdict>) {
         let mut namespaces = Vec::new();
         let mut pvcs = Vec::new();
         for &name in names {
-            let namespace = self.world.namespaces.get(name);
-            let namespace_tier = match namespace {
-                Some(namespace) => self.policy.namespace_tier(&namespace.metadata),
-                None => self.policy.namespace_tier(&Meta::named(name)),
-            };
+            let (namespace, namespace_tier) = self.namespace_by_name(name);
             let mut selecting = None;
             if let (Some(namespace), Some(resolved)) = (namespace, namespace_tier) {
                 let selecting = selecting.get_or_insert_with(|| self.schedules.selecting(name));
-                namespaces.push(self.evaluate_namespace_in(
-                    namespace,
-                    resolved,
-                    selecting,
-                    Detail::Messages,
-                ));
+                namespaces.push(self.evaluate_namespace_in(namespace, resolved, selecting, detail));
             }
             for pvc in self.world.pvcs.get(name).into_iter().flatten() {
                 if let Some(resolved) = self.pvc_tier(pvc, namespace_tier) {
@@ -373,7 +381,7 @@ impl CoverageIndex {
                         resolved,
                         selecting,
                         MountAssumption::AsObserved,
-                        Detail::Messages,
+                        detail,
                     ));
                 }
             }
@@ -445,28 +453,28 @@ impl CoverageIndex {
             }
         };
         for scope in self.namespaces_selected_by(&old) {
-            let namespace_facts = self.world.namespaces.get(scope);
-            let namespace_tier = match namespace_facts {
-                Some(facts) => self.policy.namespace_tier(&facts.metadata),
-                None => self.policy.namespace_tier(&Meta::named(scope)),
+            let (namespace_facts, namespace_tier) = self.namespace_by_name(scope);
+            // The same for every object of the namespace: worked out once, when first needed.
+            let mut edited = None;
+            let mut selecting = || -> (Vec<&CompiledSchedule>, Vec<&CompiledSchedule>) {
+                (
+                    self.selecting_edited(scope, &edit_before),
+                    self.selecting_edited(scope, &edit_after),
+                )
             };
             if let (Some(facts), Some(resolved)) = (namespace_facts, namespace_tier)
                 && rules::namespace_outcome(&old, facts)
                     == Outcome::Covers(rules::DataPath::Objects)
             {
+                let (selecting_before, selecting_after) = edited.get_or_insert_with(&mut selecting);
                 judge(
                     self.evaluate_namespace_in(
                         facts,
                         resolved,
-                        &self.selecting_edited(scope, &edit_before),
+                        selecting_before,
                         Detail::CodesOnly,
                     ),
-                    self.evaluate_namespace_in(
-                        facts,
-                        resolved,
-                        &self.selecting_edited(scope, &edit_after),
-                        Detail::CodesOnly,
-                    ),
+                    self.evaluate_namespace_in(facts, resolved, selecting_after, Detail::CodesOnly),
                 );
             }
             for pvc in self.world.pvcs.get(scope).into_iter().flatten() {
@@ -479,18 +487,19 @@ impl CoverageIndex {
                 ) {
                     continue;
                 }
+                let (selecting_before, selecting_after) = edited.get_or_insert_with(&mut selecting);
                 judge(
                     self.evaluate_pvc_in(
                         pvc,
                         resolved,
-                        &self.selecting_edited(scope, &edit_before),
+                        selecting_before,
                         MountAssumption::AsObserved,
                         Detail::CodesOnly,
                     ),
                     self.evaluate_pvc_in(
                         pvc,
                         resolved,
-                        &self.selecting_edited(scope, &edit_after),
+                        selecting_after,
                         MountAssumption::AsObserved,
                         Detail::CodesOnly,
                     ),

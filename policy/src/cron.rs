@@ -161,7 +161,7 @@ impl CronSchedule {
         DateTime::from_timestamp(next, 0)
     }
 
-    /// All firings in [from, to), for the chaos `simulate` command and tests.
+    /// All firings in [from, to) (tests and the cron bench check the analysis against them).
     ///
     /// `@every d` has no phase of its own (Velero counts from the previous backup), so its
     /// series is anchored at `from`: `from`, `from + d`, ... with `from` rounded up to a second.

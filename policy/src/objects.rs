@@ -46,18 +46,6 @@ impl Meta {
         self
     }
 
-    pub fn with_annotations<'a>(
-        mut self,
-        annotations: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Self {
-        self.annotations.extend(
-            annotations
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
-        self
-    }
-
     pub fn namespace_or_default(&self) -> &str {
         self.namespace.as_deref().unwrap_or("default")
     }

@@ -42,14 +42,6 @@ impl NamePattern {
         }
     }
 
-    pub fn source(&self) -> &str {
-        match self {
-            Self::Any => "*",
-            Self::Exact(exact) => exact,
-            Self::Glob { source, .. } => source,
-        }
-    }
-
     /// `*` alone: every namespace.
     pub fn is_match_all(&self) -> bool {
         matches!(self, Self::Any)

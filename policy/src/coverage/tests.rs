@@ -945,13 +945,10 @@ fn edit_judged_from_the_apiserver_copy_when_the_index_has_not_seen_the_schedule(
 
 #[test]
 fn deleting_a_schedule_whose_labels_never_matched_is_allowed() {
+    // No other schedule covers registry: were the selector ignored, `labelled` would be its only
+    // coverage and deleting it a regression.
     let index = index(
         &(namespace("registry", "")
-            + &schedule(
-                "daily",
-                "0 2 * * *",
-                "{includedNamespaces: [registry], ttl: 720h}",
-            )
             + &schedule(
                 "labelled",
                 "*/5 * * * *",
