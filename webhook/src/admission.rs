@@ -32,7 +32,9 @@ use tracing::field::{Empty, debug as debug_value};
 
 use crate::args::TimeoutDecision;
 use crate::metrics::{DecisionRecord, FailureReason};
-use crate::review::{self, API_VERSION_V1, AdmissionRequest, Decision, DecodeError, Outcome};
+use crate::review::{
+    self, API_VERSION_V1, AdmissionRequest, Decision, DecodeError, Operation, Outcome,
+};
 use crate::state::AppState;
 use crate::{mutate, validate};
 
@@ -233,7 +235,7 @@ fn failed(
             seen.kind,
             seen.operation,
         ),
-        None => ("", API_VERSION_V1, "other", "UNKNOWN"),
+        None => ("", API_VERSION_V1, "other", Operation::Other.as_str()),
     };
     state.metrics.record_decision(DecisionRecord {
         endpoint: endpoint.as_str(),
@@ -290,7 +292,7 @@ async fn answer(
                 uid,
                 api_version: API_VERSION_V1,
                 kind: "other",
-                operation: "UNKNOWN",
+                operation: Operation::Other.as_str(),
             };
             return failed(endpoint, state, Some(seen), &decision, started);
         }

@@ -13,7 +13,7 @@ use crate::WebhookError;
 use crate::args::{AuditArgs, AuditOutput};
 use crate::manifests::{load_inventory, load_policy};
 
-pub use cluster::{client as cluster_client, load_inventory as load_cluster_inventory};
+pub use cluster::load_inventory as load_cluster_inventory;
 pub use render::{AuditReport, ScheduleSummary};
 
 pub fn run(args: &AuditArgs) -> ExitCode {

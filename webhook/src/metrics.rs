@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use policy::{CoverageIndex, GapCode, Verdict};
+use policy::{CoverageIndex, Detail, Verdict};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -296,9 +296,9 @@ impl Metrics {
     /// Recomputes the uncovered and RPO-breach gauges from a freshly built index. Every
     /// (kind, tier) pair of the policy is written, so a gap that closes goes back to 0.
     pub fn record_coverage(&self, index: &CoverageIndex) {
-        let counts = CoverageCounts::of(index, &index.evaluate_all());
-        self.uncovered.clear();
-        self.rpo_breach.clear();
+        // Counting reads no gap message. Every pair is overwritten, never cleared first: a
+        // scrape must not catch the series missing.
+        let counts = CoverageCounts::of(index, &index.evaluate_all_with(Detail::CodesOnly));
         for ((kind, tier), (uncovered, breach)) in counts.0 {
             let labels = TierLabels { kind, tier };
             self.uncovered.get_or_create(&labels).set(uncovered);
@@ -345,7 +345,7 @@ impl CoverageCounts {
                 .or_insert((0, 0));
             if verdict.covered_by.is_empty() {
                 entry.0 += 1;
-            } else if !verdict.met || verdict.has_gap(GapCode::RpoExceedsTarget) {
+            } else if !verdict.met {
                 entry.1 += 1;
             }
         }

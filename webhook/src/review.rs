@@ -243,6 +243,13 @@ pub struct MetaHead {
     pub deletion_timestamp: Option<IgnoredAny>,
 }
 
+impl MetaHead {
+    /// `metadata.deletionTimestamp` is set (on absent metadata: no).
+    pub fn is_terminating(meta: Option<&Self>) -> bool {
+        meta.is_some_and(|meta| meta.deletion_timestamp.is_some())
+    }
+}
+
 /// A Namespace or PVC, decoded from `object`/`oldObject` with only the fields Backstop reads.
 #[derive(Deserialize, Debug, Default, Clone)]
 pub struct ObjectHead {
@@ -259,9 +266,7 @@ impl ObjectHead {
 
     /// The object is being deleted (finalizers are being removed): never block or patch it.
     pub fn is_terminating(&self) -> bool {
-        self.metadata
-            .as_ref()
-            .is_some_and(|meta| meta.deletion_timestamp.is_some())
+        MetaHead::is_terminating(self.metadata.as_ref())
     }
 
     /// The policy crate's view of the object, its maps moved rather than copied. The request's

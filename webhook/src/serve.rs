@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use policy::{CoverageIndex, Inventory};
 use tokio::sync::watch;
 
@@ -52,12 +51,6 @@ pub fn run(args: ServeArgs) -> ExitCode {
             ExitCode::from(error.serve_exit_code())
         }
     }
-}
-
-/// The admission endpoints mounted on the HTTPS listener (body limit, method/content-type
-/// checks and the `?timeout=` deadline live in the admission router).
-fn admission_app(state: AppState) -> Router {
-    crate::admission::router(state)
 }
 
 async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
@@ -111,7 +104,7 @@ async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
     let mut https_task = tokio::spawn(server::serve_https(
         https,
         tls_config,
-        admission_app(state.clone()),
+        crate::admission::router(state.clone()),
         stop_rx,
         HttpsLimits::default(),
     ));

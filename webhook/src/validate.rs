@@ -298,9 +298,7 @@ impl ScheduleObject {
     }
 
     fn is_terminating(&self) -> bool {
-        self.metadata
-            .as_ref()
-            .is_some_and(|meta| meta.deletion_timestamp.is_some())
+        MetaHead::is_terminating(self.metadata.as_ref())
     }
 
     fn into_schedule(self, name: &str, namespace: &str) -> Schedule {

@@ -4,6 +4,7 @@
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod, PodSpec, PodStatus};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
 use kube::core::DynamicObject;
 use policy::objects::{
     ClaimRef, Meta, NamespaceFacts, PodFacts, PodSpecFacts, PodStatusFacts, PodVolumeFacts,
@@ -20,6 +21,11 @@ pub fn trim_meta(meta: &mut ObjectMeta) {
     if let Some(annotations) = meta.annotations.as_mut() {
         annotations.remove(LAST_APPLIED);
     }
+}
+
+/// [`trim_meta`] for any resource, as a reflector's object transform.
+pub fn trim<K: Resource>(object: &mut K) {
+    trim_meta(object.meta_mut());
 }
 
 /// Keeps only a pod's volumes and phase: containers, env and status details are most of a pod.
