@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one command that runs every test (README "Tests"). Tests that need Docker, kind or a
-# cluster check for their tools first and print why they skip.
+# The one command that runs every test (README "Tests"). None needs Docker, kind or a cluster
+# yet; one that does must check for its tools first and print why it skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -23,7 +23,10 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             ));
         }
         let (number, tail) = rest.split_at(digits);
-        let unit_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
+        // Up to the next number: `µ` is not ASCII, so `µs` must not be cut at a byte class.
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let nanos_per_unit: u128 = match unit {
             "ns" => 1,
@@ -133,6 +136,7 @@ mod tests {
             ("1h30m", Duration::from_secs(5400)),
             ("1d", Duration::from_secs(86_400)),
             ("250us", Duration::from_micros(250)),
+            ("250µs", Duration::from_micros(250)),
             ("0s", Duration::ZERO),
         ];
         for (text, expected) in cases {
@@ -142,7 +146,7 @@ mod tests {
 
     #[test]
     fn rejects_missing_units_unknown_units_and_signs() {
-        for text in ["", "12", "5x", "-1s", "1.5h", "1 h", "h"] {
+        for text in ["", "12", "5x", "-1s", "1.5h", "1 h", "h", "5µ"] {
             assert!(parse(text).is_err(), "{text} should be rejected");
         }
     }

@@ -33,6 +33,8 @@ pub struct Context {
     pub workdir: PathBuf,
     /// Each workload's name, manifest path and manifest text.
     pub workloads: Vec<Workload>,
+    /// `--keep`: leave the cluster and the store behind (no teardown steps).
+    pub keep: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -1,5 +1,7 @@
 //! The real `backstop-chaos ledger write` binary on local disk: SIGKILL while it
 //! writes must lose no acknowledged record, and a restart continues the chain.
+//! A killed process leaves the page cache behind, so this proves a record is acknowledged only
+//! after it was written, not that it was fsynced (that would take a power cut).
 
 #![allow(clippy::unwrap_used)] // test helpers, outside #[test] functions, may unwrap
 
@@ -189,8 +191,7 @@ fn a_writer_that_cannot_open_its_file_exits_with_infrastructure_failure() {
     assert_eq!(status.code(), Some(3));
 }
 
-/// A scratch folder under the target directory: real local disk, where /tmp may be tmpfs
-/// (on which fsync proves nothing).
+/// A scratch folder under the target directory: real local disk, where /tmp may be tmpfs.
 fn on_disk() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }

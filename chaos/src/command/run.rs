@@ -28,6 +28,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome, Error> {
             .clone()
             .unwrap_or_else(|| PathBuf::from("out/chaos").join(&scenario.name)),
         workloads: load_workloads(&scenario, &args.scenario, args.workloads.as_deref())?,
+        keep: args.keep,
     };
     print!("{}", plan::render(&plan::build(&scenario, &ctx)));
     Ok(Outcome::Pass)

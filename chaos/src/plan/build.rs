@@ -72,7 +72,9 @@ pub fn build(scenario: &Scenario, ctx: &Context) -> Plan {
     backups(scenario, &names, &mut steps);
     fault::inject(scenario, &names, ctx.seed, &mut steps);
     recover(scenario, &names, &mut steps);
-    teardown(&names, &mut steps);
+    if !ctx.keep {
+        teardown(&names, &mut steps);
+    }
     Plan {
         scenario: scenario.name.clone(),
         scenario_file: ctx.scenario_file.clone(),
@@ -257,7 +259,7 @@ pub(super) fn install_velero(scenario: &Scenario, n: &Names, phase: Phase) -> Ve
 }
 
 fn steady(n: &Names, ctx: &Context, steps: &mut Vec<Step>) {
-    steps.extend(deploy_workloads(n, ctx, Phase::Steady));
+    steps.extend(deploy_workloads(n, ctx));
     steps.push(step(
         Phase::Steady,
         "Forward a local port to the ledger",
@@ -283,21 +285,28 @@ fn steady(n: &Names, ctx: &Context, steps: &mut Vec<Step>) {
     ));
 }
 
-/// Load the ledger image, create the namespace and apply every workload (also after cluster loss).
-pub(super) fn deploy_workloads(n: &Names, ctx: &Context, phase: Phase) -> Vec<Step> {
+/// `kind load docker-image` of the ledger image (there is no registry): before the workloads
+/// first start, and again onto the new nodes after cluster loss.
+pub(super) fn load_ledger_image(n: &Names, phase: Phase, nodes: &str) -> Step {
+    step(
+        phase,
+        format!("Load the ledger image {LEDGER_IMAGE} into {nodes}"),
+        Action::Run(argv(&[
+            "kind",
+            "load",
+            "docker-image",
+            LEDGER_IMAGE,
+            "--name",
+            &n.cluster,
+        ])),
+    )
+}
+
+/// Load the ledger image, create the namespace and apply every workload.
+fn deploy_workloads(n: &Names, ctx: &Context) -> Vec<Step> {
+    let phase = Phase::Steady;
     let mut steps = vec![
-        step(
-            phase,
-            format!("Load the ledger image {LEDGER_IMAGE} into the cluster's nodes"),
-            Action::Run(argv(&[
-                "kind",
-                "load",
-                "docker-image",
-                LEDGER_IMAGE,
-                "--name",
-                &n.cluster,
-            ])),
-        ),
+        load_ledger_image(n, phase, "the cluster's nodes"),
         step(
             phase,
             format!("Create the namespace {NAMESPACE}"),
@@ -436,12 +445,12 @@ fn recover(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
 fn teardown(n: &Names, steps: &mut Vec<Step>) {
     steps.push(step(
         Phase::Teardown,
-        "Delete the cluster (skipped with --keep)",
+        "Delete the cluster",
         Action::Run(argv(&["kind", "delete", "cluster", "--name", &n.cluster])),
     ));
     steps.push(step(
         Phase::Teardown,
-        "Remove MinIO (skipped with --keep)",
+        "Remove MinIO",
         Action::Run(argv(&["docker", "rm", "--force", "--volumes", &n.minio])),
     ));
 }

@@ -1,8 +1,8 @@
 //! Each fault's own steps: how it strikes, how the harness sees it, and what
 //! must happen before a restore can bring the data back.
 
-use super::build::{Names, argv, create_cluster, install_velero, step};
-use super::{Action, LEDGER_IMAGE, NAMESPACE, Step};
+use super::build::{Names, argv, create_cluster, install_velero, load_ledger_image, step};
+use super::{Action, NAMESPACE, Step};
 use crate::scenario::{FaultKind, Scenario, StorageLossMode};
 use crate::timeline::Phase;
 
@@ -186,18 +186,8 @@ fn cluster_loss(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
             n.schedule
         )),
     ));
-    steps.push(step(
-        Phase::RestoreStart,
-        format!("Load the ledger image {LEDGER_IMAGE} into the new nodes"),
-        Action::Run(argv(&[
-            "kind",
-            "load",
-            "docker-image",
-            LEDGER_IMAGE,
-            "--name",
-            &n.cluster,
-        ])),
-    ));
+    // The Restore brings the workloads back; only the image must be loaded again.
+    steps.push(load_ledger_image(n, Phase::RestoreStart, "the new nodes"));
 }
 
 fn storage_loss(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {

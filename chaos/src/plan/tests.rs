@@ -8,6 +8,10 @@ fn fixtures() -> PathBuf {
 }
 
 fn plan_for(name: &str) -> Plan {
+    plan_with(name, false)
+}
+
+fn plan_with(name: &str, keep: bool) -> Plan {
     let file = fixtures().join(format!("scenarios/{name}.yaml"));
     let s = scenario::load(&file).unwrap();
     let ledger = fixtures().join("workloads/ledger.yaml");
@@ -20,6 +24,7 @@ fn plan_for(name: &str) -> Plan {
             path: PathBuf::from("fixtures/workloads/ledger.yaml"),
             manifest: std::fs::read_to_string(ledger).unwrap(),
         }],
+        keep,
     };
     build(&s, &ctx)
 }
@@ -199,4 +204,20 @@ fn shell_lines_quote_only_what_needs_it() {
         shell_line(&argv),
         r"echo plain-arg 'two words' 'it'\''s' <node> of=<pv path>/x 'a<b' '{.x}'"
     );
+}
+
+#[test]
+fn keep_leaves_the_cluster_and_the_store_behind() {
+    let kept = commands(&plan_with("pvc-corruption", true));
+    assert!(
+        !kept.iter().any(|c| c.starts_with("kind delete cluster")),
+        "{kept:#?}"
+    );
+    assert!(
+        !kept.iter().any(|c| c.starts_with("docker rm")),
+        "{kept:#?}"
+    );
+    let full = commands(&plan_for("pvc-corruption"));
+    assert!(full.iter().any(|c| c.starts_with("kind delete cluster")));
+    assert!(full.iter().any(|c| c.starts_with("docker rm")));
 }
