@@ -16,7 +16,7 @@ use crate::config::{Policy, Tier, TierSource};
 use crate::inventory::Inventory;
 use crate::objects::{Meta, NamespaceFacts, PvcFacts};
 use crate::pattern::NamePattern;
-use crate::schedule::{CompiledSchedule, CronCache, ScheduleState};
+use crate::schedule::{CompiledSchedule, ScheduleState};
 use crate::velero::Schedule;
 use crate::verdict::{Detail, ObjectKind, Regression, Verdict, worsening};
 
@@ -131,23 +131,14 @@ pub struct CoverageIndex {
 }
 
 impl CoverageIndex {
-    pub fn build(policy: Arc<Policy>, inventory: Inventory) -> Self {
-        Self::build_with_cache(policy, inventory, &mut CronCache::default())
-    }
-
-    /// As [`CoverageIndex::build`], reusing cron analyses from earlier builds.
-    pub fn build_with_cache(
-        policy: Arc<Policy>,
-        mut inventory: Inventory,
-        crons: &mut CronCache,
-    ) -> Self {
+    pub fn build(policy: Arc<Policy>, mut inventory: Inventory) -> Self {
         let schedules = std::mem::take(&mut inventory.schedules);
         let compiled = schedules
             .iter()
             .filter(|schedule| {
                 schedule.metadata.namespace.as_deref() == Some(policy.velero_namespace.as_str())
             })
-            .map(|schedule| Arc::new(CompiledSchedule::compile(schedule, crons)))
+            .map(|schedule| Arc::new(CompiledSchedule::compile(schedule)))
             .collect();
         let world = World::build(inventory, &policy.velero_namespace);
         Self {
@@ -418,10 +409,8 @@ impl CoverageIndex {
         if namespace != self.policy.velero_namespace {
             return Vec::new();
         }
-        // Cron analyses are memoised by expression (`cron::parse_schedule`): compiling is cheap.
-        let mut crons = CronCache::default();
         let old = match before {
-            Some(schedule) => Some(Arc::new(CompiledSchedule::compile(schedule, &mut crons))),
+            Some(schedule) => Some(Arc::new(CompiledSchedule::compile(schedule))),
             None => self.schedules.named(namespace, name).cloned(),
         };
         let Some(old) = old
@@ -429,7 +418,7 @@ impl CoverageIndex {
         else {
             return Vec::new();
         };
-        let new = after.map(|schedule| CompiledSchedule::compile(schedule, &mut crons));
+        let new = after.map(CompiledSchedule::compile);
         let edit_before = Edit {
             namespace,
             name,

@@ -1,7 +1,7 @@
 //! A Velero Schedule compiled once into filters that coverage can test cheaply, with every
 //! reason Velero would refuse it (`FailedValidation`) collected instead of thrown.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -16,25 +16,6 @@ use crate::velero::Schedule;
 
 /// Velero's server default when a backup's `ttl` is absent or zero.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(720 * 3600);
-
-/// Parsed cron expressions by source text: a cluster's schedules share few distinct expressions,
-/// and the worst-case analysis is the only expensive step of compiling a schedule.
-#[derive(Debug, Default)]
-pub struct CronCache(HashMap<String, Result<CronSchedule, String>>);
-
-impl CronCache {
-    /// Remembers an analysis made elsewhere (e.g. by an index's compiled schedules).
-    pub fn remember(&mut self, expression: &str, cron: CronSchedule) {
-        self.0.entry(expression.to_string()).or_insert(Ok(cron));
-    }
-
-    pub fn parse(&mut self, expression: &str) -> Result<CronSchedule, String> {
-        self.0
-            .entry(expression.to_string())
-            .or_insert_with(|| parse_schedule(expression).map_err(|error| error.to_string()))
-            .clone()
-    }
-}
 
 /// Velero's namespace filter: empty or `*` includes all; excludes win.
 #[derive(Debug, Clone)]
@@ -107,7 +88,9 @@ pub struct CompiledSchedule {
 }
 
 impl CompiledSchedule {
-    pub fn compile(schedule: &Schedule, crons: &mut CronCache) -> Self {
+    /// Cheap after the first time an expression is seen: [`parse_schedule`] memoises the
+    /// worst-case analysis, the only expensive step, by source text.
+    pub fn compile(schedule: &Schedule) -> Self {
         let spec = &schedule.spec;
         let template = &spec.template;
         let mut problems = Vec::new();
@@ -125,9 +108,8 @@ impl CompiledSchedule {
             problems.push("spec.schedule is empty".to_string());
             None
         } else {
-            crons
-                .parse(&spec.schedule)
-                .map_err(|error| problems.push(error))
+            parse_schedule(&spec.schedule)
+                .map_err(|error| problems.push(error.to_string()))
                 .ok()
         };
         let ttl = match template.ttl.as_deref() {

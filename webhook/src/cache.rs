@@ -9,7 +9,6 @@ pub mod offline;
 
 use std::sync::Arc;
 
-use policy::schedule::CronCache;
 use policy::{CoverageIndex, Inventory, Policy};
 
 use crate::state::AppState;
@@ -25,10 +24,10 @@ pub const RESOURCES: [&str; 7] = [
     "volumesnapshotlocations",
 ];
 
-/// Turns inventories into coverage indexes, keeping parsed cron expressions between builds.
+/// Turns inventories into coverage indexes and publishes them (cron analyses are memoised by
+/// `policy::cron::parse_schedule`, so a rebuild re-analyses only new expressions).
 pub struct IndexBuilder {
     policy: Arc<Policy>,
-    crons: CronCache,
     state: AppState,
 }
 
@@ -40,11 +39,7 @@ impl std::fmt::Debug for IndexBuilder {
 
 impl IndexBuilder {
     pub fn new(policy: Arc<Policy>, state: AppState) -> Self {
-        Self {
-            policy,
-            crons: CronCache::default(),
-            state,
-        }
+        Self { policy, state }
     }
 
     pub fn state(&self) -> &AppState {
@@ -59,8 +54,7 @@ impl IndexBuilder {
         for (resource, count) in counts(&inventory) {
             metrics.set_cache_objects(resource, count);
         }
-        let index =
-            CoverageIndex::build_with_cache(Arc::clone(&self.policy), inventory, &mut self.crons);
+        let index = CoverageIndex::build(Arc::clone(&self.policy), inventory);
         metrics.record_coverage(&index);
         tracing::debug!(
             namespaces = index.namespace_count(),

@@ -31,7 +31,7 @@
 //! admits silently (the decision is logged by the router).
 
 use policy::objects::Meta;
-use policy::schedule::{CompiledSchedule, CronCache, ScheduleState};
+use policy::schedule::{CompiledSchedule, ScheduleState};
 use policy::velero::{Schedule, ScheduleSpec, ScheduleStatus};
 use policy::verdict::Regression;
 use policy::{CoverageIndex, Detail, Enforcement, GapCode, ObjectKind, Policy, Severity, Verdict};
@@ -496,7 +496,7 @@ fn tiered(verdict: &Verdict) -> String {
 
 /// What should be seen about a schedule being stored: Velero would refuse it, or it never fires.
 fn schedule_warnings(schedule: &Schedule) -> Vec<String> {
-    let compiled = CompiledSchedule::compile(schedule, &mut CronCache::default());
+    let compiled = CompiledSchedule::compile(schedule);
     let mut warnings = Vec::new();
     match compiled.state() {
         ScheduleState::Invalid => warnings.push(format!(
