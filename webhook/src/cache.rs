@@ -69,16 +69,15 @@ impl IndexBuilder {
 }
 
 fn counts(inventory: &Inventory) -> [(&'static str, usize); 7] {
-    [
-        ("schedules", inventory.schedules.len()),
-        ("namespaces", inventory.namespaces.len()),
-        ("persistentvolumeclaims", inventory.pvcs.len()),
-        ("pods", inventory.pods.len()),
-        ("storageclasses", inventory.storage_classes.len()),
-        ("volumesnapshotclasses", inventory.snapshot_classes.len()),
-        (
-            "volumesnapshotlocations",
-            inventory.snapshot_locations.len(),
-        ),
-    ]
+    let counts = [
+        inventory.schedules.len(),
+        inventory.namespaces.len(),
+        inventory.pvcs.len(),
+        inventory.pods.len(),
+        inventory.storage_classes.len(),
+        inventory.snapshot_classes.len(),
+        inventory.snapshot_locations.len(),
+    ];
+    // In the order of RESOURCES.
+    std::array::from_fn(|at| (RESOURCES[at], counts[at]))
 }
