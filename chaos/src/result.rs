@@ -232,7 +232,35 @@ pub fn parse(path: &Path, text: &str) -> Result<RunResult, Error> {
             ),
         ));
     }
-    let implied = verdict::verdict(&result.recheck());
+    let checks = result.recheck();
+    // Reports print the checks as stored: each must be what the file's own figures give.
+    if let Some((stored, _)) = result
+        .checks
+        .iter()
+        .zip(&checks)
+        .find(|(stored, rechecked)| stored != rechecked)
+    {
+        return Err(Error::invalid(
+            path,
+            "checks",
+            format!(
+                "{:?} does not follow from the file's own figures",
+                stored.name
+            ),
+        ));
+    }
+    if result.checks.len() != checks.len() {
+        return Err(Error::invalid(
+            path,
+            "checks",
+            format!(
+                "{} checks, but the file's own figures give {}",
+                result.checks.len(),
+                checks.len()
+            ),
+        ));
+    }
+    let implied = verdict::verdict(&checks);
     if implied != result.verdict {
         return Err(Error::invalid(
             path,

@@ -106,6 +106,31 @@ fn a_verdict_the_figures_do_not_support_is_bad_input() {
 }
 
 #[test]
+fn a_check_the_figures_do_not_support_is_bad_input() {
+    let mut r = result_with(RestorePhase::Completed);
+    let flipped = r.checks.first_mut().unwrap();
+    flipped.passed = !flipped.passed;
+    let text = serde_json::to_string(&r).unwrap();
+    let err = parse(Path::new("result.json"), &text).unwrap_err();
+    assert!(
+        err.to_string().starts_with("result.json: checks: ")
+            && err
+                .to_string()
+                .ends_with("does not follow from the file's own figures"),
+        "{err}"
+    );
+
+    let mut r = result_with(RestorePhase::Completed);
+    r.checks.pop();
+    let text = serde_json::to_string(&r).unwrap();
+    let err = parse(Path::new("result.json"), &text).unwrap_err();
+    assert!(
+        err.to_string().starts_with("result.json: checks: "),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_unknown_or_mistyped_field_is_named() {
     let r = result_with(RestorePhase::Completed);
     let mut json = serde_json::to_value(&r).unwrap();
