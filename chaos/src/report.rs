@@ -11,7 +11,7 @@ use clap::ValueEnum;
 
 use crate::duration::human;
 use crate::result::RunResult;
-use crate::verdict::Verdict;
+use crate::verdict::{CheckName, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -35,6 +35,13 @@ fn verdict_word(v: Verdict) -> &'static str {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
     }
+}
+
+/// Whether the result's own check `name` passed: the one judgement every renderer shows.
+fn passed(r: &RunResult, name: CheckName) -> bool {
+    r.checks
+        .iter()
+        .any(|check| check.name == name && check.passed)
 }
 
 fn ms(ms: u64) -> String {

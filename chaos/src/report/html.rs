@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use super::junit::escape;
-use super::{ms, rpo_text, rto_text, run_length_ms, verdict_word, versions_line};
+use super::{ms, passed, rpo_text, rto_text, run_length_ms, verdict_word, versions_line};
 use crate::result::RunResult;
 use crate::timeline::Phase;
-use crate::verdict::{Verdict, describe};
+use crate::verdict::{CheckName, Verdict, describe};
 
 const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:960px;color:#1f2328;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
@@ -256,8 +256,20 @@ fn timeline_svg(r: &RunResult) -> String {
 /// Two bars, achieved RTO and RPO, each against a dashed line at its target.
 fn targets_svg(r: &RunResult) -> String {
     let rows = [
-        ("RTO", r.rto.map(|x| x.ms), r.targets.rto_ms, rto_text(r)),
-        ("RPO", r.rpo.ms, r.targets.rpo_ms, rpo_text(r)),
+        (
+            "RTO",
+            r.rto.map(|x| x.ms),
+            r.targets.rto_ms,
+            rto_text(r),
+            passed(r, CheckName::RtoWithinTarget),
+        ),
+        (
+            "RPO",
+            r.rpo.ms,
+            r.targets.rpo_ms,
+            rpo_text(r),
+            passed(r, CheckName::RpoWithinTarget),
+        ),
     ];
     let height = ROW_H * 2.0 * rows.len() as f64 + 10.0;
     let width = LABEL_W + CHART_W + 70.0;
@@ -266,7 +278,7 @@ fn targets_svg(r: &RunResult) -> String {
         svg,
         "<svg id=\"targets\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"RTO and RPO against targets\">"
     );
-    for (i, (name, achieved, target, text)) in rows.iter().enumerate() {
+    for (i, (name, achieved, target, text, ok)) in rows.iter().enumerate() {
         let y = ROW_H * 2.0 * i as f64 + 5.0;
         let scale = (achieved.unwrap_or(0).max(*target) as f64 * 1.1).max(1.0);
         let x_of = |v: u64| LABEL_W + CHART_W * v as f64 / scale;
@@ -278,7 +290,7 @@ fn targets_svg(r: &RunResult) -> String {
         );
         match achieved {
             Some(v) => {
-                let fill = if v <= target { "#1a7f37" } else { "#cf222e" };
+                let fill = if *ok { "#1a7f37" } else { "#cf222e" };
                 let _ = writeln!(
                     svg,
                     "<rect x=\"{LABEL_W:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{name} {text}</title></rect>\n<text x=\"{:.1}\" y=\"{:.1}\">{text}</text>",

@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::{ms, rpo_text, rto_text, run_length_ms, verdict_word, versions_line};
+use super::{ms, passed, rpo_text, rto_text, run_length_ms, verdict_word, versions_line};
 use crate::result::RunResult;
-use crate::verdict::{Verdict, describe};
+use crate::verdict::{CheckName, Verdict, describe};
 
 pub(super) fn render(r: &RunResult) -> String {
     let mut out = String::new();
@@ -30,8 +30,8 @@ pub(super) fn render(r: &RunResult) -> String {
     );
 
     out.push_str("| | achieved | target | |\n|---|---|---|---|\n");
-    let rto_ok = r.rto.is_some_and(|x| x.ms <= r.targets.rto_ms);
-    let rpo_ok = r.rpo.ms.is_some_and(|x| x <= r.targets.rpo_ms);
+    let rto_ok = passed(r, CheckName::RtoWithinTarget);
+    let rpo_ok = passed(r, CheckName::RpoWithinTarget);
     let _ = writeln!(
         out,
         "| RTO | {} | {} | {} |",
