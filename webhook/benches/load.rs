@@ -13,7 +13,9 @@
 //! range of all rounds.
 //!
 //! `BENCH_SECONDS` sets each measured phase's length (default 4, at most 10), `BENCH_ROUNDS` the
-//! number of peak rounds (default 5, at most 9).
+//! number of peak rounds (default 5, at most 9). `BENCH_COMPARE_BIN=path` starts a second build
+//! of the webhook next to this one and runs it in the same rounds, so two builds are compared
+//! within each round rather than across runs minutes apart.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -183,15 +185,11 @@ fn start_bare(dir: &Path) -> Server {
     server
 }
 
-fn start_webhook(dir: &Path, data: &Path) -> (Server, Duration) {
+fn start_webhook(dir: &Path, data: &Path, binary: &Path, name: &str) -> (Server, Duration) {
     let addr = free_addr();
     let probes = free_addr();
-    let ca = dir.join("webhook-ca.pem");
-    // BENCH_WEBHOOK_BIN: another build of the webhook (to compare two builds on one machine).
-    let binary = std::env::var_os("BENCH_WEBHOOK_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_BIN_EXE_backstop-webhook")),
-        PathBuf::from,
-    );
+    let ca = dir.join(format!("{name}-ca.pem"));
+    let log = dir.join(format!("{name}.log"));
     let child = Command::new(binary)
         .current_dir(repo())
         .args(["serve", "--dev", "--dev-ca-out"])
@@ -203,15 +201,13 @@ fn start_webhook(dir: &Path, data: &Path) -> (Server, Duration) {
         .args(["--probe-listen", &probes.to_string()])
         .args(["--log-format", &log_format()])
         .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.join("webhook.log")).unwrap(),
-        ))
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .spawn()
         .unwrap();
     let mut server = Server { child, addr, ca };
     let took = wait_until("webhook /readyz", Duration::from_secs(60), || {
         if server.exited() {
-            let log = std::fs::read_to_string(dir.join("webhook.log")).unwrap_or_default();
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
             panic!("the webhook exited:\n{log}");
         }
         readyz(probes)
@@ -296,8 +292,18 @@ fn main() {
             .collect::<Vec<_>>(),
     );
 
+    // BENCH_WEBHOOK_BIN: another build of the webhook than this crate's.
+    let binary = std::env::var_os("BENCH_WEBHOOK_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_backstop-webhook")),
+        PathBuf::from,
+    );
+    let compared = std::env::var_os("BENCH_COMPARE_BIN").map(PathBuf::from);
+
     let bare = start_bare(dir.path());
-    let (webhook, startup) = start_webhook(dir.path(), &data);
+    let (webhook, startup) = start_webhook(dir.path(), &data, &binary, "webhook");
+    let other = compared
+        .as_ref()
+        .map(|binary| start_webhook(dir.path(), &data, binary, "compared").0);
     let (idle_rss, _) = webhook.rss_kib();
     println!(
         "webhook ready in {:.2} s with {} generated namespaces and {} generated schedules (+ platform fixtures)",
@@ -310,15 +316,23 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let targets = [
+    let mut targets = vec![
         Target::new(&bare, "bare", &full_mix),
         Target::new(&webhook, "webhook, full mix", &full_mix),
         Target::new(&webhook, "webhook, Namespace/PVC only", &light_mix),
     ];
+    if let Some(other) = &other {
+        targets.push(Target::new(other, "compared, full mix", &full_mix));
+        targets.push(Target::new(
+            other,
+            "compared, Namespace/PVC only",
+            &light_mix,
+        ));
+    }
     for target in &targets {
         runtime.block_on(target.warm_up());
     }
-    let mut peaks: [Vec<Peak>; 3] = Default::default();
+    let mut peaks: Vec<Vec<Peak>> = targets.iter().map(|_| Vec::new()).collect();
     for round in 1..=rounds {
         println!(
             "round {round} of {rounds}, {} s per phase:",
@@ -330,7 +344,7 @@ fn main() {
     }
     let (light_rss, _) = webhook.rss_kib();
     println!();
-    let fixed: Vec<Latency> = targets
+    let fixed: Vec<Latency> = targets[..3]
         .iter()
         .map(|target| runtime.block_on(target.fixed_rate(phase)))
         .collect();
@@ -349,7 +363,9 @@ fn main() {
         println!("  {median:>7.3}  /{endpoint} {name}");
     }
 
-    let [bare_peaks, full_peaks, light_peaks] = &peaks;
+    let [bare_peaks, full_peaks, light_peaks] = &peaks[..3] else {
+        unreachable!("the bare server and the webhook's two mixes are always measured")
+    };
     let ratios = |of: &[Peak], by: &dyn Fn(&Peak) -> f64| -> Spread {
         Spread::of(
             of.iter()
@@ -426,11 +442,39 @@ fn main() {
         "webhook VmRSS once loaded, before any request: {:.1} MiB",
         kib_to_mib(idle_rss)
     );
+    if let (Some(binary), [full_other, light_other]) = (&compared, &peaks[3..]) {
+        println!();
+        println!("compared build {}:", binary.display());
+        for (mix, this, that) in [
+            ("full mix", full_peaks, full_other),
+            ("Namespace/PVC only", light_peaks, light_other),
+        ] {
+            println!(
+                "  {mix:<20} peak {} × bare, {} × this build; server CPU per request {} × this build",
+                ratios(that, &|peak| peak.per_second),
+                Spread::of(
+                    that.iter()
+                        .zip(this)
+                        .map(|(that, this)| that.per_second / this.per_second)
+                        .collect()
+                ),
+                Spread::of(
+                    that.iter()
+                        .zip(this)
+                        .map(|(that, this)| that.server_cpu_us / this.server_cpu_us)
+                        .collect()
+                ),
+            );
+        }
+    }
     let errors: u64 = peaks.iter().flatten().map(|peak| peak.errors).sum::<u64>()
         + fixed.iter().map(|stats| stats.errors).sum::<u64>();
     println!("errors: {errors}");
     bare.stop();
     webhook.stop();
+    if let Some(other) = other {
+        other.stop();
+    }
     assert_eq!(errors, 0, "every request must be answered with 200");
 }
 

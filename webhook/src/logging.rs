@@ -2,31 +2,35 @@
 //!
 //! Per-request events belong at `debug`: an INFO line per request costs about as much CPU as the
 //! whole decision (DESIGN.md, "Where webhook time goes"); the request span carries the fields.
-//! Denials do log at `info`, so lines are handed to a writer thread (`tracing-appender`) that
-//! writes whatever has queued up in one system call, instead of one `write` per line on the
-//! request's thread. Nothing is dropped: a full queue makes the logger wait, and the queue is
-//! flushed when the guard [`init`] returns drops at the end of `serve`.
+//! Denials do log at `info`, so a logger only copies its line into memory, and a flusher thread
+//! writes what has gathered at most 50 ms later, in one system call ([`batch`]). Nothing is
+//! dropped: a sink that cannot keep up makes loggers write themselves, and what is waiting is
+//! written when the guard [`init`] returns drops at the end of `serve`.
 
-use std::io::{BufWriter, IsTerminal};
+mod batch;
 
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use std::io::{IsTerminal, Stderr};
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use crate::args::LogFormat;
 
-/// Lines that may wait for the writer thread before a logger waits for room.
-const QUEUED_LINES: usize = 4096;
+pub use batch::FlushGuard;
+use batch::{BatchLimits, batched};
 
 /// Installs the global subscriber. A second call (tests) keeps the first one. Keep the returned
-/// guard for as long as the process logs: dropping it writes out what is still queued.
-pub fn init(format: LogFormat) -> WorkerGuard {
-    let (writer, guard) = NonBlockingBuilder::default()
-        // The default (128,000 lines) preallocates ~4 MiB of queue up front.
-        .buffered_lines_limit(QUEUED_LINES)
-        .lossy(false)
-        .thread_name("backstop-log")
-        .finish(BufWriter::new(std::io::stderr()));
+/// guard for as long as the process logs: dropping it writes out what is still waiting. Without a
+/// flusher thread (it could not be started) lines go straight to stderr.
+pub fn init(format: LogFormat) -> Option<FlushGuard<Stderr>> {
+    let (writer, guard) = match batched(std::io::stderr(), BatchLimits::default(), "backstop-log") {
+        Ok((writer, guard)) => (BoxMakeWriter::new(writer), Some(guard)),
+        Err(error) => {
+            eprintln!("backstop-webhook: no log flusher thread ({error}); logging directly");
+            (BoxMakeWriter::new(std::io::stderr), None)
+        }
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
