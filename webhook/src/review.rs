@@ -12,12 +12,11 @@ use policy::objects::null_as_default as nullable;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use policy::objects::{Meta, NamespaceFacts, PvcFacts, PvcSpecFacts};
 use policy::{CoverageIndex, Detail, ObjectKind, Verdict};
 use serde::de::{self, IgnoredAny, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 pub const API_VERSION_V1: &str = "admission.k8s.io/v1";
@@ -419,84 +418,65 @@ impl Decision {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ReviewOut<'a> {
-    api_version: &'a str,
-    kind: &'static str,
-    response: ResponseOut<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ResponseOut<'a> {
-    uid: &'a str,
-    allowed: bool,
-    /// Always present (`{}` when allowed), as kube-rs writes and expects it.
-    status: StatusOut<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    patch: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    patch_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    warnings: &'a [String],
-}
-
-#[derive(Serialize, Default)]
-struct StatusOut<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-}
-
-/// The JSON body of the answer to review `uid`.
+/// The JSON body of the answer to review `uid`, written straight into one buffer: the patch is
+/// serialized through a base64 encoder into the body (no intermediate JSON or base64 copy, and
+/// base64 text needs no escaping); strings that may need escaping go through `serde_json`.
 pub fn encode(api_version: &str, uid: &str, decision: &Decision) -> Vec<u8> {
-    let patch = decision
-        .patch
+    let patch = decision.patch.as_ref().filter(|patch| !patch.0.is_empty());
+    let texts: usize = decision
+        .refusal
         .as_ref()
-        .filter(|patch| !patch.0.is_empty())
-        .and_then(|patch| serde_json::to_vec(patch).ok())
-        .map(|bytes| BASE64.encode(bytes));
-    let review = ReviewOut {
-        api_version,
-        kind: REVIEW_KIND,
-        response: ResponseOut {
-            uid,
-            allowed: decision.refusal.is_none(),
-            status: decision
-                .refusal
-                .as_ref()
-                .map(|refusal| StatusOut {
-                    status: Some("Failure"),
-                    code: Some(refusal.code),
-                    reason: Some(refusal.reason),
-                    message: Some(&refusal.message),
-                })
-                .unwrap_or_default(),
-            patch_type: patch.as_ref().map(|_| "JSONPatch"),
-            patch,
-            warnings: &decision.warnings,
-        },
-    };
-    let texts: usize = review.response.status.message.map_or(0, str::len)
-        + review.response.patch.as_ref().map_or(0, String::len)
-        + review
-            .response
-            .warnings
-            .iter()
-            .map(String::len)
-            .sum::<usize>();
-    let mut body = Vec::with_capacity(256 + texts + texts / 8);
-    // Serializing these plain structs cannot fail; an empty body would be answered as a 500.
-    match serde_json::to_writer(&mut body, &review) {
+        .map_or(0, |refusal| refusal.message.len())
+        + decision.warnings.iter().map(String::len).sum::<usize>();
+    let mut body = Vec::with_capacity(256 + texts + texts / 8 + patch.map_or(0, |_| 512));
+    // Writing these values into a Vec cannot fail; an empty body would be answered as a 500.
+    match write_answer(&mut body, api_version, uid, decision, patch) {
         Ok(()) => body,
         Err(_) => Vec::new(),
     }
+}
+
+fn write_answer(
+    body: &mut Vec<u8>,
+    api_version: &str,
+    uid: &str,
+    decision: &Decision,
+    patch: Option<&json_patch::Patch>,
+) -> Result<(), serde_json::Error> {
+    body.extend_from_slice(b"{\"apiVersion\":");
+    serde_json::to_writer(&mut *body, api_version)?;
+    body.extend_from_slice(b",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":");
+    serde_json::to_writer(&mut *body, uid)?;
+    // `status` is always present (`{}` when allowed), as kube-rs writes and expects it.
+    match &decision.refusal {
+        None => body.extend_from_slice(b",\"allowed\":true,\"status\":{}"),
+        Some(refusal) => {
+            body.extend_from_slice(
+                b",\"allowed\":false,\"status\":{\"status\":\"Failure\",\"code\":",
+            );
+            serde_json::to_writer(&mut *body, &refusal.code)?;
+            body.extend_from_slice(b",\"reason\":");
+            serde_json::to_writer(&mut *body, refusal.reason)?;
+            body.extend_from_slice(b",\"message\":");
+            serde_json::to_writer(&mut *body, &refusal.message)?;
+            body.push(b'}');
+        }
+    }
+    if let Some(patch) = patch {
+        body.extend_from_slice(b",\"patch\":\"");
+        {
+            let mut base64 = base64::write::EncoderWriter::new(&mut *body, &BASE64);
+            serde_json::to_writer(&mut base64, patch)?;
+            base64.finish().map_err(serde_json::Error::io)?;
+        }
+        body.extend_from_slice(b"\",\"patchType\":\"JSONPatch\"");
+    }
+    if !decision.warnings.is_empty() {
+        body.extend_from_slice(b",\"warnings\":");
+        serde_json::to_writer(&mut *body, &decision.warnings)?;
+    }
+    body.extend_from_slice(b"}}");
+    Ok(())
 }
 
 /// A string that may also be `null` (taken as empty); borrowed from the input when unescaped.
@@ -534,6 +514,8 @@ fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Cow<'de, str>, D::
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::*;
 
     const NAMESPACE_CREATE: &str = r#"{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"u-1","kind":{"group":"","version":"v1","kind":"Namespace"},"resource":{"group":"","version":"v1","resource":"namespaces"},"name":"data-platform","namespace":"data-platform","operation":"CREATE","userInfo":{"username":"admin"},"object":{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"data-platform","labels":{"kubernetes.io/metadata.name":"data-platform"},"managedFields":[{"manager":"kubectl-create","fieldsV1":{"f:metadata":{}}}]},"spec":{},"status":{"phase":"Active"}},"oldObject":null,"dryRun":false,"options":{"kind":"CreateOptions"}}}"#;
@@ -670,6 +652,20 @@ mod tests {
                 }
             })
         );
+    }
+
+    #[test]
+    fn escapes_a_uid_and_message_that_are_not_plain_text() {
+        let uid = "u\"1\\\n\u{1}é";
+        let message = "namespace \"shop\"\tis not covered\n\u{7f}";
+        let body: serde_json::Value = serde_json::from_slice(&encode(
+            API_VERSION_V1,
+            uid,
+            &Decision::deny(message.to_string()),
+        ))
+        .unwrap();
+        assert_eq!(body["response"]["uid"], uid);
+        assert_eq!(body["response"]["status"]["message"], message);
     }
 
     #[test]
