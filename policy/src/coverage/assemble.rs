@@ -10,7 +10,7 @@ use crate::schedule::{CompiledSchedule, ScheduleState};
 use crate::velero::keys::EXCLUDE_FROM_BACKUP;
 use crate::verdict::{Detail, Gap, GapCode, ObjectKind, Severity, Subject, Verdict};
 
-use super::rules::{DataPath, Outcome, excluded_by_label};
+use super::rules::{DataGapReason, DataPath, Outcome, excluded_by_label};
 
 pub(crate) fn verdict(
     policy: &Policy,
@@ -107,7 +107,7 @@ pub(crate) fn verdict(
                     once_mounted.push(&schedule.name);
                 }
                 Outcome::Covers(_) => covering.push(schedule),
-                Outcome::DataGap { code, detail } => data_gaps.push((code, detail, schedule)),
+                Outcome::DataGap { code, reason } => data_gaps.push((code, reason, schedule)),
                 Outcome::NotSelected => {}
             },
         }
@@ -135,28 +135,29 @@ pub(crate) fn verdict(
     verdict.met = verdict.rpo.is_some_and(|rpo| rpo <= tier.rpo);
 
     if covering.is_empty() {
-        let mut grouped: Vec<(GapCode, String, Vec<&str>)> = Vec::new();
-        for (code, data_detail, schedule) in data_gaps {
+        let mut grouped: Vec<(GapCode, DataGapReason, Vec<&str>)> = Vec::new();
+        for (code, reason, schedule) in data_gaps {
             match grouped
                 .iter_mut()
-                .find(|(c, d, _)| *c == code && *d == data_detail)
+                .find(|(c, r, _)| *c == code && *r == reason)
             {
                 Some((_, _, names)) => names.push(&schedule.name),
-                None => grouped.push((code, data_detail, vec![&schedule.name])),
+                None => grouped.push((code, reason, vec![&schedule.name])),
             }
         }
-        for (code, data_detail, names) in grouped {
+        for (code, reason, names) in grouped {
             gaps.push(error(
                 code,
                 detail.text(|| {
                     format!(
-                        "{subject} is in {} {} but its volume data is not: {data_detail}",
+                        "{subject} is in {} {} but its volume data is not: {}",
                         if names.len() == 1 {
                             "schedule"
                         } else {
                             "schedules"
                         },
-                        names.join(", ")
+                        names.join(", "),
+                        reason.describe(&meta.name),
                     )
                 }),
                 names.first().copied(),

@@ -17,7 +17,41 @@ pub(crate) enum Outcome {
     /// The object (and, for a PVC, its volume data) is backed up.
     Covers(DataPath),
     /// The PVC object is backed up but its data is not.
-    DataGap { code: GapCode, detail: String },
+    DataGap {
+        code: GapCode,
+        reason: DataGapReason,
+    },
+}
+
+/// Why a PVC's data is not backed up. Kept as a value and put into words only when a message
+/// is wanted: edit judging and mutation compare codes and never read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DataGapReason {
+    /// Only file-system backup could take the data, and no running pod in the backup mounts it.
+    NoRunningPod,
+    /// A pod lists the claim name in `backup.velero.io/backup-volumes`, which takes volume names.
+    ClaimNamedInsteadOfVolume {
+        pod: String,
+        volume: String,
+    },
+    SnapshotsOff,
+    PersistentVolumesExcluded,
+    NoSnapshotPath,
+}
+
+impl DataGapReason {
+    /// The sentence for a gap message about claim `claim`.
+    pub(crate) fn describe(&self, claim: &str) -> String {
+        match self {
+            Self::NoRunningPod => "only file-system backup could take its data, and no running pod in the backup mounts it; mount it in a running pod, give it a snapshot path (a Velero-labelled VolumeSnapshotClass for its CSI driver), or exempt it with a reason".to_string(),
+            Self::ClaimNamedInsteadOfVolume { pod, volume } => format!(
+                "pod {pod} lists the claim name {claim:?} in {BACKUP_VOLUMES}, which takes pod volume names: write {volume:?}"
+            ),
+            Self::SnapshotsOff => "the schedule sets snapshotVolumes: false and no file-system backup applies".to_string(),
+            Self::PersistentVolumesExcluded => "the schedule does not include persistentvolumes, so no snapshot is taken, and no file-system backup applies".to_string(),
+            Self::NoSnapshotPath => "no VolumeSnapshotLocation or Velero-labelled VolumeSnapshotClass matches its storage, and no file-system backup applies".to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +59,8 @@ pub(crate) enum DataPath {
     /// A Namespace: its objects are backed up.
     Objects,
     Snapshot(SnapshotPath),
-    FsBackup {
-        pod: String,
-        volume: String,
-    },
+    /// Through a running pod that mounts the claim.
+    FsBackup,
     /// At admission a new PVC has no pod yet: file-system backup will take its data once a
     /// running pod mounts it.
     FsBackupOnceMounted,
@@ -104,15 +136,14 @@ fn volume_data(
         for volume in pod.volumes_for_claim(claim) {
             if fs_backup_selects(schedule, pod, volume) {
                 if pod.is_running() {
-                    return Outcome::Covers(DataPath::FsBackup {
-                        pod: pod.metadata.name.clone(),
-                        volume: volume.to_string(),
-                    });
+                    return Outcome::Covers(DataPath::FsBackup);
                 }
                 unmounted_opt_in = true;
             } else if volume != claim && listed(pod, BACKUP_VOLUMES, claim) {
-                claim_named_instead_of_volume =
-                    Some((pod.metadata.name.clone(), volume.to_string()));
+                claim_named_instead_of_volume = Some(DataGapReason::ClaimNamedInsteadOfVolume {
+                    pod: pod.metadata.name.clone(),
+                    volume: volume.to_string(),
+                });
             }
         }
     }
@@ -132,22 +163,20 @@ fn volume_data(
     if schedule.default_volumes_to_fs_backup || unmounted_opt_in {
         return Outcome::DataGap {
             code: GapCode::UnmountedFsBackupOnly,
-            detail: "only file-system backup could take its data, and no running pod in the backup mounts it; mount it in a running pod, give it a snapshot path (a Velero-labelled VolumeSnapshotClass for its CSI driver), or exempt it with a reason".to_string(),
+            reason: DataGapReason::NoRunningPod,
         };
     }
-    let detail = match claim_named_instead_of_volume {
-        Some((pod, volume)) => format!(
-            "pod {pod} lists the claim name {claim:?} in {BACKUP_VOLUMES}, which takes pod volume names: write {volume:?}"
-        ),
-        None if !schedule.snapshot_volumes => "the schedule sets snapshotVolumes: false and no file-system backup applies".to_string(),
+    let reason = match claim_named_instead_of_volume {
+        Some(reason) => reason,
+        None if !schedule.snapshot_volumes => DataGapReason::SnapshotsOff,
         None if !schedule.resources.includes_bound_volumes() => {
-            "the schedule does not include persistentvolumes, so no snapshot is taken, and no file-system backup applies".to_string()
+            DataGapReason::PersistentVolumesExcluded
         }
-        None => "no VolumeSnapshotLocation or Velero-labelled VolumeSnapshotClass matches its storage, and no file-system backup applies".to_string(),
+        None => DataGapReason::NoSnapshotPath,
     };
     Outcome::DataGap {
         code: GapCode::VolumeNotBackedUp,
-        detail,
+        reason,
     }
 }
 
