@@ -49,20 +49,17 @@ impl ScheduleSet {
         };
         for (index, schedule) in set.all.iter().enumerate() {
             set.by_name.insert(schedule.name.clone(), index);
-            let filter = &schedule.namespaces;
-            if filter.includes_all()
-                || filter
-                    .includes
-                    .iter()
-                    .any(|pattern| pattern.exact().is_none())
-            {
-                set.broad.push(index);
-            }
-            for name in filter.includes.iter().filter_map(|pattern| pattern.exact()) {
-                set.by_namespace
-                    .entry(name.to_string())
-                    .or_default()
-                    .push(index);
+            // A schedule that can select namespaces it does not name is tried on every one.
+            match schedule.namespaces.exact_names() {
+                Some(names) => {
+                    for name in names {
+                        set.by_namespace
+                            .entry(name.to_string())
+                            .or_default()
+                            .push(index);
+                    }
+                }
+                None => set.broad.push(index),
             }
         }
         let known = known
@@ -537,12 +534,7 @@ impl CoverageIndex {
                 None => return 0,
             },
         };
-        let names: Option<Vec<&str>> = if includes.is_empty() {
-            None
-        } else {
-            includes.iter().map(NamePattern::exact).collect()
-        };
-        match names {
+        match NamePattern::exact_names(includes) {
             Some(names) => names
                 .into_iter()
                 .map(|name| {
@@ -562,35 +554,32 @@ impl CoverageIndex {
     /// name lookup when it lists names only, else by testing every known namespace.
     fn namespaces_selected_by<'s>(&'s self, schedule: &CompiledSchedule) -> Vec<&'s str> {
         let filter = &schedule.namespaces;
-        let mut names: Vec<&str> =
-            if filter.includes_all() || filter.includes.iter().any(|p| p.exact().is_none()) {
-                self.world
-                    .namespaces
-                    .keys()
-                    .chain(self.world.pvcs.keys())
-                    .map(String::as_str)
-                    .filter(|name| filter.selects(name))
-                    .collect()
-            } else {
-                filter
-                    .includes
-                    .iter()
-                    .filter_map(|pattern| pattern.exact())
-                    .filter_map(|name| {
-                        self.world
-                            .namespaces
-                            .get_key_value(name)
-                            .map(|(key, _)| key.as_str())
-                            .or_else(|| {
-                                self.world
-                                    .pvcs
-                                    .get_key_value(name)
-                                    .map(|(key, _)| key.as_str())
-                            })
-                    })
-                    .filter(|name| filter.selects(name))
-                    .collect()
-            };
+        let mut names: Vec<&str> = match filter.exact_names() {
+            None => self
+                .world
+                .namespaces
+                .keys()
+                .chain(self.world.pvcs.keys())
+                .map(String::as_str)
+                .filter(|name| filter.selects(name))
+                .collect(),
+            Some(listed) => listed
+                .into_iter()
+                .filter_map(|name| {
+                    self.world
+                        .namespaces
+                        .get_key_value(name)
+                        .map(|(key, _)| key.as_str())
+                        .or_else(|| {
+                            self.world
+                                .pvcs
+                                .get_key_value(name)
+                                .map(|(key, _)| key.as_str())
+                        })
+                })
+                .filter(|name| filter.selects(name))
+                .collect(),
+        };
         names.sort_unstable();
         names.dedup();
         names

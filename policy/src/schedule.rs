@@ -29,6 +29,12 @@ impl NamespaceFilter {
         self.includes.is_empty() || self.includes.iter().any(NamePattern::is_match_all)
     }
 
+    /// The namespaces the includes name when they name them all exactly (excludes still
+    /// apply); `None` when the filter can select namespaces it does not name.
+    pub fn exact_names(&self) -> Option<Vec<&str>> {
+        NamePattern::exact_names(&self.includes)
+    }
+
     pub fn selects(&self, namespace: &str) -> bool {
         !self
             .excludes
