@@ -1,15 +1,14 @@
 //! Prometheus metrics (prometheus-client, OpenMetrics text on `/metrics`).
 //!
 //! The names are a contract: `deploy/velero` alerts and dashboards key on them.
-//! Request-path recording is allocation-free for the label values handlers use (they are
-//! mapped to `&'static str`); anything unexpected is still recorded, as an owned string.
+//! Label values are `&'static str`, so request-path recording allocates nothing once a
+//! series exists.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use policy::{CoverageIndex, Detail, Verdict};
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -18,15 +17,15 @@ use prometheus_client::registry::Registry;
 
 /// One admission decision, as recorded by the handlers.
 #[derive(Debug, Clone, Copy)]
-pub struct DecisionRecord<'a> {
+pub struct DecisionRecord {
     /// `mutate` or `validate`.
-    pub endpoint: &'a str,
+    pub endpoint: &'static str,
     /// `Namespace`, `PersistentVolumeClaim`, `Schedule`, or `other`.
-    pub kind: &'a str,
-    /// `CREATE`, `UPDATE`, `DELETE`, `CONNECT`.
-    pub operation: &'a str,
+    pub kind: &'static str,
+    /// `CREATE`, `UPDATE`, `DELETE`, `CONNECT` or `OTHER`.
+    pub operation: &'static str,
     /// `allowed`, `denied`, `warned` or `invalid`.
-    pub verdict: &'a str,
+    pub verdict: &'static str,
     pub elapsed: Duration,
 }
 
@@ -61,43 +60,19 @@ pub const LATENCY_BUCKETS: [f64; 11] = [
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 1.0,
 ];
 
-/// A label value that is usually one of a few known strings.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
-struct Value(Cow<'static, str>);
-
-impl Value {
-    fn of(value: &str, known: &[&'static str]) -> Self {
-        match known.iter().find(|candidate| **candidate == value) {
-            Some(known) => Self(Cow::Borrowed(known)),
-            None => Self(Cow::Owned(value.to_string())),
-        }
-    }
-}
-
-impl EncodeLabelValue for Value {
-    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
-        EncodeLabelValue::encode(&self.0.as_ref(), encoder)
-    }
-}
-
-const ENDPOINTS: &[&str] = &["mutate", "validate"];
-const KINDS: &[&str] = &["Namespace", "PersistentVolumeClaim", "Schedule", "other"];
-const OPERATIONS: &[&str] = &["CREATE", "UPDATE", "DELETE", "CONNECT"];
-const VERDICTS: &[&str] = &["allowed", "denied", "warned", "invalid"];
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    endpoint: Value,
-    kind: Value,
-    operation: Value,
+    endpoint: &'static str,
+    kind: &'static str,
+    operation: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
-    endpoint: Value,
-    kind: Value,
-    operation: Value,
-    verdict: Value,
+    endpoint: &'static str,
+    kind: &'static str,
+    operation: &'static str,
+    verdict: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -229,29 +204,27 @@ impl Metrics {
         }
     }
 
-    pub fn record_decision(&self, record: DecisionRecord<'_>) {
-        let endpoint = Value::of(record.endpoint, ENDPOINTS);
-        let kind = Value::of(record.kind, KINDS);
-        let operation = Value::of(record.operation, OPERATIONS);
-        let request = RequestLabels {
+    pub fn record_decision(&self, record: DecisionRecord) {
+        let DecisionRecord {
             endpoint,
             kind,
             operation,
-        };
+            verdict,
+            elapsed,
+        } = record;
         self.duration
-            .get_or_create(&request)
-            .observe(record.elapsed.as_secs_f64());
-        let RequestLabels {
-            endpoint,
-            kind,
-            operation,
-        } = request;
+            .get_or_create(&RequestLabels {
+                endpoint,
+                kind,
+                operation,
+            })
+            .observe(elapsed.as_secs_f64());
         self.decisions
             .get_or_create(&DecisionLabels {
                 endpoint,
                 kind,
                 operation,
-                verdict: Value::of(record.verdict, VERDICTS),
+                verdict,
             })
             .inc();
     }
@@ -388,15 +361,24 @@ mod tests {
     }
 
     #[test]
-    fn unknown_label_values_are_kept() {
+    fn decisions_are_counted_per_verdict_and_timed_per_request() {
         let metrics = Metrics::new();
-        metrics.record_decision(DecisionRecord {
-            endpoint: "mutate",
-            kind: "ConfigMap",
-            operation: "CREATE",
-            verdict: "allowed",
-            elapsed: Duration::from_micros(10),
-        });
-        assert!(metrics.encode().contains("kind=\"ConfigMap\""));
+        for verdict in ["allowed", "allowed", "warned"] {
+            metrics.record_decision(DecisionRecord {
+                endpoint: "mutate",
+                kind: "other",
+                operation: "OTHER",
+                verdict,
+                elapsed: Duration::from_micros(10),
+            });
+        }
+        let text = metrics.encode();
+        for expected in [
+            "backstop_admission_decisions_total{endpoint=\"mutate\",kind=\"other\",operation=\"OTHER\",verdict=\"allowed\"} 2",
+            "backstop_admission_decisions_total{endpoint=\"mutate\",kind=\"other\",operation=\"OTHER\",verdict=\"warned\"} 1",
+            "backstop_admission_duration_seconds_count{endpoint=\"mutate\",kind=\"other\",operation=\"OTHER\"} 3",
+        ] {
+            assert!(text.contains(expected), "missing {expected} in\n{text}");
+        }
     }
 }
