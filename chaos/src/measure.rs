@@ -230,12 +230,6 @@ fn millis(nanos: i128) -> i64 {
     i64::try_from(nanos / 1_000_000).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX })
 }
 
-impl Rpo {
-    pub fn duration(&self) -> Option<Duration> {
-        self.ms.map(Duration::from_millis)
-    }
-}
-
 impl Rto {
     pub fn duration(&self) -> Duration {
         Duration::from_millis(self.ms)

@@ -11,7 +11,7 @@ use clap::ValueEnum;
 
 use crate::duration::human;
 use crate::result::RunResult;
-use crate::verdict::{CheckName, Verdict};
+use crate::verdict::{CheckName, Verdict, describe};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -64,6 +64,43 @@ fn run_length_ms(r: &RunResult) -> u64 {
     r.phases.last().map_or(0, |p| {
         p.ended.mono_nanos.saturating_sub(r.started.mono_nanos) / 1_000_000
     })
+}
+
+/// The ledger findings, one plain sentence per list item (unescaped: each
+/// renderer escapes and marks them up its own way).
+fn ledger_items(r: &RunResult) -> Vec<String> {
+    let l = &r.ledger;
+    let seq = |s: Option<u64>| s.map_or_else(|| "none".to_owned(), |s| format!("seq {s}"));
+    let mut items = vec![
+        format!(
+            "newest write seen acknowledged before the fault: {}",
+            seq(l.acknowledged_before_fault)
+        ),
+        format!(
+            "restored: {} intact record(s), {} chain-valid, newest valid {}",
+            l.restored_records,
+            l.chain_valid_records,
+            seq(l.newest_valid_seq)
+        ),
+        format!("acknowledged writes lost: {}", l.lost_acknowledged_writes),
+        format!(
+            "restored records never seen acknowledged: {}",
+            l.present_never_acknowledged
+        ),
+    ];
+    if let Some(t) = l.torn_tail {
+        items.push(format!(
+            "torn write at the end: seq {} ({} bytes, not counted)",
+            t.seq, t.bytes
+        ));
+    }
+    if !l.duplicates.is_empty() {
+        items.push(format!("duplicated records: {}", l.duplicates.len()));
+    }
+    for p in &l.problems {
+        items.push(format!("chain problem: {}", describe(p)));
+    }
+    items
 }
 
 /// One-line "versions" summary.

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::path::Path;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -107,12 +106,6 @@ pub struct PhaseSpan {
     pub started: Stamp,
     pub ended: Stamp,
     pub duration_ms: u64,
-}
-
-impl PhaseSpan {
-    pub fn duration(&self) -> Duration {
-        Duration::from_millis(self.duration_ms)
-    }
 }
 
 impl Timeline {

@@ -4,10 +4,12 @@
 use std::fmt::Write as _;
 
 use super::junit::escape;
-use super::{ms, passed, rpo_text, rto_text, run_length_ms, verdict_word, versions_line};
+use super::{
+    ledger_items, ms, passed, rpo_text, rto_text, run_length_ms, verdict_word, versions_line,
+};
 use crate::result::RunResult;
 use crate::timeline::Phase;
-use crate::verdict::{CheckName, Verdict, describe};
+use crate::verdict::{CheckName, Verdict};
 
 const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:960px;color:#1f2328;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
@@ -86,38 +88,9 @@ pub(super) fn render(r: &RunResult) -> String {
     }
     out.push_str("</table>\n");
 
-    let l = &r.ledger;
     out.push_str("<h2>Ledger</h2>\n<ul>\n");
-    let seq = |s: Option<u64>| s.map_or_else(|| "none".to_owned(), |s| format!("seq {s}"));
-    let _ = writeln!(
-        out,
-        "<li>newest write seen acknowledged before the fault: {}</li>",
-        seq(l.acknowledged_before_fault)
-    );
-    let _ = writeln!(
-        out,
-        "<li>restored: {} intact record(s), {} chain-valid, newest valid {}</li>",
-        l.restored_records,
-        l.chain_valid_records,
-        seq(l.newest_valid_seq)
-    );
-    let _ = writeln!(
-        out,
-        "<li>acknowledged writes lost: {}</li>\n<li>restored records never seen acknowledged: {}</li>",
-        l.lost_acknowledged_writes, l.present_never_acknowledged
-    );
-    if let Some(t) = l.torn_tail {
-        let _ = writeln!(
-            out,
-            "<li>torn write at the end: seq {} ({} bytes, not counted)</li>",
-            t.seq, t.bytes
-        );
-    }
-    if !l.duplicates.is_empty() {
-        let _ = writeln!(out, "<li>duplicated records: {}</li>", l.duplicates.len());
-    }
-    for p in &l.problems {
-        let _ = writeln!(out, "<li>chain problem: {}</li>", escape(&describe(p)));
+    for item in ledger_items(r) {
+        let _ = writeln!(out, "<li>{}</li>", escape(&item));
     }
     out.push_str("</ul>\n");
 

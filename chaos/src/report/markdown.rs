@@ -2,9 +2,11 @@
 
 use std::fmt::Write as _;
 
-use super::{ms, passed, rpo_text, rto_text, run_length_ms, verdict_word, versions_line};
+use super::{
+    ledger_items, ms, passed, rpo_text, rto_text, run_length_ms, verdict_word, versions_line,
+};
 use crate::result::RunResult;
-use crate::verdict::{CheckName, Verdict, describe};
+use crate::verdict::{CheckName, Verdict};
 
 pub(super) fn render(r: &RunResult) -> String {
     let mut out = String::new();
@@ -69,42 +71,9 @@ pub(super) fn render(r: &RunResult) -> String {
         );
     }
 
-    let l = &r.ledger;
     out.push_str("\n### Ledger\n\n");
-    let _ = writeln!(
-        out,
-        "- newest write seen acknowledged before the fault: {}",
-        seq(l.acknowledged_before_fault)
-    );
-    let _ = writeln!(
-        out,
-        "- restored: {} intact record(s), {} chain-valid, newest valid {}",
-        l.restored_records,
-        l.chain_valid_records,
-        seq(l.newest_valid_seq)
-    );
-    let _ = writeln!(
-        out,
-        "- acknowledged writes lost: {}",
-        l.lost_acknowledged_writes
-    );
-    let _ = writeln!(
-        out,
-        "- restored records never seen acknowledged: {}",
-        l.present_never_acknowledged
-    );
-    if let Some(t) = l.torn_tail {
-        let _ = writeln!(
-            out,
-            "- torn write at the end: seq {} ({} bytes, not counted)",
-            t.seq, t.bytes
-        );
-    }
-    if !l.duplicates.is_empty() {
-        let _ = writeln!(out, "- duplicated records: {}", l.duplicates.len());
-    }
-    for p in &l.problems {
-        let _ = writeln!(out, "- chain problem: {}", cell(&describe(p)));
+    for item in ledger_items(r) {
+        let _ = writeln!(out, "- {}", cell(&item));
     }
 
     out.push_str("\n### Restore\n\n");
@@ -155,10 +124,6 @@ pub(super) fn render(r: &RunResult) -> String {
 
 fn tick(ok: bool) -> &'static str {
     if ok { "✅" } else { "❌" }
-}
-
-fn seq(s: Option<u64>) -> String {
-    s.map_or_else(|| "none".to_owned(), |s| format!("seq {s}"))
 }
 
 /// Text safe inside a table cell: no pipes, no newlines, no HTML.
