@@ -40,6 +40,11 @@ use std::time::{Duration, Instant};
 
 use drive::{Review, Stats};
 
+/// The allocator the webhook binary uses, so the bare baseline (this binary, in its `bare` role)
+/// is measured on the same footing.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const ROLE: &str = "BACKSTOP_BENCH_ROLE";
 const RATE: f64 = 2_000.0;
 /// Connection counts of the peak sweep; the first is also reported on its own.
