@@ -167,6 +167,18 @@ impl Answer {
     fn warned(&self, text: &str) -> bool {
         self.warnings.iter().any(|warning| warning.contains(text))
     }
+
+    /// A Schedule denial names each critical namespace that would lose coverage, with its tier.
+    fn assert_names_every_critical_namespace(&self) {
+        for namespace in CRITICAL_NAMESPACES {
+            assert!(
+                self.message
+                    .contains(&format!("Namespace {namespace} (critical)")),
+                "{namespace}: {}",
+                self.message
+            );
+        }
+    }
 }
 
 /// Sends a review body to `/mutate` or `/validate` as the apiserver does, and checks the
@@ -685,15 +697,7 @@ async fn denies_pausing_the_only_hourly_schedule_naming_every_critical_namespace
         "{}",
         answer.message
     );
-    for namespace in CRITICAL_NAMESPACES {
-        assert!(
-            answer
-                .message
-                .contains(&format!("Namespace {namespace} (critical)")),
-            "{namespace}: {}",
-            answer.message
-        );
-    }
+    answer.assert_names_every_critical_namespace();
     assert!(
         answer
             .message
@@ -738,9 +742,7 @@ async fn denies_deleting_the_hourly_schedule() {
         "{}",
         answer.message
     );
-    for namespace in CRITICAL_NAMESPACES {
-        assert!(answer.message.contains(&format!("Namespace {namespace}")));
-    }
+    answer.assert_names_every_critical_namespace();
 }
 
 #[tokio::test]
@@ -897,15 +899,7 @@ async fn judges_a_schedule_edit_that_reaches_many_objects_on_the_blocking_pool_a
     state.set_ready(true);
     let answer = review(&admission::router(state), "validate", &body).await;
     assert!(!answer.allowed, "{:?}", answer.raw);
-    for namespace in CRITICAL_NAMESPACES {
-        assert!(
-            answer
-                .message
-                .contains(&format!("Namespace {namespace} (critical)")),
-            "{namespace}: {}",
-            answer.message
-        );
-    }
+    answer.assert_names_every_critical_namespace();
 }
 
 // ---------------------------------------------------------------------------------------------
