@@ -3,9 +3,10 @@
 //! Per-request events belong at `debug`: an INFO line per request costs about as much CPU as the
 //! whole decision (DESIGN.md, "Where webhook time goes"); the request span carries the fields.
 //! Denials do log at `info`, so a logger only copies its line into memory, and a flusher thread
-//! writes what has gathered at most 50 ms later, in one system call ([`batch`]). Nothing is
-//! dropped: a sink that cannot keep up makes loggers write themselves, and what is waiting is
-//! written when the guard [`init`] returns drops at the end of `serve`.
+//! writes what has gathered at most 50 ms later, in one system call ([`batch`]). A sink that
+//! cannot keep up makes loggers write themselves, and what is waiting is written when the guard
+//! [`init`] returns drops at the end of `serve`; only a process killed outright (SIGKILL, abort)
+//! loses the lines of its last 50 ms.
 
 mod batch;
 
@@ -20,9 +21,9 @@ use crate::args::LogFormat;
 pub use batch::FlushGuard;
 use batch::{BatchLimits, batched};
 
-/// Installs the global subscriber. A second call (tests) keeps the first one. Keep the returned
-/// guard for as long as the process logs: dropping it writes out what is still waiting. Without a
-/// flusher thread (it could not be started) lines go straight to stderr.
+/// Installs the global subscriber. A second call (tests) keeps the first one and returns `None`.
+/// Keep the returned guard for as long as the process logs: dropping it writes out what is still
+/// waiting. Without a flusher thread (it could not be started) lines go straight to stderr.
 pub fn init(format: LogFormat) -> Option<FlushGuard<Stderr>> {
     let (writer, guard) = match batched(std::io::stderr(), BatchLimits::default(), "backstop-log") {
         Ok((writer, guard)) => (BoxMakeWriter::new(writer), Some(guard)),
@@ -37,7 +38,7 @@ pub fn init(format: LogFormat) -> Option<FlushGuard<Stderr>> {
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .with_span_events(FmtSpan::NONE);
-    let _ = match format {
+    let installed = match format {
         LogFormat::Text => builder.with_target(false).try_init(),
         LogFormat::Json => builder
             .json()
@@ -45,5 +46,6 @@ pub fn init(format: LogFormat) -> Option<FlushGuard<Stderr>> {
             .with_current_span(true)
             .try_init(),
     };
-    guard
+    // Not installed: the writer was dropped with the builder, and its flusher stops with this.
+    guard.filter(|_| installed.is_ok())
 }

@@ -3,10 +3,12 @@
 //!
 //! A logger only copies its line into a shared buffer: no system call, no wake-up per line. The
 //! flusher sleeps until a line arrives, lets more gather for up to the interval (or until
-//! [`BatchLimits::eager_bytes`] are waiting), and writes them in one call. Nothing is dropped:
-//! past [`BatchLimits::max_pending_bytes`] (the sink is slower than the logging) the logger writes
-//! the waiting lines and its own itself, in order, so logging slows down instead of losing lines
-//! or growing without bound. Dropping the [`FlushGuard`] writes out whatever is still waiting.
+//! [`BatchLimits::eager_bytes`] are waiting), and writes them in one call. Past
+//! [`BatchLimits::max_pending_bytes`] (the sink is slower than the logging) the logger writes the
+//! waiting lines and its own itself, in order, so logging slows down instead of losing lines or
+//! growing without bound. Dropping the [`FlushGuard`] writes out whatever is still waiting, and
+//! lines logged after that are written by their logger. Lines are lost only when the process
+//! dies without dropping the guard.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -158,7 +160,9 @@ impl<W: Write> Write for LineWriter<'_, W> {
         let limits = self.shared.limits;
         let mut pending = self.shared.pending();
         let before = pending.bytes.len();
-        if before + line.len() > limits.max_pending_bytes {
+        // Past the cap, or after the flusher has stopped (a line logged while the process
+        // exits): the logger writes itself.
+        if pending.stopping || before + line.len() > limits.max_pending_bytes {
             let mut sink = self.shared.sink();
             let waiting = std::mem::take(&mut pending.bytes);
             write_out(&mut *sink, &waiting);
@@ -207,10 +211,12 @@ mod tests {
 
     use super::*;
 
-    /// A sink the test can read while the writer owns it, counting the writes it receives.
+    /// A sink the test can read while the writer owns it, counting the writes it receives and
+    /// naming the threads that made them.
     #[derive(Clone, Default)]
     struct Sink {
         written: Arc<Mutex<(Vec<u8>, usize)>>,
+        writers: Arc<Mutex<Vec<String>>>,
     }
 
     impl Sink {
@@ -228,6 +234,11 @@ mod tests {
             let mut written = self.written.lock().unwrap();
             written.0.extend_from_slice(bytes);
             written.1 += 1;
+            let thread = std::thread::current()
+                .name()
+                .unwrap_or_default()
+                .to_string();
+            self.writers.lock().unwrap().push(thread);
             Ok(bytes.len())
         }
 
@@ -279,6 +290,15 @@ mod tests {
     }
 
     #[test]
+    fn writes_a_line_logged_after_the_guard_dropped_itself() {
+        let sink = Sink::default();
+        let (writer, guard) = batched(sink.clone(), SLOW, "test-log").unwrap();
+        drop(guard);
+        log(&writer, "late\n");
+        assert_eq!(sink.text(), "late\n");
+    }
+
+    #[test]
     fn writes_lines_that_gathered_together_in_one_call() {
         let sink = Sink::default();
         let (writer, guard) = batched(sink.clone(), SLOW, "test-log").unwrap();
@@ -312,14 +332,17 @@ mod tests {
     fn writes_through_in_order_when_the_flusher_falls_behind() {
         let sink = Sink::default();
         let (writer, guard) = batched(sink.clone(), SLOW, "test-log").unwrap();
-        // Hold the sink: the flusher cannot write, and the loggers fill the buffer past its cap.
+        // Hold the sink: the flusher cannot write, and the logger fills the buffer past its cap.
         let held = sink.written.lock().unwrap();
-        let logger = std::thread::spawn(move || {
-            for number in 0..200 {
-                log(&writer, &format!("{number:0>40}\n"));
-            }
-            writer
-        });
+        let logger = std::thread::Builder::new()
+            .name("logger".to_string())
+            .spawn(move || {
+                for number in 0..200 {
+                    log(&writer, &format!("{number:0>40}\n"));
+                }
+                writer
+            })
+            .unwrap();
         std::thread::sleep(Duration::from_millis(50));
         drop(held);
         let writer = logger.join().unwrap();
@@ -327,5 +350,15 @@ mod tests {
         drop(writer);
         let expected: String = (0..200).map(|number| format!("{number:0>40}\n")).collect();
         assert_eq!(sink.text(), expected);
+        // 8,200 bytes against a 4,096-byte cap: the logger wrote some of it itself.
+        assert!(
+            sink.writers
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|name| name == "logger"),
+            "every write came from the flusher: {:?}",
+            sink.writers.lock().unwrap()
+        );
     }
 }
