@@ -15,7 +15,6 @@ use std::sync::Arc;
 use crate::config::{Policy, Tier, TierSource};
 use crate::inventory::Inventory;
 use crate::objects::{Meta, NamespaceFacts, PvcFacts};
-use crate::pattern::NamePattern;
 use crate::schedule::{CompiledSchedule, ScheduleState};
 use crate::velero::Schedule;
 use crate::verdict::{Detail, ObjectKind, Regression, Verdict, worsening};
@@ -403,16 +402,7 @@ impl CoverageIndex {
         before: Option<&Schedule>,
         after: Option<&Schedule>,
     ) -> Vec<Regression> {
-        if namespace != self.policy.velero_namespace {
-            return Vec::new();
-        }
-        let old = match before {
-            Some(schedule) => Some(Arc::new(CompiledSchedule::compile(schedule))),
-            None => self.schedules.named(namespace, name).cloned(),
-        };
-        let Some(old) = old
-            .filter(|old| old.state() == ScheduleState::Active && old.worst_interval().is_some())
-        else {
+        let Some(old) = self.edit_origin(namespace, name, before) else {
             return Vec::new();
         };
         let new = after.map(CompiledSchedule::compile);
@@ -506,35 +496,10 @@ impl CoverageIndex {
         name: &str,
         before: Option<&Schedule>,
     ) -> usize {
-        if namespace != self.policy.velero_namespace {
+        let Some(old) = self.edit_origin(namespace, name, before) else {
             return 0;
-        }
-        let indexed;
-        let includes: &[NamePattern] = match before {
-            Some(schedule) => {
-                let parsed: Result<Vec<NamePattern>, String> = schedule
-                    .spec
-                    .template
-                    .included_namespaces
-                    .iter()
-                    .flatten()
-                    .map(|source| NamePattern::parse(source))
-                    .collect();
-                match parsed {
-                    Ok(patterns) => {
-                        indexed = patterns;
-                        &indexed
-                    }
-                    // Velero refuses it; judged as such, but never assume a small reach.
-                    Err(_) => return self.object_count(),
-                }
-            }
-            None => match self.schedules.named(namespace, name) {
-                Some(schedule) => &schedule.namespaces.includes,
-                None => return 0,
-            },
         };
-        match NamePattern::exact_names(includes) {
+        match old.namespaces.exact_names() {
             Some(names) => names
                 .into_iter()
                 .map(|name| {
@@ -544,6 +509,26 @@ impl CoverageIndex {
                 .sum(),
             None => self.object_count(),
         }
+    }
+
+    /// The schedule an edit starts from, when the edit can leave anything worse off: the stored
+    /// copy (`before`, what the apiserver holds; the index may lag behind it) or else the indexed
+    /// one, in Velero's namespace, active and firing. A paused, invalid or never-firing schedule
+    /// covers nothing, so no edit of it makes anything worse.
+    fn edit_origin(
+        &self,
+        namespace: &str,
+        name: &str,
+        before: Option<&Schedule>,
+    ) -> Option<Arc<CompiledSchedule>> {
+        if namespace != self.policy.velero_namespace {
+            return None;
+        }
+        let old = match before {
+            Some(schedule) => Arc::new(CompiledSchedule::compile(schedule)),
+            None => Arc::clone(self.schedules.named(namespace, name)?),
+        };
+        (old.state() == ScheduleState::Active && old.worst_interval().is_some()).then_some(old)
     }
 
     fn object_count(&self) -> usize {

@@ -53,37 +53,11 @@ impl NamePattern {
             Self::Any | Self::Glob { .. } => None,
         }
     }
-
-    /// The names a list of includes can select when every one is an exact name; `None` when it
-    /// can select names it does not list (an empty list means all, `*`, or a glob).
-    pub fn exact_names(includes: &[Self]) -> Option<Vec<&str>> {
-        if includes.is_empty() {
-            return None;
-        }
-        includes.iter().map(Self::exact).collect()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn includes_name_their_namespaces_exactly_only_without_globs_or_star() {
-        let parse = |sources: &[&str]| -> Vec<NamePattern> {
-            sources
-                .iter()
-                .map(|source| NamePattern::parse(source).unwrap())
-                .collect()
-        };
-        assert_eq!(
-            NamePattern::exact_names(&parse(&["shop", "data"])),
-            Some(vec!["shop", "data"])
-        );
-        assert_eq!(NamePattern::exact_names(&parse(&["shop", "team-*"])), None);
-        assert_eq!(NamePattern::exact_names(&parse(&["*"])), None);
-        assert_eq!(NamePattern::exact_names(&[]), None);
-    }
 
     #[test]
     fn plain_name_matches_only_itself() {

@@ -32,7 +32,10 @@ impl NamespaceFilter {
     /// The namespaces the includes name when they name them all exactly (excludes still
     /// apply); `None` when the filter can select namespaces it does not name.
     pub fn exact_names(&self) -> Option<Vec<&str>> {
-        NamePattern::exact_names(&self.includes)
+        if self.includes.is_empty() {
+            return None;
+        }
+        self.includes.iter().map(NamePattern::exact).collect()
     }
 
     pub fn selects(&self, namespace: &str) -> bool {
@@ -246,5 +249,31 @@ fn compile_labels(
         (Some(selector), None) => convert(selector).map_or(LabelFilter::All, LabelFilter::Selector),
         (None, Some(list)) => LabelFilter::AnyOf(list.iter().filter_map(convert).collect()),
         (None, None) => LabelFilter::All,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(includes: &[&str]) -> NamespaceFilter {
+        NamespaceFilter {
+            includes: includes
+                .iter()
+                .map(|source| NamePattern::parse(source).unwrap())
+                .collect(),
+            excludes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn includes_name_their_namespaces_exactly_only_without_globs_or_star() {
+        assert_eq!(
+            filter(&["shop", "data"]).exact_names(),
+            Some(vec!["shop", "data"])
+        );
+        assert_eq!(filter(&["shop", "team-*"]).exact_names(), None);
+        assert_eq!(filter(&["*"]).exact_names(), None);
+        assert_eq!(filter(&[]).exact_names(), None);
     }
 }

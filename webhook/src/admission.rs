@@ -398,7 +398,9 @@ async fn decide(
         Endpoint::Mutate => guarded(|| mutate::decide(&index, request)),
         Endpoint::Validate => match guarded(|| validate::plan(&index, request))? {
             validate::Plan::Decided(decision) => Ok(decision),
-            validate::Plan::Schedule(review) if review.reach(&index) <= INLINE_SCHEDULE_REACH => {
+            validate::Plan::Schedule(review)
+                if guarded(|| review.reach(&index))? <= INLINE_SCHEDULE_REACH =>
+            {
                 guarded(|| review.decide(&index))
             }
             validate::Plan::Schedule(review) => {

@@ -1035,3 +1035,31 @@ fn edit_reach_follows_the_apiserver_copy_and_counts_every_object_for_a_glob() {
         3
     );
 }
+
+#[test]
+fn edit_reach_is_zero_where_no_edit_is_judged_a_paused_or_invalid_stored_schedule() {
+    let index = index(&(namespace("team-a", "") + &pvc("team-a", "data", "", "fast")));
+    let everything = edited("stored", "0 2 * * *", "{ttl: 720h}");
+    let mut paused = edited("stored", "0 2 * * *", "{ttl: 720h}");
+    paused.spec.paused = Some(true);
+    let invalid = edited(
+        "stored",
+        "0 2 * * *",
+        "{includedNamespaces: ['[team'], ttl: 720h}",
+    );
+    assert_eq!(
+        index.schedule_edit_reach("velero", "stored", Some(&everything)),
+        2
+    );
+    for stored in [&paused, &invalid] {
+        assert_eq!(
+            index.schedule_edit_reach("velero", "stored", Some(stored)),
+            0
+        );
+        assert!(
+            index
+                .schedule_edit_regressions("velero", "stored", Some(stored), None)
+                .is_empty()
+        );
+    }
+}
