@@ -9,7 +9,8 @@
 # BENCH_DATA=platform runs it over the platform fixtures alone; BENCH_LOG_FORMAT=text logs as
 # the default text format instead of the deployed JSON lines; BENCH_WEBHOOK_BIN=path drives
 # another build of the webhook; BENCH_COMPARE_BIN=path runs a second build in the same rounds and
-# prints its ratios to bare and to the first build, round by round (A/B on a drifting machine).
+# prints the median of its per-round ratios to bare and to the first build (A/B on a drifting
+# machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec cargo bench -p backstop-webhook --bench load "$@"
