@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Parses a duration written as one or more `<integer><unit>` parts, units
-/// `ns`, `us`, `ms`, `s`, `m`, `h`, `d` (`90s`, `1h30m`). No sign, no fractions,
+/// `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`, `d` (`90s`, `1h30m`). No sign, no fractions,
 /// no spaces: a scenario file says exactly what it means.
 pub fn parse(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
@@ -30,7 +30,8 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         let (unit, tail) = tail.split_at(unit_len);
         let nanos_per_unit: u128 = match unit {
             "ns" => 1,
-            "us" | "µs" => 1_000,
+            // The micro sign (U+00B5, as Go prints it) and the Greek mu (U+03BC) look alike.
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
             "ms" => 1_000_000,
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
@@ -137,6 +138,7 @@ mod tests {
             ("1d", Duration::from_secs(86_400)),
             ("250us", Duration::from_micros(250)),
             ("250µs", Duration::from_micros(250)),
+            ("250\u{3bc}s", Duration::from_micros(250)),
             ("0s", Duration::ZERO),
         ];
         for (text, expected) in cases {

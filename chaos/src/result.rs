@@ -234,17 +234,19 @@ pub fn parse(path: &Path, text: &str) -> Result<RunResult, Error> {
     }
     let checks = result.recheck();
     // Reports print the checks as stored: each must be what the file's own figures give.
-    if let Some((stored, _)) = result
+    // (the evidence too: reports print it, so its numbers must be the figures' own).
+    if let Some((at, stored)) = result
         .checks
         .iter()
         .zip(&checks)
-        .find(|(stored, rechecked)| stored != rechecked)
+        .enumerate()
+        .find_map(|(at, (stored, rechecked))| (stored != rechecked).then_some((at, stored)))
     {
         return Err(Error::invalid(
             path,
-            "checks",
+            format!("checks[{at}]"),
             format!(
-                "{:?} does not follow from the file's own figures",
+                "{} does not follow from the file's own figures",
                 stored.name
             ),
         ));
