@@ -68,16 +68,31 @@ impl IndexBuilder {
     }
 }
 
-fn counts(inventory: &Inventory) -> [(&'static str, usize); 7] {
-    let counts = [
-        inventory.schedules.len(),
-        inventory.namespaces.len(),
-        inventory.pvcs.len(),
-        inventory.pods.len(),
-        inventory.storage_classes.len(),
-        inventory.snapshot_classes.len(),
-        inventory.snapshot_locations.len(),
-    ];
-    // In the order of RESOURCES.
-    std::array::from_fn(|at| (RESOURCES[at], counts[at]))
+fn counts(inventory: &Inventory) -> [(&'static str, usize); RESOURCES.len()] {
+    [
+        ("schedules", inventory.schedules.len()),
+        ("namespaces", inventory.namespaces.len()),
+        ("persistentvolumeclaims", inventory.pvcs.len()),
+        ("pods", inventory.pods.len()),
+        ("storageclasses", inventory.storage_classes.len()),
+        ("volumesnapshotclasses", inventory.snapshot_classes.len()),
+        (
+            "volumesnapshotlocations",
+            inventory.snapshot_locations.len(),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_every_cached_resource_under_its_own_name() {
+        let names: Vec<&str> = counts(&Inventory::default())
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(names, RESOURCES);
+    }
 }
