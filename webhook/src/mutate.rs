@@ -20,7 +20,7 @@ use json_patch::{AddOperation, Patch, PatchOperation};
 use policy::{CoverageIndex, Detail, Enforcement, ObjectKind};
 use serde_json::{Map, Value};
 
-use crate::review::{AdmissionRequest, Decision, ObjectHead, Operation, Subject};
+use crate::review::{AdmissionRequest, Decision, ObjectHead, Operation};
 
 /// The answer of `/mutate`: allowed, with a patch when something was missing.
 pub fn decide(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Decision {
@@ -44,20 +44,12 @@ pub fn patch_for(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Optio
     {
         return None;
     }
-    let subject = request.subject();
-    if !matches!(subject, Subject::Namespace | Subject::PersistentVolumeClaim) {
-        return None;
-    }
+    let kind = request.subject().object_kind()?;
     let object = ObjectHead::decode(request.object?).ok()?;
     if object.is_terminating() {
         return None;
     }
     let has_metadata = object.metadata.is_some();
-    let kind = if subject == Subject::Namespace {
-        ObjectKind::Namespace
-    } else {
-        ObjectKind::PersistentVolumeClaim
-    };
     let facts = object.into_facts(kind, request);
     // Mutation reads the tier and coverage, never a gap's message.
     let verdict = facts.evaluate_at_admission(index, Detail::CodesOnly);
@@ -75,7 +67,7 @@ pub fn patch_for(index: &CoverageIndex, request: &AdmissionRequest<'_>) -> Optio
         annotations.push((keys.covered_by.as_str(), verdict.covered_by.join(",")));
     }
     let mut labels = Vec::new();
-    if subject == Subject::Namespace && is_label_value(tier) {
+    if kind == ObjectKind::Namespace && is_label_value(tier) {
         labels.push((keys.tier.as_str(), tier.to_string()));
     }
 

@@ -79,6 +79,15 @@ pub enum Subject {
 }
 
 impl Subject {
+    /// The policy's kind for the objects Backstop annotates and judges (Namespaces and PVCs).
+    pub fn object_kind(self) -> Option<ObjectKind> {
+        match self {
+            Self::Namespace => Some(ObjectKind::Namespace),
+            Self::PersistentVolumeClaim => Some(ObjectKind::PersistentVolumeClaim),
+            Self::Schedule | Self::Other => None,
+        }
+    }
+
     /// The metrics label: `Namespace`, `PersistentVolumeClaim`, `Schedule` or `other`.
     pub fn as_str(self) -> &'static str {
         match self {
