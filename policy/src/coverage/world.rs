@@ -121,7 +121,7 @@ impl World {
         let driver = self.provisioner_by_class.get(class)?;
         self.csi_snapshot_drivers
             .contains(driver)
-            .then(|| SnapshotPath::Csi(driver.clone()))
+            .then_some(SnapshotPath::Csi)
     }
 
     /// Every namespace the world knows: with a Namespace object, PVCs, or both.
@@ -145,8 +145,9 @@ impl World {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SnapshotPath {
     VolumeSnapshotLocation,
-    Csi(String),
+    /// A Velero-labelled VolumeSnapshotClass for the claim's CSI driver.
+    Csi,
 }
