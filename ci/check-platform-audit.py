@@ -8,7 +8,7 @@ namespace, name, tier, coveredBy, rpoSeconds, rpoTargetSeconds, met, gaps:
 [{code, message}]}], "schedules": [{name, worstIntervalSeconds, paused, valid}]}.
 Exit codes: 0 no gaps, 1 gaps, 2 bad input.
 
-Worst-case RPO, per DESIGN.md: the largest gap between firings plus the
+Worst-case RPO (docs/architecture.md, "The coverage rules"): the largest gap between firings plus the
 1-minute reconcile tick. Hence the expectations below:
 - critical tier (15 min): critical-backup is hourly, 3600 + 60 = 3660 s, so
   every critical Namespace and mounted PVC reports rpo-exceeds-target. This is

@@ -19,7 +19,7 @@ Run through ci/validate-manifests.sh, which provides the Python packages.
      x-kubernetes-preserve-unknown-fields, as with the API server's strict
      field validation); metadata against the strict ObjectMeta schema.
    An object whose kind has no schema is an error, never a skip.
-3. Contract checks: what issue 4 and DESIGN.md require of the rendered
+3. Contract checks: what docs/install.md promises of the rendered
    manifests (webhook rules and selectors, RBAC verbs, pod security, the
    certificate chain, the policy ConfigMap equal to fixtures/policy/platform.yaml,
    the Velero schedules, the alert metric names, ...).

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Format;
 
-/// Exit codes, shown under `--help` (and documented in the README).
+/// Exit codes, shown under `--help` (and documented in `docs/chaos.md`).
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  pass: the verdict is pass (run, report), the chain verifies (ledger verify),

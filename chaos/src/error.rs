@@ -58,7 +58,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code this error stands for (documented in `--help` and the README).
+    /// The process exit code this error stands for (documented in `--help` and `docs/chaos.md`).
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::ReadInput { .. } | Self::InvalidInput { .. } | Self::InvalidArgument { .. } => {

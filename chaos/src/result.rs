@@ -1,6 +1,6 @@
 //! `result.json`: everything a run established, and the verdict over it.
 //!
-//! The schema is documented in the README ("Chaos harness"); field names are camelCase,
+//! The schema is documented in `docs/chaos.md` ("`result.json`"); field names are camelCase,
 //! durations are whole milliseconds (`…Ms`), instants are [`Stamp`]s.
 
 use std::path::Path;

@@ -2,8 +2,8 @@
 //! and the same through the in-process router (span, metrics, body handling included).
 //! On demand: `cargo bench -p backstop-webhook --bench decide`.
 //!
-//! DESIGN's budget: a bare axum+rustls answer costs ~10-11 µs of CPU; kube-rs's reference
-//! controller ~41 µs. The decision path should be a small fraction of the bare cost.
+//! The budget: the decision path should be a small fraction of what a bare axum+rustls server
+//! spends per answer over TLS (measured by the `load` bench; figures in `docs/benchmarks.md`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,7 +1,7 @@
 //! Logs: `tracing` with text or JSON lines on stderr, filtered by `RUST_LOG` (default `info`).
 //!
 //! Per-request events belong at `debug`: an INFO line per request costs about as much CPU as the
-//! whole decision (DESIGN.md, "Where webhook time goes"); the request span carries the fields.
+//! whole decision (`docs/webhook.md`, "Logging"); the request span carries the fields.
 //! Denials do log at `info`, so a logger only copies its line into memory, and a flusher thread
 //! writes what has gathered at most 50 ms later, in one system call ([`batch`]). A sink that
 //! cannot keep up makes loggers write themselves, and what is waiting is written when the guard

@@ -1,4 +1,4 @@
-//! Named tests for every Velero coverage rule in DESIGN.md ("Coverage: the exact Velero rules").
+//! Named tests for every Velero coverage rule (`docs/architecture.md`, "The coverage rules").
 
 use std::sync::Arc;
 use std::time::Duration;
