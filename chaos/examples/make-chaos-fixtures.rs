@@ -15,10 +15,8 @@ use backstop_chaos::clock::Stamp;
 use backstop_chaos::ground_truth::Ack;
 use backstop_chaos::ledger::verify::verify;
 use backstop_chaos::ledger::{RECORD_LEN, Record, encode_all};
-use backstop_chaos::result::{
-    Observed, PodsOutcome, RestoreOutcome, RestorePhase, RunResult, ScenarioInfo, TargetsMs,
-    Versions,
-};
+use backstop_chaos::outcome::{PodsOutcome, RestoreOutcome, RestorePhase, TargetsMs};
+use backstop_chaos::result::{Observed, RunResult, ScenarioInfo, Versions};
 use backstop_chaos::scenario;
 use backstop_chaos::timeline::{Mark, Phase, Timeline};
 use chrono::{DateTime, Utc};

@@ -88,7 +88,7 @@ pub enum LedgerCommand {
         #[arg(long, env = "LEDGER_LISTEN", default_value = "0.0.0.0:8080")]
         listen: String,
         /// Time between appends (500ms, 1s, …).
-        #[arg(long, env = "LEDGER_INTERVAL", default_value = "1s", value_parser = crate::duration::parse)]
+        #[arg(long, env = "LEDGER_INTERVAL", default_value = "1s", value_parser = crate::scenario::HumanDuration::parse)]
         interval: Duration,
     },
     /// Verify a ledger file: newest chain-valid record, first broken link, torn tail, duplicates.

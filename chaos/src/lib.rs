@@ -7,6 +7,7 @@
 //! - [`timeline`] and [`ground_truth`]: what the harness observed during a run.
 //! - [`measure`]: RTO, RPO and lost writes from the timeline, ground truth and restored ledger.
 //! - [`scenario`]: scenario files; [`plan`]: the steps a run would take.
+//! - [`outcome`]: the restore and pod outcomes a run observed, and its targets.
 //! - [`result`] and [`verdict`]: `result.json` and the pure decision over it.
 //! - [`report`]: Markdown, JUnit XML and HTML renderings of a result.
 //! - [`error`]: the one error type and its exit codes.
@@ -14,11 +15,11 @@
 pub mod cli;
 pub mod clock;
 pub mod command;
-pub mod duration;
 pub mod error;
 pub mod ground_truth;
 pub mod ledger;
 pub mod measure;
+pub mod outcome;
 pub mod plan;
 pub mod report;
 pub mod result;

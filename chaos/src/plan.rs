@@ -7,6 +7,7 @@
 mod build;
 mod fault;
 mod manifests;
+mod steps;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
-use crate::duration::human;
+use policy::duration::format_elapsed;
+
 use crate::result::RunResult;
 use crate::verdict::{CheckName, Verdict, describe};
 
@@ -45,7 +46,7 @@ fn passed(r: &RunResult, name: CheckName) -> bool {
 }
 
 fn ms(ms: u64) -> String {
-    human(Duration::from_millis(ms))
+    format_elapsed(Duration::from_millis(ms))
 }
 
 /// The achieved RTO, or why there is none.

@@ -8,12 +8,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Stamp;
-use crate::duration::HumanDuration;
 use crate::error::Error;
 use crate::ground_truth::Ack;
 use crate::ledger::verify::Verification;
 use crate::measure::{ClockStep, LedgerFigures, Rpo, Rto, measure};
-use crate::scenario::{FaultKind, Scenario};
+use crate::outcome::{PodsOutcome, RestoreOutcome, TargetsMs};
+use crate::scenario::{FaultKind, HumanDuration, Scenario};
 use crate::timeline::{PhaseSpan, Timeline};
 use crate::verdict::{self, Check, Evidence, Verdict};
 
@@ -72,75 +72,6 @@ pub struct Versions {
     pub kind: String,
     pub velero: String,
     pub backstop: String,
-}
-
-/// Velero's `Restore.status.phase`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RestorePhase {
-    New,
-    InProgress,
-    WaitingForPluginOperations,
-    WaitingForPluginOperationsPartiallyFailed,
-    Finalizing,
-    FinalizingPartiallyFailed,
-    Completed,
-    PartiallyFailed,
-    Failed,
-    FailedValidation,
-}
-
-impl RestorePhase {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::New => "New",
-            Self::InProgress => "InProgress",
-            Self::WaitingForPluginOperations => "WaitingForPluginOperations",
-            Self::WaitingForPluginOperationsPartiallyFailed => {
-                "WaitingForPluginOperationsPartiallyFailed"
-            }
-            Self::Finalizing => "Finalizing",
-            Self::FinalizingPartiallyFailed => "FinalizingPartiallyFailed",
-            Self::Completed => "Completed",
-            Self::PartiallyFailed => "PartiallyFailed",
-            Self::Failed => "Failed",
-            Self::FailedValidation => "FailedValidation",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RestoreOutcome {
-    pub name: String,
-    pub backup: String,
-    pub phase: RestorePhase,
-    pub warnings: Vec<String>,
-    pub errors: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PodsOutcome {
-    pub ready: bool,
-    /// What was seen (`1/1 pods Ready in backstop-chaos`).
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TargetsMs {
-    pub rto_ms: u64,
-    pub rpo_ms: u64,
-}
-
-impl TargetsMs {
-    pub fn of(scenario: &Scenario) -> Self {
-        let ms = |d: HumanDuration| u64::try_from(d.0.as_millis()).unwrap_or(u64::MAX);
-        Self {
-            rto_ms: ms(scenario.targets.rto),
-            rpo_ms: ms(scenario.targets.rpo),
-        }
-    }
 }
 
 /// What a run observed, before measurement and judgement.

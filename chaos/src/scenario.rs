@@ -7,9 +7,10 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::duration::HumanDuration;
+use policy::duration::{Syntax, format_whole, parse_duration};
+
 use crate::error::Error;
 
 /// One chaos scenario.
@@ -436,6 +437,39 @@ pub fn default_workloads_dir(scenario_path: &Path) -> PathBuf {
         .unwrap_or(Path::new("."))
         .join("..")
         .join("workloads")
+}
+
+/// A duration in a scenario file or `result.json`, written in policy's [`Syntax::Whole`]
+/// (`12m`, `1h30m`, `1d`) and rendered back in its shortest exact spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HumanDuration(pub std::time::Duration);
+
+impl HumanDuration {
+    /// Parses [`Syntax::Whole`] text (also the `--interval` flag's parser).
+    pub fn parse(text: &str) -> Result<std::time::Duration, String> {
+        parse_duration(text, Syntax::Whole).map_err(|e| e.to_string())
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_whole(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
 }
 
 #[cfg(test)]

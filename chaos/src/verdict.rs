@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::duration::human;
+use policy::duration::format_elapsed;
+
 use crate::ledger::verify::Problem;
 use crate::measure::{ClockStep, LedgerFigures, Rpo, Rto};
-use crate::result::{PodsOutcome, RestoreOutcome, RestorePhase, TargetsMs};
+use crate::outcome::{PodsOutcome, RestoreOutcome, RestorePhase, TargetsMs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -217,7 +218,7 @@ pub fn describe(p: &Problem) -> String {
 }
 
 fn rto_within_target(rto: Option<&Rto>, target_ms: u64, steps: &[ClockStep]) -> Check {
-    let target = human(Duration::from_millis(target_ms));
+    let target = format_elapsed(Duration::from_millis(target_ms));
     let (passed, mut evidence) = match rto {
         None => (
             false,
@@ -230,7 +231,7 @@ fn rto_within_target(rto: Option<&Rto>, target_ms: u64, steps: &[ClockStep]) -> 
                 passed,
                 format!(
                     "RTO {} ({relation} the {target} target), fault to data verified on the monotonic clock",
-                    human(r.duration())
+                    format_elapsed(r.duration())
                 ),
             )
         }
@@ -244,7 +245,7 @@ fn rto_within_target(rto: Option<&Rto>, target_ms: u64, steps: &[ClockStep]) -> 
 }
 
 fn rpo_within_target(rpo: &Rpo, l: &LedgerFigures, target_ms: u64, steps: &[ClockStep]) -> Check {
-    let target = human(Duration::from_millis(target_ms));
+    let target = format_elapsed(Duration::from_millis(target_ms));
     let (passed, mut evidence) = match (rpo.ms, rpo.newest_surviving_seq) {
         (Some(ms), Some(seq)) => {
             let passed = ms <= target_ms;
@@ -253,7 +254,7 @@ fn rpo_within_target(rpo: &Rpo, l: &LedgerFigures, target_ms: u64, steps: &[Cloc
                 passed,
                 format!(
                     "RPO {} ({relation} the {target} target): the newest surviving acknowledged write is seq {seq}; {} acknowledged write(s) lost",
-                    human(Duration::from_millis(ms)),
+                    format_elapsed(Duration::from_millis(ms)),
                     l.lost_acknowledged_writes
                 ),
             )
@@ -289,7 +290,7 @@ fn clock_note(steps: &[ClockStep]) -> String {
             let sign = if s.step_ms < 0 { "-" } else { "+" };
             format!(
                 "; the wall clock stepped {sign}{} between {} and {}, not counted",
-                human(Duration::from_millis(s.step_ms.unsigned_abs())),
+                format_elapsed(Duration::from_millis(s.step_ms.unsigned_abs())),
                 s.after,
                 s.before
             )

@@ -1,66 +1,12 @@
 //! The steps every run takes, in phase order; the fault's own steps come from [`super::fault`].
 
-use super::{Action, Context, LEDGER_IMAGE, LEDGER_LOCAL_PORT, MINIO_IMAGE, NAMESPACE, Plan, Step};
+use policy::duration::format_whole;
+
+use super::steps::{Names, argv, create_cluster, install_velero, load_ledger_image, step};
+use super::{Action, Context, LEDGER_LOCAL_PORT, MINIO_IMAGE, NAMESPACE, Plan, Step};
 use super::{fault, manifests};
-use crate::duration;
-use crate::scenario::{Scenario, aws_plugin_for, parse_version};
+use crate::scenario::Scenario;
 use crate::timeline::Phase;
-
-/// Names and flags derived from the scenario, shared by every step.
-pub(super) struct Names {
-    pub cluster: String,
-    pub context: String,
-    pub minio: String,
-    pub schedule: String,
-    pub restore: String,
-    pub workdir: String,
-}
-
-impl Names {
-    fn new(scenario: &Scenario, ctx: &Context) -> Self {
-        let cluster = format!("backstop-{}", scenario.name);
-        Self {
-            context: format!("kind-{cluster}"),
-            minio: format!("{cluster}-minio"),
-            schedule: format!("backstop-{}", scenario.name),
-            restore: format!("backstop-{}-{:x}", scenario.name, ctx.seed & 0xffff_ffff),
-            workdir: ctx.workdir.display().to_string(),
-            cluster,
-        }
-    }
-
-    pub fn kubectl(&self, args: &[&str]) -> Vec<String> {
-        let mut argv = vec![
-            "kubectl".to_owned(),
-            "--context".to_owned(),
-            self.context.clone(),
-        ];
-        argv.extend(args.iter().map(|a| (*a).to_owned()));
-        argv
-    }
-
-    pub fn kubectl_ns(&self, args: &[&str]) -> Vec<String> {
-        let mut argv = self.kubectl(&["--namespace", NAMESPACE]);
-        argv.extend(args.iter().map(|a| (*a).to_owned()));
-        argv
-    }
-
-    pub fn path(&self, file: &str) -> String {
-        format!("{}/{file}", self.workdir)
-    }
-}
-
-pub(super) fn argv(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| (*a).to_owned()).collect()
-}
-
-pub(super) fn step(phase: Phase, title: impl Into<String>, action: Action) -> Step {
-    Step {
-        phase,
-        title: title.into(),
-        action,
-    }
-}
 
 /// Builds the plan of a run.
 pub fn build(scenario: &Scenario, ctx: &Context) -> Plan {
@@ -161,27 +107,6 @@ fn provision(scenario: &Scenario, n: &Names, seed: u64, steps: &mut Vec<Step>) {
     ));
 }
 
-/// `kind create cluster` (also used to rebuild after cluster loss).
-pub(super) fn create_cluster(scenario: &Scenario, n: &Names) -> Step {
-    step(
-        Phase::Provision,
-        format!("Create the kind cluster {}", n.cluster),
-        Action::Run(argv(&[
-            "kind",
-            "create",
-            "cluster",
-            "--name",
-            &n.cluster,
-            "--image",
-            &format!("kindest/node:{}", scenario.cluster.kubernetes),
-            "--config",
-            &n.path("kind.yaml"),
-            "--wait",
-            "5m",
-        ])),
-    )
-}
-
 fn install(scenario: &Scenario, n: &Names, ctx: &Context, steps: &mut Vec<Step>) {
     steps.push(step(
         Phase::Install,
@@ -200,62 +125,6 @@ fn password(seed: u64) -> String {
         "backstop-{:016x}",
         seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D
     )
-}
-
-/// `velero install` on the scenario's bucket and the wait for its location (also after cluster loss).
-pub(super) fn install_velero(scenario: &Scenario, n: &Names, phase: Phase) -> Vec<Step> {
-    let version = parse_version(&scenario.velero.version);
-    let plugin = version.and_then(aws_plugin_for).unwrap_or("v1.12.0");
-    let mut args = argv(&[
-        "velero",
-        "install",
-        "--kubecontext",
-        &n.context,
-        "--provider",
-        "aws",
-        "--plugins",
-        &format!("velero/velero-plugin-for-aws:{plugin}"),
-        "--bucket",
-        &scenario.store.bucket,
-        "--secret-file",
-        &n.path("credentials-velero"),
-        "--backup-location-config",
-        &format!(
-            "region=minio,s3ForcePathStyle=true,s3Url=http://{}:9000",
-            n.minio
-        ),
-        "--use-volume-snapshots=false",
-        "--use-node-agent",
-        "--uploader-type",
-        &scenario.velero.fs_backup.to_string(),
-        "--wait",
-    ]);
-    if version.is_some_and(|v| v.2.is_some()) {
-        args.push("--image".into());
-        args.push(format!("velero/velero:{}", scenario.velero.version));
-    }
-    vec![
-        step(
-            phase,
-            format!(
-                "Install Velero {} with the AWS plugin {plugin} and the {} node agent",
-                scenario.velero.version, scenario.velero.fs_backup
-            ),
-            Action::Run(args),
-        ),
-        step(
-            phase,
-            "Wait for the backup storage location to be Available",
-            Action::Run(n.kubectl(&[
-                "--namespace",
-                "velero",
-                "wait",
-                "backupstoragelocation/default",
-                "--for=jsonpath={.status.phase}=Available",
-                "--timeout=5m",
-            ])),
-        ),
-    ]
 }
 
 fn steady(n: &Names, ctx: &Context, steps: &mut Vec<Step>) {
@@ -283,23 +152,6 @@ fn steady(n: &Names, ctx: &Context, steps: &mut Vec<Step>) {
         "Wait for steady writes",
         Action::Wait("30 consecutive polls each saw a newer acknowledged record".into()),
     ));
-}
-
-/// `kind load docker-image` of the ledger image (there is no registry): before the workloads
-/// first start, and again onto the new nodes after cluster loss.
-pub(super) fn load_ledger_image(n: &Names, phase: Phase, nodes: &str) -> Step {
-    step(
-        phase,
-        format!("Load the ledger image {LEDGER_IMAGE} into {nodes}"),
-        Action::Run(argv(&[
-            "kind",
-            "load",
-            "docker-image",
-            LEDGER_IMAGE,
-            "--name",
-            &n.cluster,
-        ])),
-    )
 }
 
 /// Load the ledger image, create the namespace and apply every workload.
@@ -360,11 +212,11 @@ fn backups(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
         Phase::Fault,
         format!(
             "Wait until {} after steady writes began",
-            duration::canonical(scenario.fault.after.0)
+            format_whole(scenario.fault.after.0)
         ),
         Action::Wait(format!(
             "the monotonic clock reaches steady + {}; the Schedule keeps backing up meanwhile",
-            duration::canonical(scenario.fault.after.0)
+            format_whole(scenario.fault.after.0)
         )),
     ));
 }

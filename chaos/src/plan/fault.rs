@@ -1,7 +1,7 @@
 //! Each fault's own steps: how it strikes, how the harness sees it, and what
 //! must happen before a restore can bring the data back.
 
-use super::build::{Names, argv, create_cluster, install_velero, load_ledger_image, step};
+use super::steps::{Names, argv, create_cluster, install_velero, load_ledger_image, step};
 use super::{Action, NAMESPACE, Step};
 use crate::scenario::{FaultKind, Scenario, StorageLossMode};
 use crate::timeline::Phase;

@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::ledger::{chain, encode_all, verify::verify};
+use crate::outcome::{PodsOutcome, RestoreOutcome, RestorePhase, TargetsMs};
 use crate::timeline::{Mark, Phase};
 
 const SEC: u64 = 1_000_000_000;
