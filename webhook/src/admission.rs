@@ -12,6 +12,17 @@
 //!   [`INLINE_SCHEDULE_REACH`] objects (tens of microseconds). A Schedule change that
 //!   re-evaluates more (a `*` schedule on a large cluster) runs on the blocking pool, so the
 //!   deadline can fire while it works and other reviews are not held up.
+//! - At most [`AdmissionLimits::max_in_flight`] reviews are decided at once (`--max-in-flight`).
+//!   Past that bound a review is not queued: it is read, decoded and answered at once (HTTP 200,
+//!   its uid echoed) with the failure decision, and counted as
+//!   `backstop_admission_failures_total{reason="overloaded"}`. Its body must still arrive within
+//!   the deadline, so no answer comes later than `?timeout=` minus the margin either way.
+//! - A body has at most [`AdmissionLimits::body_read`] (`--body-read-timeout`, and never more
+//!   than the deadline) to arrive whole; a client still trickling it then gets HTTP 408.
+//! - The failure decision follows `--timeout-decision` and the policy's `enforcement`: `deny`
+//!   refuses (504 Timeout, 429 TooManyRequests or 500 InternalError) only under
+//!   `enforcement: deny`; under `warn` it admits with a warning, under `dry-run` silently
+//!   (logged), as every other denial would be.
 //! - A panic while deciding is caught and answered with the failure decision as well.
 //! - `dryRun` requests are decided exactly like others: deciding has no side effect.
 //! - One tracing span per review at DEBUG (uid, kind, namespace, name, operation, verdict,
@@ -27,7 +38,9 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use policy::Enforcement;
 use policy::duration::parse_go_duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::field::{Empty, debug as debug_value};
 
 use crate::args::TimeoutDecision;
@@ -52,13 +65,113 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 /// more CPU than deciding it. Larger ones go to the blocking pool.
 pub const INLINE_SCHEDULE_REACH: usize = 64;
 
-/// The router the HTTPS server mounts: `POST /mutate` and `POST /validate`.
+/// Reviews decided at once by default: more than one kube-apiserver sends with its default
+/// `--max-mutating-requests-inflight=200`, so the bound bites only when reviews pile up.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+/// How long a request body may take to arrive whole by default (the deadline may cut it shorter).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Bounds of the admission handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionLimits {
+    /// Reviews being read or decided at once; past it, reviews get the failure decision at once.
+    pub max_in_flight: usize,
+    /// A body must arrive whole within this (and within the deadline).
+    pub body_read: Duration,
+}
+
+impl Default for AdmissionLimits {
+    fn default() -> Self {
+        Self {
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            body_read: DEFAULT_BODY_READ_TIMEOUT,
+        }
+    }
+}
+
+/// What the handlers share: the application state and the bound on reviews in flight.
+#[derive(Clone)]
+struct Handlers {
+    state: AppState,
+    in_flight: Arc<Semaphore>,
+    limits: AdmissionLimits,
+    overload_log: Arc<RateLimitedLog>,
+}
+
+/// The router the HTTPS server mounts, with the default [`AdmissionLimits`].
 pub fn router(state: AppState) -> Router {
+    router_with_limits(state, AdmissionLimits::default())
+}
+
+/// The router the HTTPS server mounts: `POST /mutate` and `POST /validate`.
+pub fn router_with_limits(state: AppState, limits: AdmissionLimits) -> Router {
+    let handlers = Handlers {
+        state,
+        in_flight: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
+        limits,
+        overload_log: Arc::new(RateLimitedLog::new(OVERLOAD_LOG_EVERY)),
+    };
     Router::new()
         .route("/mutate", post(mutate_handler))
         .route("/validate", post(validate_handler))
         .layer(DefaultBodyLimit::max(MAX_REVIEW_BYTES))
-        .with_state(state)
+        .with_state(handlers)
+}
+
+/// Shedding logs one WARN per this period (with the count since the last), not one per review.
+const OVERLOAD_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Counts events and says when a WARN is due: at the first, then at most once per period.
+struct RateLimitedLog {
+    period: Duration,
+    last: std::sync::Mutex<Option<Instant>>,
+    since: std::sync::atomic::AtomicU64,
+}
+
+impl RateLimitedLog {
+    fn new(period: Duration) -> Self {
+        Self {
+            period,
+            last: std::sync::Mutex::new(None),
+            since: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one event; `Some(count since the last WARN)` when a WARN is due now.
+    fn tick(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        let count = self.since.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self.last.lock().ok()?;
+        let now = Instant::now();
+        if last.is_some_and(|last| now.duration_since(last) < self.period) {
+            return None;
+        }
+        *last = Some(now);
+        self.since.store(0, Ordering::Relaxed);
+        Some(count)
+    }
+}
+
+/// Holds a place among the reviews in flight, and the gauge that counts them.
+struct InFlight {
+    _permit: OwnedSemaphorePermit,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl InFlight {
+    fn new(permit: OwnedSemaphorePermit, metrics: &Arc<crate::metrics::Metrics>) -> Self {
+        metrics.add_in_flight(1);
+        Self {
+            _permit: permit,
+            metrics: Arc::clone(metrics),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.metrics.add_in_flight(-1);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,12 +189,12 @@ impl Endpoint {
     }
 }
 
-async fn mutate_handler(State(state): State<AppState>, request: Request) -> Response {
-    serve(Endpoint::Mutate, state, request).await
+async fn mutate_handler(State(handlers): State<Handlers>, request: Request) -> Response {
+    serve(Endpoint::Mutate, handlers, request).await
 }
 
-async fn validate_handler(State(state): State<AppState>, request: Request) -> Response {
-    serve(Endpoint::Validate, state, request).await
+async fn validate_handler(State(handlers): State<Handlers>, request: Request) -> Response {
+    serve(Endpoint::Validate, handlers, request).await
 }
 
 /// The apiserver's timeout, from the request's query (`timeout=10s`), capped at 30s.
@@ -142,8 +255,9 @@ struct Seen {
     operation: &'static str,
 }
 
-async fn serve(endpoint: Endpoint, state: AppState, request: Request) -> Response {
+async fn serve(endpoint: Endpoint, handlers: Handlers, request: Request) -> Response {
     let started = Instant::now();
+    let state = &handlers.state;
     if !is_json(request.headers()) {
         state.metrics.record_failure(FailureReason::Decode);
         return (
@@ -157,10 +271,15 @@ async fn serve(endpoint: Endpoint, state: AppState, request: Request) -> Respons
         return too_large();
     }
     let budget = deadline(apiserver_timeout(request.uri().query()));
+    // Never queued: a review past the bound is answered at once with the failure decision.
+    let slot = match Arc::clone(&handlers.in_flight).try_acquire_owned() {
+        Ok(permit) => Slot::Decide(InFlight::new(permit, &state.metrics)),
+        Err(_) => Slot::Shed,
+    };
     let mut seen = None;
     let answered = tokio::time::timeout(
         budget,
-        answer(endpoint, &state, request, &mut seen, started),
+        answer(endpoint, &handlers, request, &mut seen, started, slot),
     )
     .await;
     match answered {
@@ -169,6 +288,7 @@ async fn serve(endpoint: Endpoint, state: AppState, request: Request) -> Respons
             state.metrics.record_failure(FailureReason::Timeout);
             let decision = failure_decision(
                 state.timeout_decision,
+                state.index().policy().enforcement,
                 Failure::Timeout,
                 &format!(
                     "the backstop webhook timed out: no decision within {}ms of the apiserver's deadline",
@@ -182,9 +302,15 @@ async fn serve(endpoint: Endpoint, state: AppState, request: Request) -> Respons
                 allowed = decision.is_allowed(),
                 "admission review timed out; answered with the failure decision"
             );
-            failed(endpoint, &state, seen, &decision, started)
+            failed(endpoint, state, seen, &decision, started)
         }
     }
+}
+
+/// Whether a review holds a place among those in flight, or is past the bound.
+enum Slot {
+    Decide(InFlight),
+    Shed,
 }
 
 fn too_large() -> Response {
@@ -199,25 +325,43 @@ fn too_large() -> Response {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Failure {
     Timeout,
+    Overloaded,
     Internal,
 }
 
-/// The answer when the review could not be decided: the configured failure decision.
-fn failure_decision(configured: TimeoutDecision, failure: Failure, why: &str) -> Decision {
-    match configured {
-        TimeoutDecision::Deny => {
+/// The answer when the review could not be decided: the configured failure decision, under the
+/// policy's enforcement mode like any other denial (only `enforcement: deny` refuses).
+fn failure_decision(
+    configured: TimeoutDecision,
+    enforcement: Enforcement,
+    failure: Failure,
+    why: &str,
+) -> Decision {
+    match (configured, enforcement) {
+        (_, Enforcement::DryRun) => Decision {
+            overridden: Some(format!("dry-run: {why}; admitted without checks")),
+            ..Decision::allow()
+        },
+        (TimeoutDecision::Allow, _) => Decision::allow().with_warnings(vec![format!(
+            "{why}; admitted without checks (--timeout-decision=allow)"
+        )]),
+        (TimeoutDecision::Deny, Enforcement::Warn) => Decision {
+            overridden: Some(format!("warn: {why}")),
+            ..Decision::allow().with_warnings(vec![format!(
+                "{why}; admitted without checks (enforcement is warn)"
+            )])
+        },
+        (TimeoutDecision::Deny, Enforcement::Deny) => {
             let mut decision = Decision::deny(format!("{why}; denied (--timeout-decision=deny)"));
             if let Some(refusal) = decision.refusal.as_mut() {
                 (refusal.code, refusal.reason) = match failure {
                     Failure::Timeout => (504, "Timeout"),
+                    Failure::Overloaded => (429, "TooManyRequests"),
                     Failure::Internal => (500, "InternalError"),
                 };
             }
             decision
         }
-        TimeoutDecision::Allow => Decision::allow().with_warnings(vec![format!(
-            "{why}; admitted without checks (--timeout-decision=allow)"
-        )]),
     }
 }
 
@@ -256,17 +400,36 @@ fn json(body: Vec<u8>) -> Response {
 
 async fn answer(
     endpoint: Endpoint,
-    state: &AppState,
+    handlers: &Handlers,
     request: Request,
     seen: &mut Option<Seen>,
     started: Instant,
+    slot: Slot,
 ) -> Response {
-    let body = match Bytes::from_request(request, &()).await {
-        Ok(body) => body,
-        Err(rejection) => {
+    let state = &handlers.state;
+    let body_read = handlers.limits.body_read;
+    let body = match tokio::time::timeout(body_read, Bytes::from_request(request, &())).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(rejection)) => {
             state.metrics.record_failure(FailureReason::Decode);
             // 413 past the body limit, 400 for a body that could not be read.
             return rejection.into_response();
+        }
+        Err(_elapsed) => {
+            state.metrics.record_failure(FailureReason::SlowBody);
+            tracing::debug!(
+                endpoint = endpoint.as_str(),
+                body_read = ?body_read,
+                "request body not received in time"
+            );
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {}ms\n",
+                    body_read.as_millis()
+                ),
+            )
+                .into_response();
         }
     };
     let review = match review::decode(&body) {
@@ -320,13 +483,46 @@ async fn answer(
         duration = Empty,
     );
 
-    let decision = match decide(endpoint, state, request).await {
+    let shed = matches!(slot, Slot::Shed);
+    let decided = match slot {
+        Slot::Decide(in_flight) => {
+            let decided = decide(endpoint, state, request).await;
+            drop(in_flight);
+            decided.map_err(|()| Failure::Internal)
+        }
+        Slot::Shed => Err(Failure::Overloaded),
+    };
+    let decision = match decided {
         Ok(decision) => decision,
-        Err(()) => {
+        Err(Failure::Overloaded) => {
+            state.metrics.record_failure(FailureReason::Overloaded);
+            let max = handlers.limits.max_in_flight;
+            let decision = failure_decision(
+                state.timeout_decision,
+                state.index().policy().enforcement,
+                Failure::Overloaded,
+                &format!("the backstop webhook is overloaded: {max} reviews already in flight"),
+            );
+            match handlers.overload_log.tick() {
+                Some(count) => tracing::warn!(
+                    parent: &span,
+                    max_in_flight = max,
+                    shed = count,
+                    allowed = decision.is_allowed(),
+                    "overloaded: reviews past --max-in-flight answered at once with the failure decision"
+                ),
+                None => {
+                    tracing::debug!(parent: &span, "overloaded: answered with the failure decision")
+                }
+            }
+            decision
+        }
+        Err(failure) => {
             state.metrics.record_failure(FailureReason::Internal);
             let decision = failure_decision(
                 state.timeout_decision,
-                Failure::Internal,
+                state.index().policy().enforcement,
+                failure,
                 "the backstop webhook failed internally while deciding",
             );
             tracing::error!(
@@ -346,7 +542,10 @@ async fn answer(
     span.record("verdict", outcome.as_str());
     span.record("mutated", decision.patch.is_some());
     span.record("duration", debug_value(elapsed));
-    log_decision(&span, request, &decision, outcome);
+    if !shed {
+        // Shed reviews were logged above, rate-limited: one line each would add to the load.
+        log_decision(&span, request, &decision, outcome);
+    }
     state.metrics.record_decision(DecisionRecord {
         endpoint: endpoint.as_str(),
         kind,
@@ -444,17 +643,60 @@ mod tests {
 
     #[test]
     fn answers_failures_with_the_configured_decision() {
-        let denied = failure_decision(TimeoutDecision::Deny, Failure::Internal, "boom");
-        let refusal = denied.refusal.unwrap();
+        let deny =
+            |failure| failure_decision(TimeoutDecision::Deny, Enforcement::Deny, failure, "x");
+        let refusal = deny(Failure::Internal).refusal.unwrap();
         assert_eq!((refusal.code, refusal.reason), (500, "InternalError"));
-        let denied = failure_decision(TimeoutDecision::Deny, Failure::Timeout, "slow");
-        assert_eq!(denied.refusal.unwrap().code, 504);
-        let allowed = failure_decision(TimeoutDecision::Allow, Failure::Timeout, "slow");
+        assert_eq!(deny(Failure::Timeout).refusal.unwrap().code, 504);
+        let refusal = deny(Failure::Overloaded).refusal.unwrap();
+        assert_eq!((refusal.code, refusal.reason), (429, "TooManyRequests"));
+        let allowed = failure_decision(
+            TimeoutDecision::Allow,
+            Enforcement::Deny,
+            Failure::Timeout,
+            "slow",
+        );
         assert!(allowed.is_allowed());
         assert_eq!(
             allowed.warnings,
             ["slow; admitted without checks (--timeout-decision=allow)"]
         );
+    }
+
+    #[test]
+    fn a_failure_denies_only_under_enforcement_deny() {
+        let warned = failure_decision(
+            TimeoutDecision::Deny,
+            Enforcement::Warn,
+            Failure::Overloaded,
+            "busy",
+        );
+        assert!(warned.is_allowed());
+        assert_eq!(
+            warned.warnings,
+            ["busy; admitted without checks (enforcement is warn)"]
+        );
+        assert_eq!(warned.overridden.as_deref(), Some("warn: busy"));
+        for configured in [TimeoutDecision::Deny, TimeoutDecision::Allow] {
+            let silent =
+                failure_decision(configured, Enforcement::DryRun, Failure::Timeout, "slow");
+            assert!(silent.is_allowed() && silent.warnings.is_empty());
+            assert!(
+                silent.overridden.is_some(),
+                "dry-run logs what it let through"
+            );
+        }
+    }
+
+    #[test]
+    fn warns_about_shedding_at_most_once_per_period() {
+        let log = RateLimitedLog::new(Duration::from_secs(3600));
+        assert_eq!(log.tick(), Some(1));
+        assert_eq!(log.tick(), None);
+        assert_eq!(log.tick(), None);
+        let log = RateLimitedLog::new(Duration::ZERO);
+        assert_eq!(log.tick(), Some(1));
+        assert_eq!(log.tick(), Some(1));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -116,6 +117,29 @@ pub struct ServeArgs {
     /// (minus a safety margin) runs out. `deny` matches `failurePolicy: Fail`.
     #[arg(long, env = "BACKSTOP_TIMEOUT_DECISION", value_enum, default_value_t = TimeoutDecision::Deny)]
     pub timeout_decision: TimeoutDecision,
+    /// Reviews read and decided at once. Past it a review is not queued: it gets the failure
+    /// decision (`--timeout-decision`, under the policy's enforcement) at once.
+    #[arg(
+        long,
+        env = "BACKSTOP_MAX_IN_FLIGHT",
+        value_name = "N",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_in_flight: u32,
+    /// A request body must arrive whole within this (and within the apiserver's deadline);
+    /// a client still sending then gets HTTP 408.
+    #[arg(long, env = "BACKSTOP_BODY_READ_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub body_read_timeout: Duration,
+}
+
+/// A Go-style duration (`500ms`, `10s`, `1m30s`), as Kubernetes writes them; never zero.
+fn duration(value: &str) -> Result<Duration, String> {
+    match policy::duration::parse_go_duration(value) {
+        Ok(duration) if duration.is_zero() => Err("must be more than zero".to_string()),
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,14 +34,28 @@ pub struct DecisionRecord {
 pub enum FailureReason {
     Decode,
     Timeout,
+    /// Past `--max-in-flight`: answered at once with the failure decision.
+    Overloaded,
+    /// The body did not arrive within `--body-read-timeout`: HTTP 408.
+    SlowBody,
     Internal,
 }
 
 impl FailureReason {
+    pub const ALL: [Self; 5] = [
+        Self::Decode,
+        Self::Timeout,
+        Self::Overloaded,
+        Self::SlowBody,
+        Self::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Decode => "decode",
             Self::Timeout => "timeout",
+            Self::Overloaded => "overloaded",
+            Self::SlowBody => "slow_body",
             Self::Internal => "internal",
         }
     }
@@ -103,6 +117,7 @@ pub struct Metrics {
     duration: LatencyFamily,
     decisions: Family<DecisionLabels, Counter>,
     failures: Family<ReasonLabels, Counter>,
+    in_flight: Gauge,
     cache_objects: Family<ResourceLabels, Gauge>,
     cache_synced: Family<ResourceLabels, Gauge>,
     uncovered: Family<TierLabels, Gauge>,
@@ -132,6 +147,7 @@ impl Metrics {
         let duration: LatencyFamily = Family::new_with_constructor(latency_histogram);
         let decisions = Family::<DecisionLabels, Counter>::default();
         let failures = Family::<ReasonLabels, Counter>::default();
+        let in_flight = Gauge::default();
         let cache_objects = Family::<ResourceLabels, Gauge>::default();
         let cache_synced = Family::<ResourceLabels, Gauge>::default();
         let uncovered = Family::<TierLabels, Gauge>::default();
@@ -149,8 +165,13 @@ impl Metrics {
         );
         registry.register(
             "backstop_admission_failures",
-            "Reviews answered with the failure decision (decode, timeout or internal error)",
+            "Reviews not decided normally, by reason: decode (not a review), timeout, overloaded (past --max-in-flight, answered at once with the failure decision), slow_body (HTTP 408) or internal error",
             failures.clone(),
+        );
+        registry.register(
+            "backstop_admission_in_flight",
+            "Reviews being read or decided now (bounded by --max-in-flight)",
+            in_flight.clone(),
         );
         registry.register(
             "backstop_cache_objects",
@@ -177,11 +198,7 @@ impl Metrics {
             "Attempts to load a changed TLS certificate/key pair, by result",
             tls_reloads.clone(),
         );
-        for reason in [
-            FailureReason::Decode,
-            FailureReason::Timeout,
-            FailureReason::Internal,
-        ] {
+        for reason in FailureReason::ALL {
             let _ = failures.get_or_create(&ReasonLabels {
                 reason: reason.as_str(),
             });
@@ -196,6 +213,7 @@ impl Metrics {
             duration,
             decisions,
             failures,
+            in_flight,
             cache_objects,
             cache_synced,
             uncovered,
@@ -235,6 +253,20 @@ impl Metrics {
                 reason: reason.as_str(),
             })
             .inc();
+    }
+
+    /// Moves the gauge of reviews in flight by `delta`.
+    pub fn add_in_flight(&self, delta: i64) {
+        self.in_flight.inc_by(delta);
+    }
+
+    /// The number of reviews that failed for `reason` so far (for logs and tests).
+    pub fn failures(&self, reason: FailureReason) -> u64 {
+        self.failures
+            .get_or_create(&ReasonLabels {
+                reason: reason.as_str(),
+            })
+            .get()
     }
 
     pub fn record_tls_reload(&self, result: ReloadResult) {
@@ -351,6 +383,8 @@ mod tests {
             "backstop_admission_decisions_total{endpoint=\"validate\",kind=\"Namespace\",operation=\"CREATE\",verdict=\"denied\"} 1",
             "backstop_admission_failures_total{reason=\"timeout\"} 1",
             "backstop_admission_failures_total{reason=\"decode\"} 0",
+            "backstop_admission_failures_total{reason=\"overloaded\"} 0",
+            "backstop_admission_in_flight 0",
             "backstop_cache_objects{resource=\"namespaces\"} 3",
             "backstop_cache_synced{resource=\"namespaces\"} 1",
             "backstop_tls_reloads_total{result=\"error\"} 1",

@@ -9,6 +9,7 @@ use policy::{CoverageIndex, Inventory};
 use tokio::sync::watch;
 
 use crate::WebhookError;
+use crate::admission::AdmissionLimits;
 use crate::args::ServeArgs;
 use crate::cache::cluster::{self, ClusterOptions};
 use crate::cache::{IndexBuilder, offline};
@@ -104,7 +105,7 @@ async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
     let mut https_task = tokio::spawn(server::serve_https(
         https,
         tls_config,
-        crate::admission::router(state.clone()),
+        crate::admission::router_with_limits(state.clone(), admission_limits(&args)),
         stop_rx,
         HttpsLimits::default(),
     ));
@@ -130,6 +131,13 @@ async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
     flatten("https server", https_outcome)?;
     flatten("probe server", probe_outcome)?;
     Ok(())
+}
+
+fn admission_limits(args: &ServeArgs) -> AdmissionLimits {
+    AdmissionLimits {
+        max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
+        body_read: args.body_read_timeout,
+    }
 }
 
 fn tls_setup(
