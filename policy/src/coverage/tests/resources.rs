@@ -1,0 +1,51 @@
+//! The resource filter: a PVC (and its PV, for a snapshot) must be included.
+
+use super::*;
+
+#[test]
+fn pvc_excluded_by_resource_alias_is_not_covered() {
+    let index = index(
+        &(namespace("registry", "")
+            + &pvc("registry", "data", "", "fast")
+            + CSI_STORAGE
+            + &schedule("s", "0 2 * * *", "{excludedResources: [pvc]}")),
+    );
+    assert_eq!(
+        codes(&pvc_verdict(&index, "registry", "data")),
+        [GapCode::NoSchedule]
+    );
+}
+
+#[test]
+fn pvc_included_by_alias_with_pvs_is_covered_by_csi_snapshot() {
+    let index = index(
+        &(namespace("registry", "")
+            + &pvc("registry", "data", "", "fast")
+            + CSI_STORAGE
+            + &schedule("s", "0 2 * * *", "{includedResources: [pvc, pv]}")),
+    );
+    let verdict = pvc_verdict(&index, "registry", "data");
+    assert_eq!(verdict.covered_by, ["s"]);
+    assert!(verdict.gaps.is_empty(), "{:?}", verdict.gaps);
+}
+
+#[test]
+fn pvc_snapshot_needs_persistentvolumes_included() {
+    let index = index(
+        &(namespace("registry", "")
+            + &pvc("registry", "data", "", "fast")
+            + CSI_STORAGE
+            + &schedule(
+                "s",
+                "0 2 * * *",
+                "{includedResources: [persistentvolumeclaims]}",
+            )),
+    );
+    let verdict = pvc_verdict(&index, "registry", "data");
+    assert_eq!(error_codes(&verdict), [GapCode::VolumeNotBackedUp]);
+    assert!(
+        verdict.gaps[0]
+            .message
+            .contains("does not include persistentvolumes")
+    );
+}

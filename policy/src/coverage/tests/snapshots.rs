@@ -1,0 +1,60 @@
+//! Data reach by snapshot: VolumeSnapshotLocations, Velero-labelled VolumeSnapshotClasses, `snapshotVolumes`.
+
+use super::*;
+
+#[test]
+fn snapshot_class_for_another_driver_gives_no_snapshot_path() {
+    let index = index(
+        &(namespace("registry", "")
+            + &pvc("registry", "data", "", "local")
+            + CSI_STORAGE
+            + &schedule("s", "0 2 * * *", "{}")),
+    );
+    assert_eq!(
+        error_codes(&pvc_verdict(&index, "registry", "data")),
+        [GapCode::VolumeNotBackedUp]
+    );
+}
+
+#[test]
+fn snapshot_class_without_the_velero_label_gives_no_snapshot_path() {
+    let unlabelled = CSI_STORAGE.replace(
+        "labels: {velero.io/csi-volumesnapshot-class: 'true'}",
+        "labels: {}",
+    );
+    let index = index(
+        &(namespace("registry", "")
+            + &pvc("registry", "data", "", "fast")
+            + &unlabelled
+            + &schedule("s", "0 2 * * *", "{}")),
+    );
+    assert_eq!(
+        error_codes(&pvc_verdict(&index, "registry", "data")),
+        [GapCode::VolumeNotBackedUp]
+    );
+}
+
+#[test]
+fn volume_snapshot_location_in_velero_namespace_gives_a_snapshot_path() {
+    let vsl = "---\napiVersion: velero.io/v1\nkind: VolumeSnapshotLocation\nmetadata: {name: default, namespace: velero}\nspec: {provider: aws}\n";
+    let index = index(
+        &(namespace("registry", "")
+            + &pvc("registry", "data", "", "local")
+            + vsl
+            + &schedule("s", "0 2 * * *", "{}")),
+    );
+    assert_eq!(pvc_verdict(&index, "registry", "data").covered_by, ["s"]);
+}
+
+#[test]
+fn snapshot_volumes_false_leaves_data_uncovered() {
+    let index = index(
+        &(namespace("registry", "")
+            + &pvc("registry", "data", "", "fast")
+            + CSI_STORAGE
+            + &schedule("s", "0 2 * * *", "{snapshotVolumes: false}")),
+    );
+    let verdict = pvc_verdict(&index, "registry", "data");
+    assert_eq!(error_codes(&verdict), [GapCode::VolumeNotBackedUp]);
+    assert!(verdict.gaps[0].message.contains("snapshotVolumes: false"));
+}
