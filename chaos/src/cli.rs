@@ -90,6 +90,10 @@ pub enum LedgerCommand {
         /// Time between appends (500ms, 1s, …).
         #[arg(long, env = "LEDGER_INTERVAL", default_value = "1s", value_parser = crate::scenario::HumanDuration::parse)]
         interval: Duration,
+        /// Name this start files its evidence under (`<file>.found-at-start.<id>`, served on
+        /// GET /found-at-start/<id>); the workload passes its pod's UID. Default: unique per start.
+        #[arg(long, env = "LEDGER_START_ID", value_parser = crate::ledger::writer::StartId::parse)]
+        start_id: Option<crate::ledger::writer::StartId>,
     },
     /// Verify a ledger file: newest chain-valid record, first broken link, torn tail, duplicates.
     #[command(after_help = EXIT_CODES)]

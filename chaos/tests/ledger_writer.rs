@@ -28,7 +28,16 @@ impl Drop for Writer {
 }
 
 fn start_writer(file: &Path, interval: &str) -> Writer {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
+    start_writer_as(file, interval, None)
+}
+
+/// A writer whose start files its evidence under `start_id` (the workload's pod UID).
+fn start_writer_as(file: &Path, interval: &str, start_id: Option<&str>) -> Writer {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_backstop-chaos"));
+    if let Some(id) = start_id {
+        command.env("LEDGER_START_ID", id);
+    }
+    let mut child = command
         .args([
             "ledger",
             "write",
@@ -255,4 +264,32 @@ fn damage_done_on_disk_to_a_real_ledger_is_found_at_the_right_sequence() {
     let (code, v) = damaged("duplicated", doubled);
     assert_eq!(code, 0);
     assert_eq!(v["duplicates"], serde_json::json!([100]));
+}
+
+#[test]
+fn the_bytes_as_restored_survive_a_restart_of_the_restored_pod() {
+    let dir = on_disk();
+    let file = dir.path().join("ledger.log");
+    let mut original = start_writer_as(&file, "2ms", Some("uid-before-the-fault"));
+    kill_while_writing(&mut original, 30);
+    let restored = std::fs::read(&file).unwrap();
+
+    // The restored pod starts, appends, and its container is killed and restarted.
+    let mut restored_pod = start_writer_as(&file, "2ms", Some("uid-restored"));
+    kill_while_writing(&mut restored_pod, 60);
+    assert_ne!(
+        std::fs::read(&file).unwrap(),
+        restored,
+        "the restored pod appended"
+    );
+    let restarted = start_writer_as(&file, "2ms", Some("uid-restored"));
+
+    let (status, body) = get(restarted.addr, "/found-at-start/uid-restored");
+    assert_eq!(status, 200);
+    assert_eq!(
+        body, restored,
+        "the evidence of the restored pod's first start"
+    );
+    let (status, _) = get(restarted.addr, "/found-at-start/uid-nobody");
+    assert_eq!(status, 404);
 }

@@ -15,7 +15,7 @@ use crate::command::Outcome;
 use crate::error::Error;
 use crate::ledger::server::{Shared, router};
 use crate::ledger::verify::{Verification, verify};
-use crate::ledger::writer::Ledger;
+use crate::ledger::writer::{Ledger, StartId};
 use crate::verdict::describe;
 
 pub fn ledger(cmd: LedgerCommand) -> Result<Outcome, Error> {
@@ -24,7 +24,8 @@ pub fn ledger(cmd: LedgerCommand) -> Result<Outcome, Error> {
             file,
             listen,
             interval,
-        } => write(&file, &listen, interval).map(|()| Outcome::Pass),
+            start_id,
+        } => write(&file, &listen, interval, start_id).map(|()| Outcome::Pass),
         LedgerCommand::Verify { file, output } => verify_file(&file, output),
     }
 }
@@ -85,24 +86,32 @@ fn unix_nanos_now() -> u64 {
 
 /// Opens the ledger, writes the first record, then serves HTTP while a thread
 /// appends one record per interval. Stops on SIGTERM/SIGINT, or when an append fails.
-fn write(path: &Path, listen: &str, interval: Duration) -> Result<(), Error> {
+fn write(
+    path: &Path,
+    listen: &str,
+    interval: Duration,
+    start_id: Option<StartId>,
+) -> Result<(), Error> {
     if interval.is_zero() {
         return Err(Error::InvalidArgument {
             argument: "--interval".into(),
             message: "must be positive".into(),
         });
     }
-    let (mut ledger, startup) = Ledger::open(path)?;
+    let start_id = start_id.unwrap_or_else(|| StartId::fresh(unix_nanos_now()));
+    let (mut ledger, startup) = Ledger::open(path, start_id)?;
     tracing::info!(
         file = %path.display(),
         found_records = startup.found.records,
         found_newest_valid = ?startup.found.newest_valid_seq,
         found_first_broken = ?startup.found.first_broken_seq,
         repaired = startup.repaired,
+        start_id = startup.start_id.as_str(),
+        kept_earlier_evidence = startup.kept_earlier_evidence,
         "ledger opened"
     );
     let stale_after = (interval * 3).max(Duration::from_secs(2));
-    let shared = Shared::new(startup, stale_after);
+    let shared = Shared::new(startup, path.to_owned(), stale_after);
     let first = ledger.append(unix_nanos_now())?;
     shared.acknowledge(&first);
 

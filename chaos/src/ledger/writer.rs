@@ -2,10 +2,16 @@
 //!
 //! This is the storage half; [`crate::command::ledger`] puts it behind HTTP.
 //! On start it never destroys what it finds: a non-empty file is first copied to
-//! `<file>.found-at-start` (what the harness verifies after a restore, before any
-//! new record is appended), then, if it is not exactly a clean chain (torn tail,
+//! `<file>.found-at-start.<start id>` (what the harness verifies after a restore, before
+//! any new record is appended), then, if it is not exactly a clean chain (torn tail,
 //! damage, duplicates), rewritten as its chain-valid prefix; the writer continues
 //! from there.
+//!
+//! The start id names the start whose evidence it is (in the workload, the pod's UID,
+//! from the downward API). Evidence is written once per id and never rewritten: a
+//! container restarted in the same pod keeps its pod's first evidence, and a later pod
+//! (a new UID) adds its own beside it. So the bytes as restored survive a restart of the
+//! restored pod, and the harness asks for them by the UID of the first pod it saw.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -23,8 +29,13 @@ use crate::error::Error;
 pub struct Startup {
     /// Verification of the file as found, before anything was written.
     pub found: Verification,
-    /// Where the bytes found at start were kept (`None` when the file was new or empty).
+    /// The start id this evidence is filed under.
+    pub start_id: StartId,
+    /// Where the bytes found at start are kept (`None` when the file was new or empty).
     pub preserved_as: Option<PathBuf>,
+    /// Whether that evidence was already there from an earlier start with the same id
+    /// (a restarted container), and was kept as it was.
+    pub kept_earlier_evidence: bool,
     /// Whether the file had to be rewritten as its chain-valid prefix.
     pub repaired: bool,
 }
@@ -37,10 +48,44 @@ pub struct Ledger {
     last: Option<Record>,
 }
 
-/// Path of the copy of a damaged ledger kept at start.
-pub fn preserved_path(path: &Path) -> PathBuf {
+/// The name a start files its evidence under: 1 to 128 ASCII letters, digits, `-`, `_`
+/// or `.`, not starting with `.` (a pod UID qualifies; a path does not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct StartId(String);
+
+impl StartId {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let valid = !text.is_empty()
+            && text.len() <= 128
+            && !text.starts_with('.')
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if valid {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "start id {text:?} must be 1 to 128 of A-Z a-z 0-9 - _ . and not start with ."
+            ))
+        }
+    }
+
+    /// A fresh id for a start that was given none (unique per start: the time in nanoseconds).
+    pub fn fresh(unix_nanos: u64) -> Self {
+        Self(format!("t{unix_nanos}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Path of the copy of the ledger kept at the start named `id`.
+pub fn preserved_path(path: &Path, id: &StartId) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".found-at-start");
+    name.push(".found-at-start.");
+    name.push(&id.0);
     PathBuf::from(name)
 }
 
@@ -52,8 +97,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 impl Ledger {
-    /// Opens (or creates) a ledger, repairing it to its chain-valid prefix if needed.
-    pub fn open(path: &Path) -> Result<(Self, Startup), Error> {
+    /// Opens (or creates) a ledger, repairing it to its chain-valid prefix if needed, and
+    /// files what it found under `start_id` unless that start already did.
+    pub fn open(path: &Path, start_id: StartId) -> Result<(Self, Startup), Error> {
         let existing = match fs::read(path) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -68,10 +114,12 @@ impl Ledger {
         let found = verify(bytes);
         let chain = rebuild_chain(&found);
         let clean = encode_all(&chain);
-        let mut preserved_as = None;
-        if !bytes.is_empty() {
-            let keep = preserved_path(path);
+        let keep = preserved_path(path, &start_id);
+        let kept_earlier_evidence = keep.exists();
+        let mut preserved_as = kept_earlier_evidence.then(|| keep.clone());
+        if !kept_earlier_evidence && !bytes.is_empty() {
             write_synced(&keep, bytes)?;
+            sync_parent(&keep)?;
             preserved_as = Some(keep);
         }
         let repaired = existing.is_some() && clean != bytes;
@@ -96,7 +144,9 @@ impl Ledger {
             ledger,
             Startup {
                 found,
+                start_id,
                 preserved_as,
+                kept_earlier_evidence,
                 repaired,
             },
         ))
@@ -162,11 +212,15 @@ mod tests {
     use super::*;
     use crate::ledger::{RECORD_LEN, chain};
 
+    fn id(text: &str) -> StartId {
+        StartId::parse(text).unwrap()
+    }
+
     #[test]
     fn appends_records_that_verify_as_one_chain() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.log");
-        let (mut ledger, startup) = Ledger::open(&path).unwrap();
+        let (mut ledger, startup) = Ledger::open(&path, id("pod-a")).unwrap();
         assert_eq!(startup.found.records, 0);
         assert!(startup.preserved_as.is_none());
         for t in 0..5 {
@@ -183,7 +237,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.log");
         fs::write(&path, encode_all(&chain(3, 10, 10))).unwrap();
-        let (mut ledger, startup) = Ledger::open(&path).unwrap();
+        let (mut ledger, startup) = Ledger::open(&path, id("pod-a")).unwrap();
         assert!(!startup.repaired);
         assert_eq!(
             fs::read(startup.preserved_as.unwrap()).unwrap(),
@@ -203,7 +257,7 @@ mod tests {
         bytes.extend_from_slice(&chain(4, 10, 10)[3].encode()[..RECORD_LEN / 2]);
         fs::write(&path, &bytes).unwrap();
 
-        let (mut ledger, startup) = Ledger::open(&path).unwrap();
+        let (mut ledger, startup) = Ledger::open(&path, id("pod-a")).unwrap();
         assert_eq!(startup.found.torn_tail.map(|t| t.seq), Some(4));
         assert!(startup.repaired);
         let kept = startup.preserved_as.unwrap();
@@ -214,5 +268,48 @@ mod tests {
         assert!(v.is_intact());
         assert!(v.torn_tail.is_none());
         assert_eq!(v.newest_valid_seq, Some(4));
+    }
+
+    #[test]
+    fn a_restarted_container_keeps_its_pods_first_evidence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.log");
+        let restored = encode_all(&chain(3, 10, 10));
+        fs::write(&path, &restored).unwrap();
+        let (mut first, _) = Ledger::open(&path, id("uid-restored")).unwrap();
+        first.append(99).unwrap();
+        drop(first);
+
+        let (_, again) = Ledger::open(&path, id("uid-restored")).unwrap();
+        assert!(again.kept_earlier_evidence);
+        assert_eq!(fs::read(again.preserved_as.unwrap()).unwrap(), restored);
+    }
+
+    #[test]
+    fn a_new_pod_files_its_evidence_beside_the_restored_pods() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.log");
+        let restored = encode_all(&chain(3, 10, 10));
+        fs::write(&path, &restored).unwrap();
+        let (mut first, _) = Ledger::open(&path, id("uid-restored")).unwrap();
+        first.append(99).unwrap();
+        drop(first);
+
+        let (_, later) = Ledger::open(&path, id("uid-replacement")).unwrap();
+        assert!(!later.kept_earlier_evidence);
+        assert_eq!(
+            verify(&fs::read(later.preserved_as.unwrap()).unwrap()).records,
+            4
+        );
+        let restored_evidence = preserved_path(&path, &id("uid-restored"));
+        assert_eq!(fs::read(restored_evidence).unwrap(), restored);
+    }
+
+    #[test]
+    fn start_ids_are_file_names_not_paths() {
+        for bad in ["", "../x", "a/b", ".hidden", "a b"] {
+            assert!(StartId::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(StartId::parse("6f1c2a8e-97b3-4c43-9d55-0f0e0f6c3b21").is_ok());
     }
 }

@@ -278,7 +278,7 @@ fn recover(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
         Phase::DataVerified,
         "Fetch the ledger as restored (copied aside by the writer before it appended anything)",
         Action::Harness(format!(
-            "GET http://127.0.0.1:{LEDGER_LOCAL_PORT}/found-at-start > {}",
+            "GET http://127.0.0.1:{LEDGER_LOCAL_PORT}/found-at-start/<uid of the first restored ledger-0 pod> > {}",
             n.path("restored.ledger")
         )),
     ));
