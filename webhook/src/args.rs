@@ -131,6 +131,11 @@ pub struct ServeArgs {
     /// a client still sending then gets HTTP 408.
     #[arg(long, env = "BACKSTOP_BODY_READ_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = duration)]
     pub body_read_timeout: Duration,
+    /// How long a cluster cache may go without a working watch (API server unreachable,
+    /// watch failing) before `/readyz` fails. Until then the webhook keeps answering from the
+    /// last good copy; `backstop_cache_staleness_seconds` shows each cache's age.
+    #[arg(long, env = "BACKSTOP_MAX_CACHE_STALENESS", value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub max_cache_staleness: Duration,
 }
 
 /// A Go-style duration (`500ms`, `10s`, `1m30s`), as Kubernetes writes them; never zero.

@@ -1,11 +1,13 @@
 //! The webhook's view of the cluster: Schedules, Namespaces, PVCs, Pods and storage classes,
-//! from manifests (`--schedules-from DIR`, [`offline`]) or from kube-rs reflectors
-//! ([`cluster`]). Both end in [`IndexBuilder::rebuild`]: the [`CoverageIndex`] is rebuilt off
+//! from manifests (`--schedules-from DIR`, [`offline`]) or from list/watch caches
+//! ([`cluster`], [`reflector`]). Both end in [`IndexBuilder::rebuild`]: the [`CoverageIndex`] is rebuilt off
 //! the request path and swapped whole into [`AppState`]; requests never wait for it.
 
 pub mod cluster;
 pub(crate) mod convert;
+pub mod discovery;
 pub mod offline;
+pub mod reflector;
 
 use std::sync::Arc;
 

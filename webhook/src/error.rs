@@ -28,12 +28,17 @@ pub enum WebhookError {
     #[error("kubernetes client: {0}")]
     KubeConfig(String),
     /// Listing a resource from the cluster failed (audit --cluster).
-    #[error("cannot list {resource}: {message}")]
+    #[error("cannot list {resource}: {source}")]
     ClusterRead {
         resource: &'static str,
-        not_found: bool,
-        message: String,
+        #[source]
+        source: kube::Error,
     },
+    /// A Velero CustomResourceDefinition the cluster does not serve (audit --cluster).
+    #[error(
+        "the CustomResourceDefinition {crd} is not installed in this cluster (is Velero installed?)"
+    )]
+    CrdMissing { crd: String },
     /// A failure while serving (after start-up).
     #[error("{0}")]
     Runtime(String),

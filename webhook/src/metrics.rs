@@ -5,6 +5,7 @@
 //! series exists.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use policy::{CoverageIndex, Detail, Verdict};
@@ -120,6 +121,7 @@ pub struct Metrics {
     in_flight: Gauge,
     cache_objects: Family<ResourceLabels, Gauge>,
     cache_synced: Family<ResourceLabels, Gauge>,
+    cache_staleness: Family<ResourceLabels, Gauge<f64, AtomicU64>>,
     uncovered: Family<TierLabels, Gauge>,
     rpo_breach: Family<TierLabels, Gauge>,
     tls_reloads: Family<ResultLabels, Counter>,
@@ -150,6 +152,7 @@ impl Metrics {
         let in_flight = Gauge::default();
         let cache_objects = Family::<ResourceLabels, Gauge>::default();
         let cache_synced = Family::<ResourceLabels, Gauge>::default();
+        let cache_staleness = Family::<ResourceLabels, Gauge<f64, AtomicU64>>::default();
         let uncovered = Family::<TierLabels, Gauge>::default();
         let rpo_breach = Family::<TierLabels, Gauge>::default();
         let tls_reloads = Family::<ResultLabels, Counter>::default();
@@ -184,6 +187,11 @@ impl Metrics {
             cache_synced.clone(),
         );
         registry.register(
+            "backstop_cache_staleness_seconds",
+            "Seconds since the cache of a resource was last known to match the API server (0 while its watch is open)",
+            cache_staleness.clone(),
+        );
+        registry.register(
             "backstop_uncovered_objects",
             "Protected, non-exempt objects that no schedule backs up (with their data)",
             uncovered.clone(),
@@ -216,6 +224,7 @@ impl Metrics {
             in_flight,
             cache_objects,
             cache_synced,
+            cache_staleness,
             uncovered,
             rpo_breach,
             tls_reloads,
@@ -296,6 +305,12 @@ impl Metrics {
         self.cache_synced
             .get_or_create(&ResourceLabels { resource })
             .set(i64::from(synced));
+    }
+
+    pub fn set_cache_staleness(&self, resource: &'static str, age: Duration) {
+        self.cache_staleness
+            .get_or_create(&ResourceLabels { resource })
+            .set(age.as_secs_f64());
     }
 
     /// Recomputes the uncovered and RPO-breach gauges from a freshly built index. Every

@@ -62,7 +62,8 @@ async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
         CoverageIndex::build(Arc::clone(&policy), Inventory::default()),
         Arc::clone(&metrics),
         args.timeout_decision,
-    );
+    )
+    .with_max_cache_staleness(args.max_cache_staleness);
     let (resolver, reloader) = tls_setup(&args, &metrics)?;
     let tls_config = Arc::new(tls::server_config(resolver)?);
 

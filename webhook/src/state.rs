@@ -1,23 +1,44 @@
 //! What request handlers share: the current coverage index (swapped whole when caches change),
-//! readiness, metrics and the few settings decisions need.
+//! readiness, cache freshness, metrics and the few settings decisions need.
+
+pub mod freshness;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use policy::CoverageIndex;
 
 use crate::args::TimeoutDecision;
 use crate::metrics::Metrics;
+use freshness::{CacheProblem, Freshness};
+
+/// The staleness limit of a state built without one: `--max-cache-staleness`'s default.
+pub const DEFAULT_MAX_CACHE_STALENESS: Duration = Duration::from_secs(300);
 
 #[derive(Clone)]
 pub struct AppState {
     /// Rebuilt off the request path whenever the policy, Schedules or cluster facts change.
     pub coverage: Arc<ArcSwap<CoverageIndex>>,
-    /// True once the policy is loaded and every cache has synced at least once.
+    /// True once the policy is loaded and every cache has synced and been indexed once;
+    /// false again while shutting down.
     pub ready: Arc<AtomicBool>,
+    /// How current each cluster cache is (empty in offline mode).
+    pub freshness: Arc<Freshness>,
+    /// Past this staleness of any cache, `/readyz` fails (the index keeps answering).
+    pub max_cache_staleness: Duration,
     pub metrics: Arc<Metrics>,
     pub timeout_decision: TimeoutDecision,
+}
+
+/// What `/readyz` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Starting up (caches not indexed yet) or shutting down.
+    NotStarted,
+    Caches(CacheProblem),
 }
 
 impl AppState {
@@ -29,9 +50,17 @@ impl AppState {
         Self {
             coverage: Arc::new(ArcSwap::from_pointee(index)),
             ready: Arc::new(AtomicBool::new(false)),
+            freshness: Arc::new(Freshness::default()),
+            max_cache_staleness: DEFAULT_MAX_CACHE_STALENESS,
             metrics,
             timeout_decision,
         }
+    }
+
+    #[must_use]
+    pub fn with_max_cache_staleness(mut self, limit: Duration) -> Self {
+        self.max_cache_staleness = limit;
+        self
     }
 
     pub fn index(&self) -> Arc<CoverageIndex> {
@@ -42,11 +71,50 @@ impl AppState {
         self.coverage.store(Arc::new(index));
     }
 
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+    pub fn readiness(&self) -> Readiness {
+        if !self.ready.load(Ordering::Acquire) {
+            return Readiness::NotStarted;
+        }
+        match self
+            .freshness
+            .problem(Instant::now(), self.max_cache_staleness)
+        {
+            Some(problem) => Readiness::Caches(problem),
+            None => Readiness::Ready,
+        }
     }
 
+    pub fn is_ready(&self) -> bool {
+        self.readiness() == Readiness::Ready
+    }
+
+    /// Marks the caches indexed (true) or the webhook shutting down (false).
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Release);
+    }
+
+    /// Writes the staleness of every tracked cache into the metrics (before a scrape).
+    pub fn publish_freshness(&self) {
+        for (resource, age) in self.freshness.staleness(Instant::now()) {
+            self.metrics.set_cache_staleness(resource, age);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    #[test]
+    fn the_default_staleness_limit_is_the_flags_default() {
+        let cli = Cli::try_parse_from(["backstop-webhook", "serve", "--policy", "p.yaml", "--dev"])
+            .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(args.max_cache_staleness, DEFAULT_MAX_CACHE_STALENESS);
     }
 }

@@ -1,166 +1,216 @@
-//! The cluster-mode caches against a mocked Kubernetes API server (tower-test, at the HTTP
-//! level, as kube-rs's own tests do): readiness only after every reflector's first full sync,
-//! and a Schedule deleted at runtime turning a covered namespace into a denial.
+//! The cluster-mode caches against a mock API server that answers with real kube-apiserver
+//! v1.36 responses (`fixtures/apiserver-captures/`, served over a real socket by
+//! `support/apiserver.rs`): readiness after every cache's first sync, an unserved optional API
+//! (the real text/plain 404) counted as empty and picked up when it appears, a missing Velero
+//! CRD holding readiness back, and cache loss (API server gone, too-old watch, expired
+//! continue token) answered from the last good index.
+//!
+//! Where an answer is derived from a capture (a Schedule list built from capture 03's
+//! RestoreList, say), the comment names the capture it keeps the shape of.
 
 // Test code: a failed unwrap is a failed test (clippy only exempts #[test] functions).
 #![allow(clippy::unwrap_used)]
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+#[path = "support/apiserver.rs"]
+mod apiserver;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use apiserver::{
+    Answer, Call, Captured, MockApiServer, builtin_list, capture_file, custom_list, watch_event,
+};
 use axum::body::Body as AxumBody;
 use backstop_webhook::args::TimeoutDecision;
 use backstop_webhook::cache::IndexBuilder;
 use backstop_webhook::cache::cluster::{self, ClusterOptions};
+use backstop_webhook::cache::reflector::Timing;
 use backstop_webhook::metrics::Metrics;
 use backstop_webhook::server::probe_router;
 use backstop_webhook::state::AppState;
-use http::{Request, Response, StatusCode};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
-use hyper::body::{Bytes, Frame};
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
 use policy::objects::{Meta, NamespaceFacts};
 use policy::{CoverageIndex, GapCode, Inventory, Policy};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tower::ServiceExt;
-use tower_test::mock;
-
-type MockBody = UnsyncBoxBody<Bytes, Infallible>;
-type ApiHandle = mock::Handle<Request<kube::client::Body>, Response<MockBody>>;
 
 const POLICY: &str = "\
 veleroNamespace: velero
 tiers:
-  standard: { rpo: 24h, rto: 4h, minRetention: 720h }
+  critical: { rpo: 2h, rto: 1h, minRetention: 168h }
 protected:
-  - { namespace: registry, tier: standard }
+  - { namespace: data-platform, tier: critical }
 exempt:
   namespaces: [kube-system, velero]
 ";
 
-fn schedule(resource_version: &str) -> Value {
-    json!({
-        "apiVersion": "velero.io/v1", "kind": "Schedule",
-        "metadata": {"name": "registry-6h", "namespace": "velero",
-                     "resourceVersion": resource_version, "uid": "s-1"},
-        "spec": {"schedule": "0 */6 * * *",
-                 "template": {"includedNamespaces": ["registry"], "ttl": "720h0m0s"}}
-    })
+const SCHEDULES: &str = "/apis/velero.io/v1/namespaces/velero/schedules";
+const LOCATIONS: &str = "/apis/velero.io/v1/namespaces/velero/volumesnapshotlocations";
+const NAMESPACES: &str = "/api/v1/namespaces";
+const PVCS: &str = "/api/v1/persistentvolumeclaims";
+const PODS: &str = "/api/v1/pods";
+const STORAGE_CLASSES: &str = "/apis/storage.k8s.io/v1/storageclasses";
+const SNAPSHOT_CLASSES: &str = "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses";
+const VELERO_DISCOVERY: &str = "/apis/velero.io/v1";
+const SNAPSHOT_DISCOVERY: &str = "/apis/snapshot.storage.k8s.io/v1";
+
+const UNSERVED: &str = "01-unserved-group-404-text-plain.json";
+const VELERO_DISCOVERED: &str = "04-discovery-velero-v1.json";
+const EMPTY_LISTS: &str = "03-get-missing-object-and-missing-namespace.json";
+const SCHEDULE_APPLIED: &str = "21-server-side-apply-schedule-conflict.json";
+const NAMESPACE_CREATED: &str = "02-create-namespace-201-then-409.json";
+
+/// Capture 21, exchange 0: the Schedule `backstop-critical` (hourly; data-platform and
+/// vault-prod) as the server stored it.
+fn schedule() -> Value {
+    Captured::response(SCHEDULE_APPLIED, 0).json()
 }
 
+/// Capture 02, exchange 0: the Namespace `velero` as the server created it, renamed.
 fn namespace(name: &str) -> Value {
-    json!({"apiVersion": "v1", "kind": "Namespace",
-           "metadata": {"name": name, "resourceVersion": "1", "uid": format!("ns-{name}"),
-                        "labels": {"kubernetes.io/metadata.name": name}}})
+    let mut namespace = Captured::response(NAMESPACE_CREATED, 0).json();
+    namespace["metadata"]["name"] = json!(name);
+    namespace["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+    namespace
 }
 
-fn list(api_version: &str, kind: &str, items: Vec<Value>) -> Value {
-    json!({"apiVersion": api_version, "kind": format!("{kind}List"),
-           "metadata": {"resourceVersion": "1"}, "items": items})
+/// A 200 list answer with this body: the status and headers of capture 03's lists
+/// (exchange 3, a RestoreList; exchange 4, a ConfigMapList, has the same headers).
+fn list_answer(body: &Value) -> Captured {
+    Captured::response(EMPTY_LISTS, 3).with_json(body)
 }
 
-fn full(status: StatusCode, body: &Value) -> Response<MockBody> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())).boxed_unsync())
-        .unwrap()
+fn schedules_list(items: &[Value]) -> Captured {
+    list_answer(&custom_list("velero.io/v1", "Schedule", "400", items))
 }
 
-/// A watch response that stays open; events are sent through the returned channel.
-fn streaming() -> (mpsc::UnboundedSender<Bytes>, Response<MockBody>) {
-    let (sender, receiver) = mpsc::unbounded_channel::<Bytes>();
-    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver
-            .recv()
+/// A cluster with Velero's CRDs, no snapshot API, one Schedule and the namespaces
+/// `data-platform` and `velero`; every watch stays open.
+fn velero_cluster(server: &MockApiServer) {
+    server.get(VELERO_DISCOVERY, Captured::response(VELERO_DISCOVERED, 0));
+    // Capture 01: exchange 3 is discovery of the unserved group-version, 0 its list.
+    server.get(SNAPSHOT_DISCOVERY, Captured::response(UNSERVED, 3));
+    server.get(SNAPSHOT_CLASSES, Captured::response(UNSERVED, 0));
+    server.get(SCHEDULES, schedules_list(&[schedule()]));
+    server.get(
+        LOCATIONS,
+        list_answer(&custom_list(
+            "velero.io/v1",
+            "VolumeSnapshotLocation",
+            "400",
+            &[],
+        )),
+    );
+    server.get(
+        NAMESPACES,
+        list_answer(&builtin_list(
+            "v1",
+            "Namespace",
+            "400",
+            &[namespace("data-platform"), namespace("velero")],
+        )),
+    );
+    server.get(
+        PVCS,
+        list_answer(&builtin_list("v1", "PersistentVolumeClaim", "400", &[])),
+    );
+    server.get(PODS, list_answer(&builtin_list("v1", "Pod", "400", &[])));
+    server.get(
+        STORAGE_CLASSES,
+        list_answer(&builtin_list(
+            "storage.k8s.io/v1",
+            "StorageClass",
+            "400",
+            &[],
+        )),
+    );
+    for path in [
+        SCHEDULES,
+        LOCATIONS,
+        NAMESPACES,
+        PVCS,
+        PODS,
+        STORAGE_CLASSES,
+    ] {
+        server.open_watches(path);
+    }
+}
+
+fn timing() -> Timing {
+    Timing {
+        rediscover: Duration::from_millis(300),
+        backoff_first: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(400),
+        watch_timeout_seconds: 290,
+        watch_idle_margin: Duration::from_secs(10),
+    }
+}
+
+struct Webhook {
+    state: AppState,
+    stop: watch::Sender<bool>,
+    cache: JoinHandle<()>,
+}
+
+impl Webhook {
+    fn start(server: &MockApiServer, max_staleness: Duration) -> Self {
+        let policy = Arc::new(Policy::from_yaml(POLICY, "policy.yaml").unwrap());
+        let state = AppState::new(
+            CoverageIndex::build(Arc::clone(&policy), Inventory::default()),
+            Arc::new(Metrics::new()),
+            TimeoutDecision::Deny,
+        )
+        .with_max_cache_staleness(max_staleness);
+        let (stop, stopped) = watch::channel(false);
+        let cache = cluster::spawn(
+            server.client(),
+            IndexBuilder::new(policy, state.clone()),
+            ClusterOptions {
+                debounce: Duration::from_millis(50),
+                timing: timing(),
+            },
+            stopped,
+        );
+        Self { state, stop, cache }
+    }
+
+    async fn probe(&self, path: &str) -> (StatusCode, String) {
+        let response = probe_router(self.state.clone())
+            .oneshot(Request::get(path).body(AxumBody::empty()).unwrap())
             .await
-            .map(|line| (Ok::<_, Infallible>(Frame::data(line)), receiver))
-    });
-    let response = Response::builder()
-        .header("content-type", "application/json")
-        .body(StreamBody::new(stream).boxed_unsync())
-        .unwrap();
-    (sender, response)
-}
+            .unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
 
-/// The fake apiserver: lists, open watches, a 404 for the snapshot CRDs (not installed), and
-/// a namespace list held back until the test releases it.
-struct ApiServer {
-    release_namespaces: watch::Receiver<bool>,
-    schedule_watches: Mutex<Vec<mpsc::UnboundedSender<Bytes>>>,
-    other_watches: Mutex<Vec<mpsc::UnboundedSender<Bytes>>>,
-}
+    async fn metrics(&self) -> String {
+        self.probe("/metrics").await.1
+    }
 
-impl ApiServer {
-    async fn respond(&self, request: Request<kube::client::Body>) -> Response<MockBody> {
-        let path = request.uri().path().to_string();
-        let watching = request
-            .uri()
-            .query()
-            .is_some_and(|query| query.contains("watch=true"));
-        if path == "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses" {
-            let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                "message": "the server could not find the requested resource",
-                                "reason": "NotFound", "code": 404});
-            return full(StatusCode::NOT_FOUND, &status);
-        }
-        if watching {
-            let (sender, response) = streaming();
-            let watches = if path.ends_with("/schedules") {
-                &self.schedule_watches
-            } else {
-                &self.other_watches
-            };
-            watches.lock().unwrap().push(sender);
-            return response;
-        }
-        let body = match path.as_str() {
-            "/apis/velero.io/v1/namespaces/velero/schedules" => {
-                list("velero.io/v1", "Schedule", vec![schedule("1")])
-            }
-            "/api/v1/namespaces" => {
-                let mut release = self.release_namespaces.clone();
-                let _ = release.wait_for(|released| *released).await;
-                list(
-                    "v1",
-                    "Namespace",
-                    vec![namespace("registry"), namespace("kube-system")],
-                )
-            }
-            "/api/v1/persistentvolumeclaims" => list("v1", "PersistentVolumeClaim", vec![]),
-            "/api/v1/pods" => list("v1", "Pod", vec![]),
-            "/apis/storage.k8s.io/v1/storageclasses" => {
-                list("storage.k8s.io/v1", "StorageClass", vec![])
-            }
-            "/apis/velero.io/v1/namespaces/velero/volumesnapshotlocations" => {
-                list("velero.io/v1", "VolumeSnapshotLocation", vec![])
-            }
-            other => {
-                return full(
-                    StatusCode::NOT_FOUND,
-                    &json!({"kind": "Status", "code": 404, "message": other}),
-                );
-            }
+    /// The errors coverage finds for the namespace `data-platform` now.
+    fn data_platform_gaps(&self) -> Vec<GapCode> {
+        let facts = NamespaceFacts {
+            metadata: Meta::named("data-platform"),
         };
-        full(StatusCode::OK, &body)
+        self.state
+            .index()
+            .evaluate_namespace(&facts)
+            .errors()
+            .map(|gap| gap.code)
+            .collect()
     }
-}
 
-async fn serve_api(mut handle: ApiHandle, api: Arc<ApiServer>) {
-    while let Some((request, send)) = handle.next_request().await {
-        let api = Arc::clone(&api);
-        tokio::spawn(async move { send.send_response(api.respond(request).await) });
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), self.cache)
+            .await
+            .unwrap()
+            .unwrap();
     }
-}
-
-async fn readyz(state: &AppState) -> StatusCode {
-    probe_router(state.clone())
-        .oneshot(Request::get("/readyz").body(AxumBody::empty()).unwrap())
-        .await
-        .unwrap()
-        .status()
 }
 
 async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
@@ -174,140 +224,378 @@ async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// `/validate` for a Namespace CREATE of `name`, through the admission router: allowed?
-async fn validate_namespace(state: &AppState, name: &str) -> Value {
-    let review = json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {
-            "uid": "0d0b7e4e-5b9c-4b53-9d36-000000000001",
-            "kind": {"group": "", "version": "v1", "kind": "Namespace"},
-            "resource": {"group": "", "version": "v1", "resource": "namespaces"},
-            "name": name, "namespace": name, "operation": "CREATE",
-            "userInfo": {"username": "admin"},
-            "object": {"apiVersion": "v1", "kind": "Namespace",
-                       "metadata": {"name": name,
-                                    "labels": {"kubernetes.io/metadata.name": name,
-                                               "backstop.io/tier": "standard"},
-                                    "annotations": {"backstop.io/tier": "standard"}}},
-            "oldObject": null, "dryRun": false
-        }
-    });
-    let response = backstop_webhook::admission::router(state.clone())
-        .oneshot(
-            Request::post("/validate?timeout=10s")
-                .header("content-type", "application/json")
-                .body(AxumBody::from(review.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let answer: Value = serde_json::from_slice(&body).unwrap();
-    answer["response"].clone()
-}
-
-fn registry_gaps(state: &AppState) -> Vec<GapCode> {
-    let facts = NamespaceFacts {
-        metadata: Meta::named("registry"),
-    };
-    state
-        .index()
-        .evaluate_namespace(&facts)
-        .errors()
-        .map(|gap| gap.code)
-        .collect()
+fn gauge(metrics: &str, name: &str, resource: &str) -> f64 {
+    let prefix = format!("{name}{{resource=\"{resource}\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ready_after_first_sync_and_a_deleted_schedule_turns_coverage_into_a_denial() {
-    let policy = Arc::new(Policy::from_yaml(POLICY, "policy.yaml").unwrap());
-    let metrics = Arc::new(Metrics::new());
-    let state = AppState::new(
-        CoverageIndex::build(Arc::clone(&policy), Inventory::default()),
-        Arc::clone(&metrics),
-        TimeoutDecision::Deny,
+async fn turns_ready_on_a_cluster_that_does_not_serve_the_snapshot_api() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+
+    eventually("readiness", || webhook.state.is_ready()).await;
+    assert_eq!(webhook.probe("/readyz").await.0, StatusCode::OK);
+    assert_eq!(webhook.data_platform_gaps(), []);
+    let metrics = webhook.metrics().await;
+    assert_eq!(
+        gauge(&metrics, "backstop_cache_synced", "volumesnapshotclasses"),
+        1.0
     );
-    let (release, release_namespaces) = watch::channel(false);
-    let api = Arc::new(ApiServer {
-        release_namespaces,
-        schedule_watches: Mutex::default(),
-        other_watches: Mutex::default(),
+    assert_eq!(
+        gauge(&metrics, "backstop_cache_objects", "volumesnapshotclasses"),
+        0.0
+    );
+    assert_eq!(gauge(&metrics, "backstop_cache_objects", "schedules"), 1.0);
+    assert_eq!(gauge(&metrics, "backstop_cache_objects", "namespaces"), 2.0);
+    assert_eq!(
+        gauge(&metrics, "backstop_cache_staleness_seconds", "pods"),
+        0.0
+    );
+
+    // Not served is settled by discovery once per rediscovery period, not retried every
+    // second: after 1 s with a 300 ms period, at most 5 discovery calls and no more lists.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let discoveries = server.count(SNAPSHOT_DISCOVERY, Call::Read);
+    assert!(
+        (1..=5).contains(&discoveries),
+        "{discoveries} discovery calls"
+    );
+    assert!(server.count(SNAPSHOT_CLASSES, Call::Read) <= 1);
+    assert!(server.unrouted().is_empty(), "{:?}", server.unrouted());
+    webhook.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_api_installed_later_is_watched_within_the_rediscovery_period() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+    eventually("readiness", || webhook.state.is_ready()).await;
+
+    // The external-snapshotter CRDs are installed: discovery now lists the resource. The
+    // APIResourceList keeps capture 04's shape (apiVersion "v1", one entry per plural).
+    let mut discovered = Captured::response(VELERO_DISCOVERED, 0).json();
+    discovered["groupVersion"] = json!("snapshot.storage.k8s.io/v1");
+    discovered["resources"] = json!([{
+        "name": "volumesnapshotclasses", "singularName": "volumesnapshotclass",
+        "namespaced": false, "kind": "VolumeSnapshotClass",
+        "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"],
+        "shortNames": ["vsclass", "vsclasses"], "storageVersionHash": "0Ha8tD5HyJ8="
+    }]);
+    server.get(
+        SNAPSHOT_DISCOVERY,
+        Captured::response(VELERO_DISCOVERED, 0).with_json(&discovered),
+    );
+    let class = json!({
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
+        "deletionPolicy": "Delete", "driver": "ebs.csi.aws.com",
+        "metadata": {"creationTimestamp": "2026-12-03T12:30:00Z", "generation": 1,
+                     "labels": {"velero.io/csi-volumesnapshot-class": "true"},
+                     "name": "csi-aws", "resourceVersion": "500",
+                     "uid": "3f9d2c1e-0a4b-4c8e-9d7f-2b6a1e5c4d3f"}
     });
-    let (service, handle) = mock::pair::<Request<kube::client::Body>, Response<MockBody>>();
-    tokio::spawn(serve_api(handle, Arc::clone(&api)));
-    let client = kube::Client::new(service, "default");
-    let (stop, stopped) = watch::channel(false);
-    let cache = cluster::spawn(
-        client,
-        IndexBuilder::new(Arc::clone(&policy), state.clone()),
-        ClusterOptions {
-            debounce: Duration::from_millis(50),
-        },
-        stopped,
+    server.get(
+        SNAPSHOT_CLASSES,
+        list_answer(&custom_list(
+            "snapshot.storage.k8s.io/v1",
+            "VolumeSnapshotClass",
+            "500",
+            &[class],
+        )),
     );
-
-    // Every other resource syncs (the snapshot classes by their 404); namespaces are held back.
-    eventually("the schedules watch", || {
-        !api.schedule_watches.lock().unwrap().is_empty()
+    server.open_watches(SNAPSHOT_CLASSES);
+    let installed = Instant::now();
+    eventually("the snapshot class in the cache", || {
+        server.open_watch_count(SNAPSHOT_CLASSES) == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!state.is_ready());
-    assert_eq!(readyz(&state).await, StatusCode::SERVICE_UNAVAILABLE);
-    let text = metrics.encode();
+    let waited = installed.elapsed();
     assert!(
-        text.contains("backstop_cache_synced{resource=\"schedules\"} 1"),
-        "{text}"
+        waited < Duration::from_secs(2),
+        "picked up after {waited:?}"
     );
-    assert!(
-        text.contains("backstop_cache_synced{resource=\"namespaces\"} 0"),
-        "{text}"
-    );
-    assert!(text.contains("backstop_cache_synced{resource=\"volumesnapshotclasses\"} 1"));
-
-    // The namespace list completes: ready, and registry is covered by its schedule.
-    release.send(true).unwrap();
-    eventually("readiness", || state.is_ready()).await;
-    assert_eq!(readyz(&state).await, StatusCode::OK);
-    assert_eq!(registry_gaps(&state), []);
-    let answer = validate_namespace(&state, "registry").await;
-    assert_eq!(answer["allowed"], true, "{answer}");
-    let text = metrics.encode();
-    assert!(
-        text.contains("backstop_cache_objects{resource=\"schedules\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("backstop_cache_objects{resource=\"namespaces\"} 2"),
-        "{text}"
-    );
-    assert!(text.contains("backstop_uncovered_objects{kind=\"Namespace\",tier=\"standard\"} 0"));
-
-    // The Schedule is deleted: a watch event, then (after the debounce) a new index.
-    let event = json!({"type": "DELETED", "object": schedule("2")});
-    for watch in api.schedule_watches.lock().unwrap().iter() {
-        let _ = watch.send(Bytes::from(format!("{event}\n")));
+    let mut objects = 0.0;
+    for _ in 0..50 {
+        objects = gauge(
+            &webhook.metrics().await,
+            "backstop_cache_objects",
+            "volumesnapshotclasses",
+        );
+        if objects == 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    eventually("the deletion to reach the index", || {
-        registry_gaps(&state) == [GapCode::NoSchedule]
+    assert_eq!(objects, 1.0);
+    assert!(webhook.state.is_ready());
+    webhook.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_velero_crd_keeps_the_webhook_unready_and_is_retried_with_backoff() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    // Velero not installed: its group-version is as unserved as capture 01's (exchange 3).
+    server.get(VELERO_DISCOVERY, Captured::response(UNSERVED, 3));
+    server.get(SCHEDULES, Captured::response(UNSERVED, 0));
+    server.get(LOCATIONS, Captured::response(UNSERVED, 0));
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, body) = webhook.probe("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!webhook.state.is_ready());
+    let metrics = webhook.metrics().await;
+    assert_eq!(gauge(&metrics, "backstop_cache_synced", "schedules"), 0.0);
+    assert_eq!(gauge(&metrics, "backstop_cache_synced", "namespaces"), 1.0);
+    // Two caches ask discovery with a backoff of 50, 100, 200, 400, 400 ms: about 5 calls
+    // each in 1.5 s (a fixed 1 s retry would be 2, a busy loop hundreds); never a list.
+    let discoveries = server.count(VELERO_DISCOVERY, Call::Read);
+    assert!(
+        (6..=14).contains(&discoveries),
+        "{discoveries} discovery calls"
+    );
+    assert_eq!(server.count(SCHEDULES, Call::Read), 0);
+    assert!(body.starts_with("not ready"), "{body}");
+
+    // Velero is installed: discovery lists its resources (capture 04) and the lists answer.
+    server.get(VELERO_DISCOVERY, Captured::response(VELERO_DISCOVERED, 0));
+    server.get(SCHEDULES, schedules_list(&[schedule()]));
+    server.get(
+        LOCATIONS,
+        list_answer(&custom_list(
+            "velero.io/v1",
+            "VolumeSnapshotLocation",
+            "400",
+            &[],
+        )),
+    );
+    eventually("readiness once Velero is installed", || {
+        webhook.state.is_ready()
     })
     .await;
-    let answer = validate_namespace(&state, "registry").await;
-    assert_eq!(answer["allowed"], false, "{answer}");
-    let message = answer["status"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("registry"), "{message}");
-    let text = metrics.encode();
-    assert!(
-        text.contains("backstop_cache_objects{resource=\"schedules\"} 0"),
-        "{text}"
-    );
-    assert!(text.contains("backstop_uncovered_objects{kind=\"Namespace\",tier=\"standard\"} 1"));
-    assert!(state.is_ready());
+    assert_eq!(webhook.data_platform_gaps(), []);
+    webhook.stop().await;
+}
 
-    stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), cache)
-        .await
-        .unwrap()
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_api_server_is_answered_from_the_last_index_until_the_staleness_bound() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    let webhook = Webhook::start(&server, Duration::from_secs(1));
+    eventually("readiness", || webhook.state.is_ready()).await;
+    eventually("every watch open", || {
+        [
+            SCHEDULES,
+            LOCATIONS,
+            NAMESPACES,
+            PVCS,
+            PODS,
+            STORAGE_CLASSES,
+        ]
+        .iter()
+        .all(|path| server.open_watch_count(path) == 1)
+    })
+    .await;
+
+    // The API server goes away: connections cut, new ones refused.
+    server.stop();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(webhook.state.is_ready(), "still within the staleness bound");
+    assert_eq!(
+        webhook.data_platform_gaps(),
+        [],
+        "the last good index answers"
+    );
+    let stale = gauge(
+        &webhook.metrics().await,
+        "backstop_cache_staleness_seconds",
+        "schedules",
+    );
+    assert!(stale > 0.2 && stale < 1.0, "staleness {stale}");
+
+    eventually("unready past the bound", || !webhook.state.is_ready()).await;
+    let (status, body) = webhook.probe("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("stale (limit 1s)"), "{body}");
+    assert_eq!(webhook.data_platform_gaps(), [], "still answering");
+
+    // It comes back: the watches re-open from their resourceVersion, no relist needed.
+    let lists_before = server.count(SCHEDULES, Call::Read);
+    server.restart().await;
+    eventually("ready again", || webhook.state.is_ready()).await;
+    let metrics = webhook.metrics().await;
+    assert_eq!(
+        gauge(&metrics, "backstop_cache_staleness_seconds", "schedules"),
+        0.0
+    );
+    assert_eq!(server.count(SCHEDULES, Call::Read), lists_before);
+    let watch = server
+        .seen()
+        .into_iter()
+        .rev()
+        .find(|seen| seen.path == SCHEDULES && seen.query.contains("watch=true"))
         .unwrap();
+    assert!(
+        watch.query.ends_with("resourceVersion=400"),
+        "{}",
+        watch.query
+    );
+    webhook.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_old_watch_relists_and_picks_up_what_changed_meanwhile() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    // The first watch of schedules is too old: capture 11, exchange 0 (HTTP 200 carrying one
+    // ERROR event with a 410 Expired Status, then the end); later ones stay open.
+    server.route(
+        Method::GET,
+        SCHEDULES,
+        Call::Watch,
+        vec![
+            Answer::Full(Captured::response(
+                "11-watch-too-old-resource-version-410.json",
+                0,
+            )),
+            Answer::OpenWatch,
+        ],
+    );
+    // The relist finds the Schedule gone.
+    server.route(
+        Method::GET,
+        SCHEDULES,
+        Call::Read,
+        vec![
+            Answer::Full(schedules_list(&[schedule()])),
+            Answer::Full(schedules_list(&[])),
+        ],
+    );
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+    eventually("the relist and a new watch", || {
+        server.count(SCHEDULES, Call::Read) == 2 && server.open_watch_count(SCHEDULES) == 1
+    })
+    .await;
+    eventually("readiness", || webhook.state.is_ready()).await;
+    eventually("the relist to reach the index", || {
+        webhook.data_platform_gaps() == [GapCode::NoSchedule]
+    })
+    .await;
+    let metrics = webhook.metrics().await;
+    assert_eq!(gauge(&metrics, "backstop_cache_objects", "schedules"), 0.0);
+    assert_eq!(
+        server.count(SCHEDULES, Call::Read),
+        2,
+        "one list, one relist"
+    );
+    webhook.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_continue_token_restarts_the_list_from_its_first_page() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    // Capture 14: page 1 carries a continue token (exchange 0's shape, here a Schedule
+    // list), following it is a real HTTP 410 Expired (exchange 1), and the relist from the
+    // first page completes.
+    let token = capture_file("14-list-continue-token-expired-410.json")["exchanges"][0]["response"]
+        ["bodyJson"]["metadata"]["continue"]
+        .clone();
+    let mut first_page = custom_list("velero.io/v1", "Schedule", "318", &[schedule()]);
+    first_page["metadata"]["continue"] = token;
+    let mut second = schedule();
+    second["metadata"]["name"] = json!("backstop-critical-2");
+    server.route(
+        Method::GET,
+        SCHEDULES,
+        Call::Read,
+        vec![
+            Answer::Full(list_answer(&first_page)),
+            Answer::Full(Captured::response(
+                "14-list-continue-token-expired-410.json",
+                1,
+            )),
+            Answer::Full(schedules_list(&[schedule(), second])),
+        ],
+    );
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+    eventually("readiness", || webhook.state.is_ready()).await;
+    let lists: Vec<String> = server
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.path == SCHEDULES && !seen.query.contains("watch=true"))
+        .map(|seen| seen.query)
+        .collect();
+    assert_eq!(lists.len(), 3, "{lists:?}");
+    assert!(lists[1].contains("continue="), "{lists:?}");
+    assert_eq!(lists[2].trim_start_matches('&'), "limit=500", "{lists:?}");
+    let objects = gauge(
+        &webhook.metrics().await,
+        "backstop_cache_objects",
+        "schedules",
+    );
+    assert_eq!(objects, 2.0);
+    webhook.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_schedule_arrives_by_watch_and_turns_coverage_into_a_gap() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+    eventually("readiness", || webhook.state.is_ready()).await;
+    eventually("the schedules watch", || {
+        server.open_watch_count(SCHEDULES) == 1
+    })
+    .await;
+    assert_eq!(webhook.data_platform_gaps(), []);
+
+    // A DELETED event carries the object's last state (capture 10, event 3's shape).
+    let mut deleted = schedule();
+    deleted["metadata"]["resourceVersion"] = json!("401");
+    assert_eq!(server.send(SCHEDULES, &watch_event("DELETED", &deleted)), 1);
+    eventually("the deletion to reach the index", || {
+        webhook.data_platform_gaps() == [GapCode::NoSchedule]
+    })
+    .await;
+    let metrics = webhook.metrics().await;
+    assert_eq!(gauge(&metrics, "backstop_cache_objects", "schedules"), 0.0);
+    assert!(webhook.state.is_ready());
+    webhook.stop().await;
+}
+
+/// Why "not served" is asked of discovery: kube-rs 5 turns the real text/plain 404 (capture
+/// 01, exchange 0) into a `Status` with code 404 and reason "Failed to parse error data", on
+/// which `Status::is_not_found()` is false, so a check on it never fires on a real cluster.
+#[tokio::test]
+async fn kube_rs_reads_the_real_unserved_404_as_a_status_that_is_not_not_found() {
+    let server = MockApiServer::start().await;
+    server.get(SNAPSHOT_CLASSES, Captured::response(UNSERVED, 0));
+    server.get(SNAPSHOT_DISCOVERY, Captured::response(UNSERVED, 3));
+    let api = kube::Api::<kube::api::DynamicObject>::all_with(
+        server.client(),
+        &cluster::snapshot_class_resource(),
+    );
+    let error = api.list(&Default::default()).await.unwrap_err();
+    let kube::Error::Api(status) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(status.code, 404);
+    assert!(!status.is_not_found(), "{status:?}");
+    let served = backstop_webhook::cache::discovery::is_served(
+        &server.client(),
+        "snapshot.storage.k8s.io/v1",
+        "volumesnapshotclasses",
+    )
+    .await
+    .unwrap();
+    assert!(!served);
 }

@@ -1,5 +1,7 @@
 //! `audit --cluster`: one paginated list of every resource coverage reads, from a live cluster,
-//! converted to the same facts the webhook's caches hold. Read-only: list calls only.
+//! converted to the same facts the webhook's caches hold. Read-only: list and discovery calls
+//! only. Unserved APIs are decided as the webhook's caches decide them
+//! ([`crate::cache::discovery`]).
 
 use std::fmt::Debug;
 
@@ -7,7 +9,7 @@ use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use kube::{Client, Config, Resource};
 use policy::Inventory;
 use policy::velero::{Schedule, VolumeSnapshotLocation};
 use serde::de::DeserializeOwned;
@@ -15,8 +17,12 @@ use serde::de::DeserializeOwned;
 use crate::WebhookError;
 use crate::cache::cluster::snapshot_class_resource;
 use crate::cache::convert;
+use crate::cache::discovery::{self, crd_name, is_http_404, is_http_410};
+use crate::cache::reflector::Availability::{self, Builtin, Optional, Required};
 
 const PAGE: u32 = 500;
+/// How often an expired continue token may restart one resource's list.
+const MAX_LIST_RESTARTS: u32 = 3;
 
 /// A client for `context` in the kubeconfig, or the default (in-cluster, then kubeconfig).
 pub async fn client(context: Option<&str>) -> Result<Client, WebhookError> {
@@ -39,82 +45,145 @@ pub async fn client(context: Option<&str>) -> Result<Client, WebhookError> {
     Client::try_from(config).map_err(|error| WebhookError::KubeConfig(error.to_string()))
 }
 
-/// Everything coverage reads, listed once. A cluster without the CSI snapshot CRDs simply has
-/// no VolumeSnapshotClasses.
+/// Everything coverage reads, listed once. A cluster that does not serve the CSI snapshot API
+/// simply has no VolumeSnapshotClasses; a missing Velero CRD is an error that names it.
 pub async fn load_inventory(
     client: Client,
     velero_namespace: &str,
 ) -> Result<Inventory, WebhookError> {
+    let lister = Lister { client };
+    let client = &lister.client;
     Ok(Inventory {
-        namespaces: list_all(Api::<Namespace>::all(client.clone()), "namespaces")
+        namespaces: lister
+            .list(
+                Api::<Namespace>::all(client.clone()),
+                &(),
+                "namespaces",
+                Builtin,
+            )
             .await?
             .iter()
             .map(convert::namespace)
             .collect(),
-        pvcs: list_all(
-            Api::<PersistentVolumeClaim>::all(client.clone()),
-            "persistentvolumeclaims",
-        )
-        .await?
-        .iter()
-        .map(convert::pvc)
-        .collect(),
-        pods: list_all(Api::<Pod>::all(client.clone()), "pods")
+        pvcs: lister
+            .list(
+                Api::<PersistentVolumeClaim>::all(client.clone()),
+                &(),
+                "persistentvolumeclaims",
+                Builtin,
+            )
+            .await?
+            .iter()
+            .map(convert::pvc)
+            .collect(),
+        pods: lister
+            .list(Api::<Pod>::all(client.clone()), &(), "pods", Builtin)
             .await?
             .iter()
             .map(convert::pod)
             .collect(),
-        storage_classes: list_all(Api::<StorageClass>::all(client.clone()), "storageclasses")
+        storage_classes: lister
+            .list(
+                Api::<StorageClass>::all(client.clone()),
+                &(),
+                "storageclasses",
+                Builtin,
+            )
             .await?
             .iter()
             .map(convert::storage_class)
             .collect(),
-        schedules: list_all(
-            Api::<Schedule>::namespaced(client.clone(), velero_namespace),
-            "schedules",
-        )
-        .await?,
-        snapshot_locations: list_all(
-            Api::<VolumeSnapshotLocation>::namespaced(client.clone(), velero_namespace),
-            "volumesnapshotlocations",
-        )
-        .await?
-        .iter()
-        .map(convert::snapshot_location)
-        .collect(),
-        snapshot_classes: snapshot_classes(client).await?,
+        schedules: lister
+            .list(
+                Api::<Schedule>::namespaced(client.clone(), velero_namespace),
+                &(),
+                "schedules",
+                Required,
+            )
+            .await?,
+        snapshot_locations: lister
+            .list(
+                Api::<VolumeSnapshotLocation>::namespaced(client.clone(), velero_namespace),
+                &(),
+                "volumesnapshotlocations",
+                Required,
+            )
+            .await?
+            .iter()
+            .map(convert::snapshot_location)
+            .collect(),
+        snapshot_classes: lister
+            .list(
+                Api::<DynamicObject>::all_with(client.clone(), &snapshot_class_resource()),
+                &snapshot_class_resource(),
+                "volumesnapshotclasses",
+                Optional,
+            )
+            .await?
+            .iter()
+            .map(convert::snapshot_class)
+            .collect(),
     })
 }
 
-/// VolumeSnapshotClasses, or none on a cluster without the CSI snapshot CRDs.
-async fn snapshot_classes(
+struct Lister {
     client: Client,
-) -> Result<Vec<policy::objects::VolumeSnapshotClassFacts>, WebhookError> {
-    let api = Api::<DynamicObject>::all_with(client, &snapshot_class_resource());
-    match list_all(api, "volumesnapshotclasses").await {
-        Ok(classes) => Ok(classes.iter().map(convert::snapshot_class).collect()),
-        Err(WebhookError::ClusterRead {
-            not_found: true, ..
-        }) => Ok(Vec::new()),
-        Err(error) => Err(error),
+}
+
+impl Lister {
+    /// Every object of one resource, page by page. A 404 is settled by discovery: an unserved
+    /// optional API is empty, an unserved Velero CRD is [`WebhookError::CrdMissing`]. An
+    /// expired continue token (HTTP 410) restarts the list from its first page, a few times.
+    async fn list<K>(
+        &self,
+        api: Api<K>,
+        dyntype: &K::DynamicType,
+        resource: &'static str,
+        availability: Availability,
+    ) -> Result<Vec<K>, WebhookError>
+    where
+        K: Resource + Clone + DeserializeOwned + Debug,
+    {
+        let mut restarts = 0;
+        loop {
+            match list_pages(&api).await {
+                Ok(items) => return Ok(items),
+                Err(error) if is_http_410(&error) && restarts < MAX_LIST_RESTARTS => {
+                    restarts += 1;
+                }
+                Err(error) if is_http_404(&error) && availability != Builtin => {
+                    let api_version = K::api_version(dyntype);
+                    let plural = K::plural(dyntype);
+                    return match discovery::is_served(&self.client, &api_version, &plural).await {
+                        Ok(false) if availability == Optional => Ok(Vec::new()),
+                        Ok(false) => Err(WebhookError::CrdMissing {
+                            crd: crd_name(&api_version, &plural),
+                        }),
+                        Ok(true) | Err(_) => Err(WebhookError::ClusterRead {
+                            resource,
+                            source: error,
+                        }),
+                    };
+                }
+                Err(error) => {
+                    return Err(WebhookError::ClusterRead {
+                        resource,
+                        source: error,
+                    });
+                }
+            }
+        }
     }
 }
 
-async fn list_all<K>(api: Api<K>, resource: &'static str) -> Result<Vec<K>, WebhookError>
+async fn list_pages<K>(api: &Api<K>) -> Result<Vec<K>, kube::Error>
 where
     K: Clone + DeserializeOwned + Debug,
 {
     let mut items = Vec::new();
     let mut params = ListParams::default().limit(PAGE);
     loop {
-        let page = api
-            .list(&params)
-            .await
-            .map_err(|error| WebhookError::ClusterRead {
-                resource,
-                not_found: matches!(&error, kube::Error::Api(status) if status.code == 404),
-                message: error.to_string(),
-            })?;
+        let page = api.list(&params).await?;
         items.extend(page.items);
         match page.metadata.continue_.filter(|token| !token.is_empty()) {
             Some(token) => params = params.continue_token(&token),

@@ -1,28 +1,32 @@
-//! Cluster mode: one kube-rs reflector per resource, and a rebuild loop that turns the stores
-//! into a new coverage index, debounced, off the request path.
+//! Cluster mode: one list/watch cache per resource ([`reflector`](super::reflector)), and a
+//! rebuild loop that turns the stores into a new coverage index, debounced, off the request
+//! path.
 //!
-//! - Every watcher event wakes the rebuild loop (a [`Notify`] permit, so bursts coalesce).
-//! - Nothing is built until every reflector has reported its first full list
-//!   ([`watcher::Event::InitDone`]); the first index built after that makes the webhook ready.
+//! - Every change wakes the rebuild loop (a [`Notify`] permit, so bursts coalesce).
+//! - Nothing is built until every cache has completed its first full list; the first index
+//!   built after that makes the webhook ready.
 //! - After a wake-up the loop waits `debounce` for more changes, then builds once: a busy
 //!   cluster costs at most one rebuild per `debounce` period, and parsed cron expressions are
 //!   reused across rebuilds.
-//! - VolumeSnapshotClasses are optional: a cluster without the snapshot CRDs (404) counts as
-//!   synced with none, so a missing CRD cannot keep the webhook unready forever.
+//! - VolumeSnapshotClasses are optional: a cluster that does not serve the snapshot API counts
+//!   as having none (and is asked again every `timing.rediscover`); a missing Velero CRD keeps
+//!   the webhook unready.
+//! - A cache whose watch breaks keeps its last good copy; readiness turns false only once it
+//!   is staler than `--max-cache-staleness` (see [`crate::state::freshness`]).
+//!
+//! Adding a resource is one [`Caches::add`] call in [`spawn`] (and its name in
+//! [`RESOURCES`](super::RESOURCES) for the gauges).
 
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::Store;
 use kube::runtime::reflector::store::Writer;
-use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use policy::Inventory;
 use policy::velero::{Schedule, VolumeSnapshotLocation};
@@ -30,102 +34,23 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use super::reflector::{Availability, Context, Reflector, Timing};
 use super::{IndexBuilder, RESOURCES, convert};
-use crate::metrics::Metrics;
 use crate::server::stopped;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ClusterOptions {
     /// How long the rebuild loop gathers changes before building a new index.
     pub debounce: Duration,
+    /// Discovery, backoff and watch timings of every cache.
+    pub timing: Timing,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
         Self {
             debounce: Duration::from_millis(500),
-        }
-    }
-}
-
-/// What the reflector tasks share with the rebuild loop.
-struct Shared {
-    changed: Notify,
-    synced: [AtomicBool; RESOURCES.len()],
-    metrics: Arc<Metrics>,
-}
-
-impl Shared {
-    fn mark_synced(&self, resource: &'static str) {
-        if let Some(position) = RESOURCES.iter().position(|name| *name == resource)
-            && let Some(flag) = self.synced.get(position)
-            && !flag.swap(true, Ordering::AcqRel)
-        {
-            tracing::info!(resource, "cache: first full sync");
-            self.metrics.set_cache_synced(resource, true);
-        }
-    }
-
-    fn all_synced(&self) -> bool {
-        self.synced.iter().all(|flag| flag.load(Ordering::Acquire))
-    }
-}
-
-struct Stores {
-    schedules: Store<Schedule>,
-    namespaces: Store<Namespace>,
-    pvcs: Store<PersistentVolumeClaim>,
-    pods: Store<Pod>,
-    storage_classes: Store<StorageClass>,
-    snapshot_classes: Store<DynamicObject>,
-    snapshot_locations: Store<VolumeSnapshotLocation>,
-}
-
-impl Stores {
-    fn inventory(&self) -> Inventory {
-        Inventory {
-            schedules: self
-                .schedules
-                .state()
-                .iter()
-                .map(|schedule| Schedule::clone(schedule))
-                .collect(),
-            namespaces: self
-                .namespaces
-                .state()
-                .iter()
-                .map(|namespace| convert::namespace(namespace))
-                .collect(),
-            pvcs: self
-                .pvcs
-                .state()
-                .iter()
-                .map(|pvc| convert::pvc(pvc))
-                .collect(),
-            pods: self
-                .pods
-                .state()
-                .iter()
-                .map(|pod| convert::pod(pod))
-                .collect(),
-            storage_classes: self
-                .storage_classes
-                .state()
-                .iter()
-                .map(|class| convert::storage_class(class))
-                .collect(),
-            snapshot_classes: self
-                .snapshot_classes
-                .state()
-                .iter()
-                .map(|class| convert::snapshot_class(class))
-                .collect(),
-            snapshot_locations: self
-                .snapshot_locations
-                .state()
-                .iter()
-                .map(|location| convert::snapshot_location(location))
-                .collect(),
+            timing: Timing::default(),
         }
     }
 }
@@ -139,7 +64,7 @@ pub fn snapshot_class_resource() -> ApiResource {
     )
 }
 
-/// Starts the reflectors and the rebuild loop; both stop when `shutdown` turns true.
+/// Starts the caches and the rebuild loop; all stop when `shutdown` turns true.
 pub fn spawn(
     client: Client,
     builder: IndexBuilder,
@@ -151,142 +76,163 @@ pub fn spawn(
     for resource in RESOURCES {
         state.metrics.set_cache_synced(resource, false);
     }
-    let shared = Arc::new(Shared {
-        changed: Notify::new(),
-        synced: Default::default(),
-        metrics: Arc::clone(&state.metrics),
-    });
-    let reflect = Reflect {
-        shared: &shared,
+    let mut caches = Caches {
+        context: Arc::new(Context {
+            client: client.clone(),
+            freshness: Arc::clone(&state.freshness),
+            metrics: Arc::clone(&state.metrics),
+            changed: Arc::new(Notify::new()),
+            timing: options.timing,
+        }),
         shutdown: &shutdown,
+        sources: Vec::new(),
     };
-    let stores = Stores {
-        schedules: reflect.start(
-            Api::namespaced(client.clone(), &velero_namespace),
-            (),
-            "schedules",
-            convert::trim::<Schedule>,
-            false,
-        ),
-        namespaces: reflect.start(
-            Api::all(client.clone()),
-            (),
-            "namespaces",
-            convert::trim::<Namespace>,
-            false,
-        ),
-        pvcs: reflect.start(
-            Api::all(client.clone()),
-            (),
-            "persistentvolumeclaims",
-            convert::trim::<PersistentVolumeClaim>,
-            false,
-        ),
-        pods: reflect.start(
-            Api::all(client.clone()),
-            (),
-            "pods",
-            convert::trim_pod,
-            false,
-        ),
-        storage_classes: reflect.start(
-            Api::all(client.clone()),
-            (),
-            "storageclasses",
-            convert::trim::<StorageClass>,
-            false,
-        ),
-        snapshot_classes: reflect.start(
-            Api::all_with(client.clone(), &snapshot_class_resource()),
-            snapshot_class_resource(),
-            "volumesnapshotclasses",
-            convert::trim::<DynamicObject>,
-            true,
-        ),
-        snapshot_locations: reflect.start(
-            Api::namespaced(client, &velero_namespace),
-            (),
-            "volumesnapshotlocations",
-            convert::trim::<VolumeSnapshotLocation>,
-            false,
-        ),
-    };
-    tokio::spawn(rebuild_loop(builder, stores, shared, options, shutdown))
+    caches.add(
+        Reflector {
+            api: Api::<Schedule>::namespaced(client.clone(), &velero_namespace),
+            dyntype: (),
+            resource: "schedules",
+            availability: Availability::Required,
+            trim: convert::trim,
+        },
+        |schedules, inventory| {
+            inventory.schedules = schedules.iter().map(|s| Schedule::clone(s)).collect();
+        },
+    );
+    caches.add(
+        Reflector {
+            api: Api::<Namespace>::all(client.clone()),
+            dyntype: (),
+            resource: "namespaces",
+            availability: Availability::Builtin,
+            trim: convert::trim,
+        },
+        |namespaces, inventory| {
+            inventory.namespaces = namespaces.iter().map(|n| convert::namespace(n)).collect();
+        },
+    );
+    caches.add(
+        Reflector {
+            api: Api::<PersistentVolumeClaim>::all(client.clone()),
+            dyntype: (),
+            resource: "persistentvolumeclaims",
+            availability: Availability::Builtin,
+            trim: convert::trim,
+        },
+        |pvcs, inventory| inventory.pvcs = pvcs.iter().map(|pvc| convert::pvc(pvc)).collect(),
+    );
+    caches.add(
+        Reflector {
+            api: Api::<Pod>::all(client.clone()),
+            dyntype: (),
+            resource: "pods",
+            availability: Availability::Builtin,
+            trim: convert::trim_pod,
+        },
+        |pods, inventory| inventory.pods = pods.iter().map(|pod| convert::pod(pod)).collect(),
+    );
+    caches.add(
+        Reflector {
+            api: Api::<StorageClass>::all(client.clone()),
+            dyntype: (),
+            resource: "storageclasses",
+            availability: Availability::Builtin,
+            trim: convert::trim,
+        },
+        |classes, inventory| {
+            inventory.storage_classes = classes.iter().map(|c| convert::storage_class(c)).collect();
+        },
+    );
+    caches.add(
+        Reflector {
+            api: Api::<DynamicObject>::all_with(client.clone(), &snapshot_class_resource()),
+            dyntype: snapshot_class_resource(),
+            resource: "volumesnapshotclasses",
+            availability: Availability::Optional,
+            trim: convert::trim,
+        },
+        |classes, inventory| {
+            inventory.snapshot_classes =
+                classes.iter().map(|c| convert::snapshot_class(c)).collect();
+        },
+    );
+    caches.add(
+        Reflector {
+            api: Api::<VolumeSnapshotLocation>::namespaced(client, &velero_namespace),
+            dyntype: (),
+            resource: "volumesnapshotlocations",
+            availability: Availability::Required,
+            trim: convert::trim,
+        },
+        |locations, inventory| {
+            inventory.snapshot_locations = locations
+                .iter()
+                .map(|l| convert::snapshot_location(l))
+                .collect();
+        },
+    );
+    let Caches {
+        context, sources, ..
+    } = caches;
+    tokio::spawn(rebuild_loop(builder, sources, context, options, shutdown))
 }
 
-struct Reflect<'a> {
-    shared: &'a Arc<Shared>,
+/// One cache's part of the inventory.
+trait Source: Send + Sync {
+    fn fill(&self, inventory: &mut Inventory);
+}
+
+struct Cached<K>
+where
+    K: Resource + 'static,
+    K::DynamicType: Eq + Hash,
+{
+    store: Store<K>,
+    fill: fn(&[Arc<K>], &mut Inventory),
+}
+
+impl<K> Source for Cached<K>
+where
+    K: Resource + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Send + Sync,
+{
+    fn fill(&self, inventory: &mut Inventory) {
+        (self.fill)(&self.store.state(), inventory);
+    }
+}
+
+struct Caches<'a> {
+    context: Arc<Context>,
     shutdown: &'a watch::Receiver<bool>,
+    sources: Vec<Box<dyn Source>>,
 }
 
-impl Reflect<'_> {
-    /// Starts one reflector task and returns its store.
-    fn start<K>(
-        &self,
-        api: Api<K>,
-        dyntype: K::DynamicType,
-        resource: &'static str,
-        trim: fn(&mut K),
-        optional: bool,
-    ) -> Store<K>
+impl Caches<'_> {
+    /// Starts the cache task of `reflector`; `fill` copies its objects into an inventory.
+    fn add<K>(&mut self, reflector: Reflector<K>, fill: fn(&[Arc<K>], &mut Inventory))
     where
         K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
         K::DynamicType: Eq + Hash + Clone + Send + Sync,
     {
-        let writer = Writer::new(dyntype);
+        let writer = Writer::new(reflector.dyntype.clone());
         let store = writer.as_reader();
-        let shared = Arc::clone(self.shared);
-        let shutdown = self.shutdown.clone();
-        let stream = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .modify(trim)
-            .reflect(writer);
+        self.context.freshness.track(reflector.resource);
+        let context = Arc::clone(&self.context);
+        let stop = stopped(self.shutdown.clone());
         tokio::spawn(async move {
-            let mut stream = std::pin::pin!(stream);
-            let stop = stopped(shutdown);
-            tokio::pin!(stop);
-            loop {
-                let item = tokio::select! {
-                    item = stream.next() => item,
-                    () = &mut stop => return,
-                };
-                match item {
-                    Some(Ok(event)) => {
-                        if matches!(event, watcher::Event::InitDone) {
-                            shared.mark_synced(resource);
-                        }
-                        shared.changed.notify_one();
-                    }
-                    Some(Err(error)) => {
-                        if optional && is_not_found(&error) {
-                            tracing::debug!(resource, "cache: resource not served here; none");
-                            shared.mark_synced(resource);
-                            shared.changed.notify_one();
-                        } else {
-                            tracing::warn!(resource, %error, "cache: watch failed; retrying");
-                        }
-                    }
-                    None => return,
-                }
+            tokio::select! {
+                () = reflector.run(writer, context) => {}
+                () = stop => {}
             }
         });
-        store
-    }
-}
-
-fn is_not_found(error: &watcher::Error) -> bool {
-    match error {
-        watcher::Error::InitialListFailed(kube::Error::Api(status))
-        | watcher::Error::WatchStartFailed(kube::Error::Api(status))
-        | watcher::Error::WatchFailed(kube::Error::Api(status)) => status.is_not_found(),
-        _ => false,
+        self.sources.push(Box::new(Cached { store, fill }));
     }
 }
 
 async fn rebuild_loop(
     mut builder: IndexBuilder,
-    stores: Stores,
-    shared: Arc<Shared>,
+    sources: Vec<Box<dyn Source>>,
+    context: Arc<Context>,
     options: ClusterOptions,
     shutdown: watch::Receiver<bool>,
 ) {
@@ -295,17 +241,20 @@ async fn rebuild_loop(
     let mut announced = false;
     loop {
         tokio::select! {
-            () = shared.changed.notified() => {}
+            () = context.changed.notified() => {}
             () = &mut stop => return,
         }
-        if !shared.all_synced() {
+        if !context.freshness.all_synced() {
             continue;
         }
         tokio::select! {
             () = tokio::time::sleep(options.debounce) => {}
             () = &mut stop => return,
         }
-        let inventory = stores.inventory();
+        let mut inventory = Inventory::default();
+        for source in &sources {
+            source.fill(&mut inventory);
+        }
         builder = match tokio::task::spawn_blocking(move || {
             builder.rebuild(inventory);
             builder
