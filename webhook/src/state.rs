@@ -36,7 +36,7 @@ pub struct AppState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
     Ready,
-    /// Starting up (caches not indexed yet) or shutting down.
+    /// Starting up (caches synced but not indexed yet) or shutting down.
     NotStarted,
     Caches(CacheProblem),
 }
@@ -72,15 +72,14 @@ impl AppState {
     }
 
     pub fn readiness(&self) -> Readiness {
-        if !self.ready.load(Ordering::Acquire) {
-            return Readiness::NotStarted;
-        }
-        match self
+        let problem = self
             .freshness
-            .problem(Instant::now(), self.max_cache_staleness)
-        {
-            Some(problem) => Readiness::Caches(problem),
-            None => Readiness::Ready,
+            .problem(Instant::now(), self.max_cache_staleness);
+        match (self.ready.load(Ordering::Acquire), problem) {
+            (_, Some(problem @ CacheProblem::NotSynced(_))) => Readiness::Caches(problem),
+            (false, _) => Readiness::NotStarted,
+            (true, Some(problem)) => Readiness::Caches(problem),
+            (true, None) => Readiness::Ready,
         }
     }
 

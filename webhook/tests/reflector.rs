@@ -14,7 +14,7 @@
 #[path = "support/apiserver.rs"]
 mod apiserver;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apiserver::{
@@ -338,8 +338,43 @@ async fn a_snapshot_api_installed_later_is_watched_within_the_rediscovery_period
     webhook.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// Every log line (JSON) of the tasks polled on this thread: with a current-thread runtime,
+/// that is everything the caches log.
+fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&buffer);
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || Sink(Arc::clone(&sink)))
+        .finish();
+    (buffer, tracing::subscriber::set_default(subscriber))
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn log_lines(buffer: &Mutex<Vec<u8>>) -> Vec<Value> {
+    String::from_utf8(buffer.lock().unwrap().clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[tokio::test]
 async fn a_missing_velero_crd_keeps_the_webhook_unready_and_is_retried_with_backoff() {
+    let (logs, _logging) = capture_logs();
     let server = MockApiServer::start().await;
     velero_cluster(&server);
     // Velero not installed: its group-version is as unserved as capture 01's (exchange 3).
@@ -363,7 +398,32 @@ async fn a_missing_velero_crd_keeps_the_webhook_unready_and_is_retried_with_back
         "{discoveries} discovery calls"
     );
     assert_eq!(server.count(SCHEDULES, Call::Read), 0);
-    assert!(body.starts_with("not ready"), "{body}");
+    // One ERROR line per missing CRD, naming it; the retries are DEBUG, never WARN.
+    let lines = log_lines(&logs);
+    let loud: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["level"] == "WARN" || line["level"] == "ERROR")
+        .collect();
+    assert_eq!(loud.len(), 2, "{loud:#?}");
+    for crd in ["schedules.velero.io", "volumesnapshotlocations.velero.io"] {
+        let named: Vec<&&Value> = loud.iter().filter(|line| line["crd"] == crd).collect();
+        assert_eq!(named.len(), 1, "{loud:#?}");
+        assert_eq!(named[0]["level"], "ERROR");
+        let message = named[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("{crd} is not installed")),
+            "{message}"
+        );
+    }
+    let retries = lines
+        .iter()
+        .filter(|line| line["message"] == "cache: CRD still not installed")
+        .count();
+    assert!(retries >= 6, "{retries} retries logged");
+    assert_eq!(
+        body,
+        "not ready: waiting for a first sync of schedules, volumesnapshotlocations\n"
+    );
 
     // Velero is installed: discovery lists its resources (capture 04) and the lists answer.
     server.get(VELERO_DISCOVERY, Captured::response(VELERO_DISCOVERED, 0));
@@ -385,8 +445,9 @@ async fn a_missing_velero_crd_keeps_the_webhook_unready_and_is_retried_with_back
     webhook.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn an_unreachable_api_server_is_answered_from_the_last_index_until_the_staleness_bound() {
+    let (logs, _logging) = capture_logs();
     let server = MockApiServer::start().await;
     velero_cluster(&server);
     let webhook = Webhook::start(&server, Duration::from_secs(1));
@@ -448,6 +509,28 @@ async fn an_unreachable_api_server_is_answered_from_the_last_index_until_the_sta
         "{}",
         watch.query
     );
+    // Each cache said WARN once for the whole outage and INFO once when it read again, while
+    // retrying several times in between (DEBUG).
+    let lines = log_lines(&logs);
+    for resource in ["schedules", "namespaces", "pods"] {
+        let of = |level: &str, message: &str| {
+            lines
+                .iter()
+                .filter(|line| {
+                    line["resource"] == resource
+                        && line["level"] == level
+                        && line["message"].as_str().unwrap().starts_with(message)
+                })
+                .count()
+        };
+        assert_eq!(of("WARN", "cache: cannot read"), 1, "{resource}");
+        assert_eq!(
+            of("INFO", "cache: reading from the API server again"),
+            1,
+            "{resource}"
+        );
+        assert!(of("DEBUG", "cache: retry failed") >= 2, "{resource}");
+    }
     webhook.stop().await;
 }
 
