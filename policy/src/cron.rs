@@ -18,9 +18,11 @@
 //!
 //! The fields are checked against robfig's rules and handed to croner, which does the parsing
 //! into value sets and all matching; see `cron/syntax.rs`. Firing instants and the worst-case
-//! interval come from `cron/calendar.rs`.
+//! interval come from `cron/calendar.rs`; the worst case of several schedules together from
+//! `cron/merged.rs`.
 
 mod calendar;
+mod merged;
 mod syntax;
 #[cfg(test)]
 mod tests;
@@ -36,6 +38,8 @@ use croner::parser::{CronParser, Seconds, Year};
 use crate::PolicyError;
 use calendar::Calendar;
 use syntax::Body;
+
+pub use merged::merged_worst_case_interval;
 
 /// Velero's schedule controller requeues every minute: a backup can start up to one tick late.
 pub const RECONCILE_TICK: Duration = Duration::from_secs(60);

@@ -32,7 +32,8 @@ impl fmt::Display for ObjectKind {
 pub enum GapCode {
     /// No schedule selects the object at all.
     NoSchedule,
-    /// Covered, but the best worst-case RPO is above the tier's target.
+    /// Covered, but the worst-case RPO (merged firings of every covering schedule) is above the
+    /// tier's target.
     RpoExceedsTarget,
     /// The PVC object is backed up but its volume data is not.
     VolumeNotBackedUp,
@@ -149,7 +150,8 @@ pub struct Verdict {
     pub exempt: Option<String>,
     /// Active schedules that back up the object *and* its data, best RPO first.
     pub covered_by: Vec<String>,
-    /// Best worst-case RPO over `covered_by` (interval + reconcile tick); `None` when uncovered.
+    /// Worst-case RPO over `covered_by` together: the largest gap of their merged firings plus
+    /// the reconcile tick (never more than the best single schedule's); `None` when uncovered.
     pub rpo: Option<Duration>,
     pub rpo_target: Option<Duration>,
     /// Longest retention among `covered_by`.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::config::{Policy, Tier, TierSource};
-use crate::cron::RECONCILE_TICK;
+use crate::cron::{RECONCILE_TICK, merged_worst_case_interval};
 use crate::duration::{format_go_duration, format_human};
 use crate::objects::Meta;
 use crate::schedule::{CompiledSchedule, ScheduleState};
@@ -130,7 +130,14 @@ pub(crate) fn verdict(
         .iter()
         .map(|schedule| schedule.name.clone())
         .collect();
-    verdict.rpo = covering.first().and_then(|schedule| schedule.worst_rpo());
+    // Several schedules back the object up at the union of their firings: the worst case is the
+    // largest gap of those merged firings, plus the tick.
+    let merged_interval = merged_worst_case_interval(
+        covering
+            .iter()
+            .filter_map(|schedule| schedule.cron.as_ref()),
+    );
+    verdict.rpo = merged_interval.map(|interval| interval + RECONCILE_TICK);
     verdict.retention = covering.iter().map(|schedule| schedule.ttl).max();
     verdict.met = verdict.rpo.is_some_and(|rpo| rpo <= tier.rpo);
 
@@ -196,7 +203,7 @@ pub(crate) fn verdict(
                 detail.text(|| {
                     format!(
                         "worst-case RPO of {subject} is {}, above the {} tier's {}",
-                        best.rpo_summary,
+                        rpo_summary(&covering, merged_interval),
                         tier.name,
                         tier_advice(tier),
                     )
@@ -220,6 +227,26 @@ pub(crate) fn verdict(
     }
     verdict.gaps = gaps;
     verdict
+}
+
+/// How the worst case was reached: the best schedule's own summary when the others do not
+/// shorten its largest gap, else the merged firings of them all.
+fn rpo_summary(covering: &[&CompiledSchedule], merged_interval: Option<Duration>) -> String {
+    match (covering, merged_interval) {
+        ([best, ..], merged) if best.worst_interval() == merged => best.rpo_summary.clone(),
+        (_, Some(interval)) => format!(
+            "{} (schedules {} together: their merged firings leave gaps of up to {}, plus the {} reconcile tick)",
+            format_human(interval + RECONCILE_TICK),
+            covering
+                .iter()
+                .map(|schedule| format!("{} {:?}", schedule.name, schedule.expression))
+                .collect::<Vec<_>>()
+                .join(", "),
+            format_human(interval),
+            format_human(RECONCILE_TICK),
+        ),
+        (_, None) => "unbounded (no covering schedule fires)".to_string(),
+    }
 }
 
 /// A schedule keeps backups long enough when its ttl reaches the tier's minimum retention and

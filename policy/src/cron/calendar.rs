@@ -21,6 +21,8 @@ use croner::{Cron, Weekday};
 const DAY: i64 = 86_400;
 /// The Gregorian calendar repeats after 400 years, which are also a whole number of weeks.
 const CYCLE_DAYS: i64 = 146_097;
+/// One cycle in seconds.
+pub(super) const CYCLE_SECONDS: i64 = CYCLE_DAYS * DAY;
 const CYCLE_MONTHS: usize = 4_800;
 /// The analysis runs over one whole cycle of wall-clock days from 2025-01-01 in the schedule's
 /// zone, so its answer does not depend on when it runs.
@@ -31,6 +33,11 @@ const REFERENCE_YEAR: i32 = 2025;
 const PROBE_STEP: i64 = 3 * DAY;
 /// Days since 0001-01-01 (day 1) of 1970-01-01, for chrono's `from_num_days_from_ce`.
 const UNIX_EPOCH_CE_DAYS: i64 = 719_163;
+
+/// The first instant of the analysed cycle: 2025-01-01T00:00:00Z.
+pub(super) fn reference_start() -> i64 {
+    Month::first_of(REFERENCE_YEAR, 1).map_or(0, |month| month.first_day * DAY)
+}
 
 #[derive(Debug)]
 pub(super) struct Calendar {
@@ -189,6 +196,65 @@ impl Calendar {
             month = month.next();
         }
         gaps.finish(CYCLE_DAYS * DAY)
+    }
+
+    /// Calls `visit(a, b)` for every pair of consecutive firings `a < b` of the cycle from the
+    /// reference start (the cycle [`Calendar::worst_gap`] analyses) that are more than
+    /// `threshold` seconds apart, in order; returns the cycle's first and last firing. The gap
+    /// that wraps into the next cycle is left to the caller. Costs a visit per firing day plus
+    /// one per long gap inside a day: a schedule that fires every minute, asked for gaps above a
+    /// minute, is walked day by day, not firing by firing.
+    pub(super) fn long_gaps_of_cycle(
+        &self,
+        zone: Option<Tz>,
+        threshold: i64,
+        mut visit: impl FnMut(i64, i64),
+    ) -> Option<(i64, i64)> {
+        let (&first_time, &last_time) = (self.times.first()?, self.times.last()?);
+        let long_inside: Vec<usize> = (1..self.times.len())
+            .filter(|&i| self.times[i] - self.times[i - 1] > threshold)
+            .collect();
+        let mut month = Month::first_of(REFERENCE_YEAR, 1)?;
+        let timeline = Timeline::reference(zone, month.first_day * DAY);
+        let mut cursor = Cursor::new(&timeline);
+        let mut bounds: Option<(i64, i64)> = None;
+        let mut scratch = Vec::new();
+        let mut step = |bounds: &mut Option<(i64, i64)>, first: i64, last: i64| {
+            if let Some((_, previous)) = *bounds
+                && first - previous > threshold
+            {
+                visit(previous, first);
+            }
+            *bounds = Some((bounds.map_or(first, |(start, _)| start), last));
+        };
+        for _ in 0..CYCLE_MONTHS {
+            let month_start = month.first_day * DAY;
+            for day in days_of(self.masks[month.key()]) {
+                let day_start = month_start + (day - 1) * DAY;
+                match cursor.classify(day_start, day_start + DAY) {
+                    DayKind::Clean(offset) => {
+                        // The day's firings as runs with no long gap inside, split where one is.
+                        let base = day_start - i64::from(offset);
+                        let mut run_start = base + first_time;
+                        for &i in &long_inside {
+                            step(&mut bounds, run_start, base + self.times[i - 1]);
+                            run_start = base + self.times[i];
+                        }
+                        step(&mut bounds, run_start, base + last_time);
+                    }
+                    kind => {
+                        scratch.clear();
+                        self.day_instants(day_start, kind, &timeline, |at| scratch.push(at));
+                        scratch.sort_unstable();
+                        for &at in &scratch {
+                            step(&mut bounds, at, at);
+                        }
+                    }
+                }
+            }
+            month = month.next();
+        }
+        bounds
     }
 
     /// Calls `visit` with every firing instant (Unix seconds) in `[from, to)`, not in order.
