@@ -273,7 +273,8 @@ async fn turns_ready_on_a_cluster_that_does_not_serve_the_snapshot_api() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_snapshot_api_installed_later_is_watched_within_the_rediscovery_period() {
+async fn a_snapshot_api_installed_later_is_watched_within_the_rediscovery_period_and_emptied_when_removed()
+ {
     let server = MockApiServer::start().await;
     velero_cluster(&server);
     let webhook = Webhook::start(&server, Duration::from_secs(300));
@@ -335,6 +336,33 @@ async fn a_snapshot_api_installed_later_is_watched_within_the_rediscovery_period
     }
     assert_eq!(objects, 1.0);
     assert!(webhook.state.is_ready());
+
+    // The CRDs are removed again: the server ends the watch, and the resource answers as
+    // capture 01 shows (list exchange 0, discovery exchange 3). The cache empties, and the
+    // webhook stays ready.
+    server.get(SNAPSHOT_DISCOVERY, Captured::response(UNSERVED, 3));
+    server.get(SNAPSHOT_CLASSES, Captured::response(UNSERVED, 0));
+    server.route(
+        Method::GET,
+        SNAPSHOT_CLASSES,
+        Call::Watch,
+        vec![Answer::Full(Captured::response(UNSERVED, 2))],
+    );
+    server.end_watches(SNAPSHOT_CLASSES);
+    for _ in 0..100 {
+        objects = gauge(
+            &webhook.metrics().await,
+            "backstop_cache_objects",
+            "volumesnapshotclasses",
+        );
+        if objects == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(objects, 0.0);
+    assert!(webhook.state.is_ready());
+    assert!(server.unrouted().is_empty(), "{:?}", server.unrouted());
     webhook.stop().await;
 }
 
