@@ -136,6 +136,22 @@ pub struct ServeArgs {
     /// last good copy; `backstop_cache_staleness_seconds` shows each cache's age.
     #[arg(long, env = "BACKSTOP_MAX_CACHE_STALENESS", value_name = "DURATION", default_value = "5m", value_parser = duration)]
     pub max_cache_staleness: Duration,
+    /// A client must complete the TLS handshake within this.
+    #[arg(long, env = "BACKSTOP_TLS_HANDSHAKE_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub tls_handshake_timeout: Duration,
+    /// After the handshake, a client must send a request's head within this (and an idle
+    /// HTTP/1 keep-alive connection closes after it).
+    #[arg(long, env = "BACKSTOP_HEADER_READ_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub header_read_timeout: Duration,
+    /// HTTPS connections served at once; past it new connections wait until one closes.
+    #[arg(
+        long,
+        env = "BACKSTOP_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 512,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections: u32,
 }
 
 /// A Go-style duration (`500ms`, `10s`, `1m30s`), as Kubernetes writes them; never zero.

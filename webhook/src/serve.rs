@@ -108,7 +108,7 @@ async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
         tls_config,
         crate::admission::router_with_limits(state.clone(), admission_limits(&args)),
         stop_rx,
-        HttpsLimits::default(),
+        https_limits(&args),
     ));
 
     let failure = tokio::select! {
@@ -132,6 +132,15 @@ async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
     flatten("https server", https_outcome)?;
     flatten("probe server", probe_outcome)?;
     Ok(())
+}
+
+fn https_limits(args: &ServeArgs) -> HttpsLimits {
+    HttpsLimits {
+        handshake: args.tls_handshake_timeout,
+        header_read: args.header_read_timeout,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        ..HttpsLimits::default()
+    }
 }
 
 fn admission_limits(args: &ServeArgs) -> AdmissionLimits {

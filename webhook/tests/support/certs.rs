@@ -14,6 +14,7 @@ pub struct TestCa {
 pub struct Leaf {
     pub chain_pem: String,
     pub key_pem: String,
+    #[allow(dead_code)] // read by tests/tls.rs only
     pub der: Vec<u8>,
 }
 
