@@ -396,7 +396,8 @@ async fn rotation_through_a_symlink_swap_while_requests_flow() {
         load.failed.load(Ordering::Relaxed),
     );
     assert_eq!(failed, 0, "{failed} requests failed ({ok} succeeded)");
-    assert!(ok > 100, "only {ok} requests were made");
+    // A floor that shows requests flowed, low enough for a loaded 2-core CI machine.
+    assert!(ok > 30, "only {ok} requests were made");
     server.stop.send(true).unwrap();
     server.task.await.unwrap().unwrap();
 }
