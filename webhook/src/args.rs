@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "backstop-webhook",
     version,
     about = "Admission webhook and audit that keep every protected Namespace and PVC really covered by a Velero Schedule",
-    after_help = "Exit codes (audit): 0 nothing protected has a gap, 1 a gap was found, 2 bad input.\nExit codes (serve): 0 clean shutdown, 2 bad configuration, 3 runtime failure."
+    after_help = "Exit codes (audit): 0 nothing protected has a gap, 1 a gap was found, 2 bad input, 3 the cluster cannot be read (or lacks the Velero CRDs).\nExit codes (serve): 0 clean shutdown, 2 bad configuration, 3 runtime failure."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -11,6 +11,7 @@ use policy::{CoverageIndex, Inventory};
 
 use crate::WebhookError;
 use crate::args::{AuditArgs, AuditOutput};
+use crate::error::EXIT_GAPS;
 use crate::manifests::{load_inventory, load_policy};
 
 pub use cluster::load_inventory as load_cluster_inventory;
@@ -21,14 +22,14 @@ pub fn run(args: &AuditArgs) -> ExitCode {
         Ok((report, rendered)) => {
             print!("{rendered}");
             if report.has_gaps() {
-                ExitCode::from(1)
+                ExitCode::from(EXIT_GAPS)
             } else {
                 ExitCode::SUCCESS
             }
         }
         Err(error) => {
             eprintln!("backstop-webhook audit: {error}");
-            ExitCode::from(2)
+            ExitCode::from(error.exit_code())
         }
     }
 }
@@ -53,8 +54,9 @@ fn read_cluster(context: Option<&str>, velero_namespace: &str) -> Result<Invento
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|error| {
-            WebhookError::Runtime(format!("cannot start the async runtime: {error}"))
+        .map_err(|source| WebhookError::Start {
+            what: "the async runtime",
+            source,
         })?;
     runtime.block_on(async {
         let client = cluster::client(context).await?;

@@ -24,14 +24,10 @@ pub struct DevCert {
     pub key_pem: String,
 }
 
-fn rcgen_error(error: rcgen::Error) -> WebhookError {
-    WebhookError::Tls(format!("--dev certificate generation: {error}"))
-}
-
 impl DevCert {
     pub fn generate() -> Result<Self, WebhookError> {
-        let ca_key = KeyPair::generate().map_err(rcgen_error)?;
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(rcgen_error)?;
+        let ca_key = KeyPair::generate()?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
         ca_params
             .distinguished_name
             .push(DnType::CommonName, "backstop-webhook dev CA");
@@ -41,24 +37,21 @@ impl DevCert {
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
-        let ca_cert = ca_params.self_signed(&ca_key).map_err(rcgen_error)?;
+        let ca_cert = ca_params.self_signed(&ca_key)?;
         let issuer = Issuer::new(ca_params, ca_key);
 
-        let leaf_key = KeyPair::generate().map_err(rcgen_error)?;
+        let leaf_key = KeyPair::generate()?;
         let mut leaf_params = CertificateParams::new(vec![
             "localhost".to_string(),
             "127.0.0.1".to_string(),
             "::1".to_string(),
-        ])
-        .map_err(rcgen_error)?;
+        ])?;
         leaf_params
             .distinguished_name
             .push(DnType::CommonName, "localhost");
         leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        let leaf_cert = leaf_params
-            .signed_by(&leaf_key, &issuer)
-            .map_err(rcgen_error)?;
+        let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer)?;
 
         let ca_pem = ca_cert.pem();
         Ok(Self {

@@ -36,9 +36,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("backstop-webhook serve: cannot start the async runtime: {error}");
-            return ExitCode::from(3);
+        Err(source) => {
+            let error = WebhookError::Start {
+                what: "the async runtime",
+                source,
+            };
+            eprintln!("backstop-webhook serve: {error}");
+            return ExitCode::from(error.exit_code());
         }
     };
     match runtime.block_on(serve(args)) {
@@ -49,7 +53,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Err(error) => {
             tracing::error!(%error, "backstop-webhook serve failed");
             eprintln!("backstop-webhook serve: {error}");
-            ExitCode::from(error.serve_exit_code())
+            ExitCode::from(error.exit_code())
         }
     }
 }
@@ -85,13 +89,16 @@ async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
             let dir = dir.clone();
             tokio::task::spawn_blocking(move || offline::load(&dir, &mut builder))
                 .await
-                .map_err(|error| WebhookError::Runtime(format!("loading manifests: {error}")))??;
+                .map_err(|source| WebhookError::Task {
+                    what: "loading manifests",
+                    source,
+                })??;
             None
         }
         None => {
             let client = kube::Client::try_default()
                 .await
-                .map_err(|error| WebhookError::KubeConfig(error.to_string()))?;
+                .map_err(WebhookError::KubeClient)?;
             Some(cluster::spawn(
                 client,
                 builder,
@@ -195,17 +202,17 @@ async fn shutdown_signal() -> &'static str {
 
 type TaskOutcome = Result<Result<(), WebhookError>, tokio::task::JoinError>;
 
-fn flatten(what: &str, outcome: TaskOutcome) -> Result<(), WebhookError> {
+fn flatten(what: &'static str, outcome: TaskOutcome) -> Result<(), WebhookError> {
     match outcome {
         Ok(result) => result,
-        Err(error) => Err(WebhookError::Runtime(format!("{what}: {error}"))),
+        Err(source) => Err(WebhookError::Task { what, source }),
     }
 }
 
 /// A server task that ended before shutdown was asked for is a failure even if it returned Ok.
-fn task_error(what: &str, outcome: TaskOutcome) -> WebhookError {
+fn task_error(what: &'static str, outcome: TaskOutcome) -> WebhookError {
     match flatten(what, outcome) {
-        Ok(()) => WebhookError::Runtime(format!("{what} stopped unexpectedly")),
+        Ok(()) => WebhookError::Stopped { what },
         Err(error) => error,
     }
 }

@@ -235,7 +235,10 @@ pub async fn serve_probes(
     axum::serve(listener, probe_router(state))
         .with_graceful_shutdown(stopped(shutdown))
         .await
-        .map_err(|error| WebhookError::Runtime(format!("probe server: {error}")))
+        .map_err(|source| WebhookError::Serving {
+            what: "probe server",
+            source,
+        })
 }
 
 /// Binds `addr`, with the address in the error.

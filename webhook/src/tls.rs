@@ -41,20 +41,21 @@ pub fn install_default_provider() {
 pub fn certified_key(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, WebhookError> {
     let chain = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| WebhookError::Tls(format!("certificate chain: {error}")))?;
+        .map_err(|source| WebhookError::Pem {
+            what: "certificate chain",
+            source,
+        })?;
     if chain.is_empty() {
-        return Err(WebhookError::Tls(
-            "certificate chain: no CERTIFICATE block".to_string(),
-        ));
+        return Err(WebhookError::EmptyCertificateChain);
     }
-    let key = PrivateKeyDer::from_pem_slice(key_pem)
-        .map_err(|error| WebhookError::Tls(format!("private key: {error}")))?;
-    let certified = CertifiedKey::from_der(chain, key, &provider())
-        .map_err(|error| WebhookError::Tls(format!("certificate/key pair: {error}")))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|source| WebhookError::Pem {
+        what: "private key",
+        source,
+    })?;
+    let certified =
+        CertifiedKey::from_der(chain, key, &provider()).map_err(WebhookError::KeyPair)?;
     // `from_der` lets an unknown consistency through; a webhook must be sure.
-    certified
-        .keys_match()
-        .map_err(|error| WebhookError::Tls(format!("certificate/key pair: {error}")))?;
+    certified.keys_match().map_err(WebhookError::KeyPair)?;
     Ok(certified)
 }
 
@@ -95,7 +96,7 @@ impl ResolvesServerCert for CertResolver {
 pub fn server_config(resolver: Arc<CertResolver>) -> Result<ServerConfig, WebhookError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(PROTOCOL_VERSIONS)
-        .map_err(|error| WebhookError::Tls(format!("server config: {error}")))?
+        .map_err(WebhookError::TlsConfig)?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

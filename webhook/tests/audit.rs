@@ -204,3 +204,52 @@ fn bad_policy_exits_two_naming_the_path() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("tiers.a.rpo"));
 }
+
+/// `audit --cluster` with `KUBECONFIG` set to `kubeconfig` and no in-cluster configuration.
+fn audit_cluster(kubeconfig: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backstop-webhook"))
+        .current_dir(repo())
+        .env("KUBECONFIG", kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .args([
+            "audit",
+            "--policy",
+            "fixtures/policy/platform.yaml",
+            "--cluster",
+        ])
+        .output()
+        .expect("the audit binary runs")
+}
+
+#[test]
+fn a_cluster_that_cannot_be_read_exits_three() {
+    // A port that was just bound and released: nothing listens there, so every list call is
+    // refused by the kernel, as with an API server that is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: down\nclusters:\n- name: down\n  cluster: {{server: 'https://127.0.0.1:{port}', insecure-skip-tls-verify: true}}\nusers:\n- name: viewer\n  user: {{token: not-used}}\ncontexts:\n- name: down\n  context: {{cluster: down, user: viewer}}\n"
+        ),
+    )
+    .expect("write kubeconfig");
+    let output = audit_cluster(&kubeconfig);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("cannot list"), "{stderr}");
+}
+
+#[test]
+fn no_kubernetes_client_configuration_exits_two() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = audit_cluster(&dir.path().join("no-such-kubeconfig"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("kubernetes client"), "{stderr}");
+}

@@ -28,21 +28,16 @@ const MAX_LIST_RESTARTS: u32 = 3;
 pub async fn client(context: Option<&str>) -> Result<Client, WebhookError> {
     let config = match context {
         Some(context) => {
-            let kubeconfig =
-                Kubeconfig::read().map_err(|error| WebhookError::KubeConfig(error.to_string()))?;
+            let kubeconfig = Kubeconfig::read()?;
             let options = KubeConfigOptions {
                 context: Some(context.to_string()),
                 ..KubeConfigOptions::default()
             };
-            Config::from_custom_kubeconfig(kubeconfig, &options)
-                .await
-                .map_err(|error| WebhookError::KubeConfig(error.to_string()))?
+            Config::from_custom_kubeconfig(kubeconfig, &options).await?
         }
-        None => Config::infer()
-            .await
-            .map_err(|error| WebhookError::KubeConfig(error.to_string()))?,
+        None => Config::infer().await?,
     };
-    Client::try_from(config).map_err(|error| WebhookError::KubeConfig(error.to_string()))
+    Client::try_from(config).map_err(WebhookError::KubeClient)
 }
 
 /// Everything coverage reads, listed once. A cluster that does not serve the CSI snapshot API

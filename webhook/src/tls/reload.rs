@@ -77,13 +77,12 @@ impl Reloader {
     pub fn load(files: CertFiles, metrics: Arc<Metrics>) -> Result<Self, WebhookError> {
         let cert = read(&files.cert)?;
         let key = read(&files.key)?;
-        let certified = certified_key(&cert, &key).map_err(|error| {
-            WebhookError::Tls(format!(
-                "{} + {}: {error}",
-                files.cert.display(),
-                files.key.display()
-            ))
-        })?;
+        let certified =
+            certified_key(&cert, &key).map_err(|error| WebhookError::CertificateFiles {
+                cert: files.cert.clone(),
+                key: files.key.clone(),
+                source: Box::new(error),
+            })?;
         Ok(Self {
             resolver: Arc::new(CertResolver::new(certified)),
             settled: hash(&cert, &key),
