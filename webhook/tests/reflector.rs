@@ -710,3 +710,25 @@ async fn kube_rs_reads_the_real_unserved_404_as_a_status_that_is_not_not_found()
     .unwrap();
     assert!(!served);
 }
+
+#[tokio::test]
+async fn a_resource_that_discovery_lists_but_answers_404_is_retried_with_backoff() {
+    let (logs, _logging) = capture_logs();
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    // Discovery lists schedules (capture 04), but its list is a 404 as for a resource the
+    // group does not serve (capture 01, exchange 5): a lagging discovery, say.
+    server.get(SCHEDULES, Captured::response(UNSERVED, 5));
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!webhook.state.is_ready());
+    // Backoff 50, 100, 200, 400, 400 ms: about 6 lists in 1.5 s, not a busy loop.
+    let lists = server.count(SCHEDULES, Call::Read);
+    assert!((3..=10).contains(&lists), "{lists} lists");
+    let warnings = log_lines(&logs)
+        .into_iter()
+        .filter(|line| line["resource"] == "schedules" && line["level"] == "WARN")
+        .count();
+    assert_eq!(warnings, 1);
+    webhook.stop().await;
+}

@@ -125,6 +125,7 @@ where
             backoff: Backoff::new(context.timing),
             trouble: Trouble::new(self.resource),
             reported_missing: false,
+            served_per_discovery: false,
         };
         let mut phase = if self.availability == Availability::Builtin {
             Phase::List
@@ -156,6 +157,8 @@ struct Run<'a, K: Resource> {
     backoff: Backoff,
     trouble: Trouble,
     reported_missing: bool,
+    /// Discovery said served, and no list has succeeded since: a 404 now is an anomaly.
+    served_per_discovery: bool,
 }
 
 impl<K> Run<'_, K>
@@ -178,7 +181,7 @@ where
                 if std::mem::take(&mut self.reported_missing) {
                     tracing::info!(resource, crd = %self.crd(), "cache: the API is served now; listing it");
                 }
-                self.trouble.recovered();
+                self.served_per_discovery = true;
                 Next::Retry(Phase::List)
             }
             Ok(false) => {
@@ -259,6 +262,7 @@ where
         };
         writer.apply_watcher_event(&Event::InitDone);
         self.mark_synced();
+        self.served_per_discovery = false;
         self.trouble.recovered();
         self.backoff.reset();
         self.context.changed.notify_one();
@@ -343,9 +347,14 @@ where
     /// A failed list or watch call: settle 404 by discovery, relist on 410, else back off.
     fn failed(&mut self, call: &'static str, error: &kube::Error, retry: Phase) -> Next {
         if is_http_404(error) && self.reflector.availability != Availability::Builtin {
-            tracing::debug!(resource = self.resource(), %error, "cache: 404; asking discovery");
+            if std::mem::take(&mut self.served_per_discovery) {
+                // Discovery lists the resource, yet it answers 404: retried, but not quietly.
+                self.trouble.failed(call, error);
+            } else {
+                tracing::debug!(resource = self.resource(), %error, "cache: 404; asking discovery");
+            }
             self.lost(Instant::now());
-            return Next::Retry(Phase::Discover);
+            return Next::Backoff(Phase::Discover);
         }
         if is_http_410(error) {
             tracing::debug!(resource = self.resource(), %error, "cache: expired; relisting");
