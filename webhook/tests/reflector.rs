@@ -732,3 +732,42 @@ async fn a_resource_that_discovery_lists_but_answers_404_is_retried_with_backoff
     assert_eq!(warnings, 1);
     webhook.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bookmark_moves_the_resource_version_the_next_watch_starts_from() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+    eventually("readiness", || webhook.state.is_ready()).await;
+    eventually("the schedules watch", || {
+        server.open_watch_count(SCHEDULES) == 1
+    })
+    .await;
+
+    // Capture 10, event 4: a BOOKMARK is only apiVersion, kind and metadata.resourceVersion,
+    // sent shortly before timeoutSeconds; then the server ends the stream.
+    let line = apiserver::bookmark("velero.io/v1", "Schedule", "450");
+    assert_eq!(server.send(SCHEDULES, &line), 1);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.end_watches(SCHEDULES);
+    eventually("the watch re-opened", || {
+        server.open_watch_count(SCHEDULES) == 1
+    })
+    .await;
+    let watches: Vec<String> = server
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.path == SCHEDULES && seen.query.contains("watch=true"))
+        .map(|seen| seen.query)
+        .collect();
+    assert_eq!(watches.len(), 2, "{watches:?}");
+    // The query kube-rs builds, as in the captured watches (capture 11, exchange 0).
+    assert_eq!(
+        watches[0].trim_start_matches('&'),
+        "watch=true&timeoutSeconds=290&allowWatchBookmarks=true&resourceVersion=400"
+    );
+    assert!(watches[1].ends_with("resourceVersion=450"), "{watches:?}");
+    assert_eq!(server.count(SCHEDULES, Call::Read), 1, "no relist");
+    assert_eq!(webhook.data_platform_gaps(), []);
+    webhook.stop().await;
+}
