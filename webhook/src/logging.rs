@@ -1,4 +1,5 @@
-//! Logs: `tracing` with text or JSON lines on stderr, filtered by `RUST_LOG` (default `info`).
+//! Logs: `tracing` with text or JSON lines on stderr, filtered by `RUST_LOG` (default
+//! [`DEFAULT_FILTER`]).
 //!
 //! Per-request events belong at `debug`: an INFO line per request costs about as much CPU as the
 //! whole decision (`docs/webhook.md`, "Logging"); the request span carries the fields.
@@ -21,6 +22,12 @@ use crate::args::LogFormat;
 pub use batch::FlushGuard;
 use batch::{BatchLimits, batched};
 
+/// The filter without `RUST_LOG`: `info`, but not kube-rs's own line per failed HTTP call
+/// (an ERROR from its trace layer, a WARN when a watch body ends early). The caches log a
+/// failing API server once per outage themselves (`cache/reflector.rs`); kube-rs would add a
+/// line per retry.
+pub const DEFAULT_FILTER: &str = "info,kube_client::client::builder=off,kube_client::client=error";
+
 /// Installs the global subscriber. A second call (tests) keeps the first one and returns `None`.
 /// Keep the returned guard for as long as the process logs: dropping it writes out what is still
 /// waiting. Without a flusher thread (it could not be started) lines go straight to stderr.
@@ -32,7 +39,8 @@ pub fn init(format: LogFormat) -> Option<FlushGuard<Stderr>> {
             (BoxMakeWriter::new(std::io::stderr), None)
         }
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
