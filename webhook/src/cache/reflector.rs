@@ -70,7 +70,7 @@ impl Default for Timing {
         Self {
             rediscover: Duration::from_secs(30),
             backoff_first: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(60),
+            backoff_max: Duration::from_secs(30),
             watch_timeout_seconds: 290,
             watch_idle_margin: Duration::from_secs(10),
         }
@@ -468,7 +468,7 @@ mod tests {
     fn backoff_doubles_up_to_its_limit_and_resets() {
         let mut backoff = Backoff::new(Timing::default());
         let waits: Vec<u64> = (0..8).map(|_| backoff.next().as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
         backoff.reset();
         assert_eq!(backoff.next(), Duration::from_secs(1));
     }
