@@ -52,6 +52,48 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A tool the live run needs is not on PATH.
+    #[error("`{tool}` was not found on PATH; {install}")]
+    MissingTool { tool: String, install: String },
+
+    /// An external command could not be started, or failed.
+    #[error("`{command}` {outcome}{}", stderr_tail(stderr))]
+    Command {
+        command: String,
+        outcome: String,
+        stderr: String,
+    },
+
+    /// A wait ran out of time: what it waited for, and the last state it saw.
+    #[error("timed out after {after:?} waiting for {what}; last seen: {last_seen}")]
+    Timeout {
+        what: String,
+        after: std::time::Duration,
+        last_seen: String,
+    },
+
+    /// A Kubernetes API call failed.
+    #[error("Kubernetes API: {action}: {source}")]
+    Kube {
+        action: String,
+        source: Box<kube::Error>,
+    },
+
+    /// A kubeconfig could not be read or used.
+    #[error("kubeconfig {}: {source}", path.display())]
+    Kubeconfig {
+        path: PathBuf,
+        source: Box<kube::config::KubeconfigError>,
+    },
+
+    /// A call to the S3 store failed (transport, or an answer that is not success).
+    #[error("S3 store: {action}: {message}")]
+    Store { action: String, message: String },
+
+    /// The run was interrupted (Ctrl-C) and torn down.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+
     /// A capability that exists in the design but is not built yet.
     #[error("{0}")]
     NotImplemented(String),
@@ -64,7 +106,16 @@ impl Error {
             Self::ReadInput { .. } | Self::InvalidInput { .. } | Self::InvalidArgument { .. } => {
                 EXIT_BAD_INPUT
             }
-            Self::Io { .. } | Self::Serve { .. } | Self::NotImplemented(_) => EXIT_INFRASTRUCTURE,
+            Self::Io { .. }
+            | Self::Serve { .. }
+            | Self::MissingTool { .. }
+            | Self::Command { .. }
+            | Self::Timeout { .. }
+            | Self::Kube { .. }
+            | Self::Kubeconfig { .. }
+            | Self::Store { .. }
+            | Self::Interrupted(_)
+            | Self::NotImplemented(_) => EXIT_INFRASTRUCTURE,
         }
     }
 
@@ -80,6 +131,16 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// The last lines of a command's stderr, for an error message.
+fn stderr_tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = &lines[lines.len().saturating_sub(5)..];
+    format!(": {}", tail.join(" / "))
 }
 
 #[cfg(test)]

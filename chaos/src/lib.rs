@@ -10,6 +10,8 @@
 //! - [`outcome`]: the restore and pod outcomes a run observed, and its targets.
 //! - [`result`] and [`verdict`]: `result.json` and the pure decision over it.
 //! - [`report`]: Markdown, JUnit XML and HTML renderings of a result.
+//! - [`kube`] and [`velero`]: the live run's API calls: namespaces, watches with timeouts,
+//!   the Restore.
 //! - [`error`]: the one error type and its exit codes.
 
 pub mod cli;
@@ -17,6 +19,7 @@ pub mod clock;
 pub mod command;
 pub mod error;
 pub mod ground_truth;
+pub mod kube;
 pub mod ledger;
 pub mod measure;
 pub mod outcome;
@@ -25,6 +28,7 @@ pub mod report;
 pub mod result;
 pub mod scenario;
 pub mod timeline;
+pub mod velero;
 pub mod verdict;
 
 pub use error::Error;

@@ -6,7 +6,7 @@
 
 mod build;
 mod fault;
-mod manifests;
+pub mod manifests;
 mod steps;
 
 use std::fmt::Write as _;
