@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use policy::objects::{
-    ClaimRef, Meta, NamespaceFacts, PodFacts, PodSpecFacts, PodStatusFacts, PodVolumeFacts,
-    PvcFacts,
+    ClaimRef, ContainerFacts, Meta, NamespaceFacts, PodFacts, PodSpecFacts, PodStatusFacts,
+    PodVolumeFacts, PvcFacts,
 };
 use policy::velero::{BackupSpec, Schedule, ScheduleSpec};
 use policy::{CoverageIndex, Inventory, Policy};
@@ -63,6 +63,7 @@ fn inventory() -> Inventory {
                         name: "data".to_string(),
                         persistent_volume_claim: Some(ClaimRef { claim_name: claim }),
                     }],
+                    containers: vec![ContainerFacts::mounting(["data"])],
                 },
                 status: PodStatusFacts {
                     phase: Some("Running".to_string()),

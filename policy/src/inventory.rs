@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use crate::objects::{
-    NamespaceFacts, PodFacts, PvcFacts, SnapshotLocationFacts, StorageClassFacts,
-    VolumeSnapshotClassFacts,
+    NamespaceFacts, PersistentVolumeFacts, PodFacts, PvcFacts, SnapshotLocationFacts,
+    StorageClassFacts, VolumeSnapshotClassFacts,
 };
 use crate::velero::Schedule;
 use crate::{PolicyError, yaml};
@@ -14,6 +14,8 @@ pub struct Inventory {
     pub namespaces: Vec<NamespaceFacts>,
     pub pvcs: Vec<PvcFacts>,
     pub pods: Vec<PodFacts>,
+    /// Bound volumes, when known (a cluster; manifests rarely carry them).
+    pub persistent_volumes: Vec<PersistentVolumeFacts>,
     pub schedules: Vec<Schedule>,
     pub storage_classes: Vec<StorageClassFacts>,
     pub snapshot_classes: Vec<VolumeSnapshotClassFacts>,
@@ -73,6 +75,9 @@ impl Inventory {
             ("", "Namespace") => self.namespaces.push(yaml::decode(document, origin)?),
             ("", "PersistentVolumeClaim") => self.pvcs.push(yaml::decode(document, origin)?),
             ("", "Pod") => self.pods.push(yaml::decode(document, origin)?),
+            ("", "PersistentVolume") => self
+                .persistent_volumes
+                .push(yaml::decode(document, origin)?),
             ("velero.io", "Schedule") => self.schedules.push(yaml::decode(document, origin)?),
             ("velero.io", "VolumeSnapshotLocation") => self
                 .snapshot_locations

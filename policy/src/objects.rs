@@ -72,6 +72,16 @@ pub struct PvcSpecFacts {
     pub storage_class_name: Option<String>,
     #[serde(default)]
     pub volume_name: Option<String>,
+    /// `Filesystem` (the default when absent) or `Block`.
+    #[serde(default)]
+    pub volume_mode: Option<String>,
+}
+
+impl PvcSpecFacts {
+    /// A raw block device: Velero's file-system backup cannot read it.
+    pub fn is_block(&self) -> bool {
+        self.volume_mode.as_deref() == Some("Block")
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
@@ -88,6 +98,42 @@ pub struct PodFacts {
 pub struct PodSpecFacts {
     #[serde(default, deserialize_with = "null_as_default")]
     pub volumes: Vec<PodVolumeFacts>,
+    /// The regular containers (init containers are left out on purpose: Velero's file-system
+    /// backup only counts volumes a regular container mounts).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub containers: Vec<ContainerFacts>,
+}
+
+/// Which pod volumes one container uses, by name.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerFacts {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub volume_mounts: Vec<VolumeUse>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub volume_devices: Vec<VolumeUse>,
+}
+
+/// An entry of `volumeMounts` or `volumeDevices`: only the volume's name matters.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeUse {
+    #[serde(default)]
+    pub name: String,
+}
+
+impl ContainerFacts {
+    /// A container that mounts each of `volumes` as a file system.
+    pub fn mounting<'a>(volumes: impl IntoIterator<Item = &'a str>) -> Self {
+        Self {
+            volume_mounts: volumes
+                .into_iter()
+                .map(|name| VolumeUse {
+                    name: name.to_string(),
+                })
+                .collect(),
+            volume_devices: Vec::new(),
+        }
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
@@ -119,6 +165,26 @@ impl PodFacts {
         matches!(self.status.phase.as_deref(), None | Some("Running"))
     }
 
+    /// Some regular container mounts the pod volume `volume` as a file system.
+    pub fn mounts(&self, volume: &str) -> bool {
+        self.spec.containers.iter().any(|container| {
+            container
+                .volume_mounts
+                .iter()
+                .any(|mount| mount.name == volume)
+        })
+    }
+
+    /// Some regular container attaches the pod volume `volume` as a raw block device.
+    pub fn attaches_as_device(&self, volume: &str) -> bool {
+        self.spec.containers.iter().any(|container| {
+            container
+                .volume_devices
+                .iter()
+                .any(|device| device.name == volume)
+        })
+    }
+
     /// The pod volumes backed by the claim `claim` (usually one).
     pub fn volumes_for_claim<'a>(&'a self, claim: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.spec.volumes.iter().filter_map(move |volume| {
@@ -129,6 +195,30 @@ impl PodFacts {
                 .map(|_| volume.name.as_str())
         })
     }
+}
+
+/// A PersistentVolume: whether Velero's file-system backup can reach it.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersistentVolumeFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub spec: PvSpecFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PvSpecFacts {
+    /// A `hostPath` volume source: Velero's node agent cannot reach it (it is not under
+    /// `/var/lib/kubelet/pods`), so file-system backup skips it.
+    #[serde(default)]
+    pub host_path: Option<HostPathFacts>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostPathFacts {
+    #[serde(default)]
+    pub path: String,
 }
 
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]

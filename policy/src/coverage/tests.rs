@@ -10,6 +10,7 @@ use crate::verdict::{GapCode, Severity};
 mod admission;
 mod detail;
 mod fs_backup;
+mod fs_backup_skips;
 mod labels;
 mod namespaces;
 mod resources;
@@ -58,7 +59,7 @@ fn pod(
     phase: &str,
 ) -> String {
     format!(
-        "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {namespace}{extra_metadata}}}\nspec:\n  volumes: [{{name: {volume}, persistentVolumeClaim: {{claimName: {claim}}}}}]\nstatus: {{phase: {phase}}}\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {namespace}{extra_metadata}}}\nspec:\n  containers: [{{name: app, volumeMounts: [{{name: {volume}, mountPath: /data}}]}}]\n  volumes: [{{name: {volume}, persistentVolumeClaim: {{claimName: {claim}}}}}]\nstatus: {{phase: {phase}}}\n"
     )
 }
 

@@ -8,6 +8,14 @@ use crate::velero::keys::CSI_SNAPSHOT_CLASS;
 
 const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
 
+/// Rancher's local-path provisioner (kind's `standard` class, k3s's `local-path`): it creates
+/// `hostPath` PersistentVolumes unless told otherwise (`provisioner.go`, `provisionFor`).
+pub(crate) const LOCAL_PATH_PROVISIONER: &str = "rancher.io/local-path";
+/// On a local-path StorageClass: the volume type of the PVs it creates (`hostPath` when absent).
+pub(crate) const LOCAL_PATH_CLASS_VOLUME_TYPE: &str = "defaultVolumeType";
+/// On a claim of a local-path class: its own volume type, over the class's.
+pub(crate) const LOCAL_PATH_CLAIM_VOLUME_TYPE: &str = "volumeType";
+
 #[derive(Debug, Default)]
 pub(crate) struct World {
     pub namespaces: BTreeMap<String, NamespaceFacts>,
@@ -23,6 +31,10 @@ pub(crate) struct World {
     csi_snapshot_drivers: HashSet<String>,
     provisioner_by_class: HashMap<String, String>,
     default_class: Option<String>,
+    /// Local-path classes → whether the PVs they create are `hostPath` by default.
+    local_path_classes: HashMap<String, bool>,
+    /// Known PersistentVolumes → whether they are `hostPath` volumes.
+    volume_is_host_path: HashMap<String, bool>,
 }
 
 impl World {
@@ -57,6 +69,24 @@ impl World {
                         == Some("true")
                 })
                 .map(|class| class.metadata.name.clone()),
+            local_path_classes: inventory
+                .storage_classes
+                .iter()
+                .filter(|class| class.provisioner == LOCAL_PATH_PROVISIONER)
+                .map(|class| {
+                    let host_path = class
+                        .metadata
+                        .annotations
+                        .get(LOCAL_PATH_CLASS_VOLUME_TYPE)
+                        .is_none_or(|kind| kind.eq_ignore_ascii_case("hostPath"));
+                    (class.metadata.name.clone(), host_path)
+                })
+                .collect(),
+            volume_is_host_path: inventory
+                .persistent_volumes
+                .into_iter()
+                .map(|volume| (volume.metadata.name, volume.spec.host_path.is_some()))
+                .collect(),
             provisioner_by_class: inventory
                 .storage_classes
                 .into_iter()
@@ -124,6 +154,32 @@ impl World {
             .then_some(SnapshotPath::Csi)
     }
 
+    /// Why the claim's volume is (or, once provisioned, will be) a `hostPath` volume, which
+    /// Velero's file-system backup skips; `None` when it is not. The bound PersistentVolume
+    /// decides when the world knows it; otherwise a local-path class predicts it.
+    pub fn host_path_source(&self, pvc: &PvcFacts) -> Option<HostPathSource> {
+        if let Some(volume) = pvc
+            .spec
+            .volume_name
+            .as_deref()
+            .filter(|name| !name.is_empty())
+            && let Some(host_path) = self.volume_is_host_path.get(volume)
+        {
+            return host_path.then(|| HostPathSource::BoundVolume(volume.to_string()));
+        }
+        let class = pvc
+            .spec
+            .storage_class_name
+            .as_deref()
+            .or(self.default_class.as_deref())?;
+        let class_default = *self.local_path_classes.get(class)?;
+        let host_path = match pvc.metadata.annotations.get(LOCAL_PATH_CLAIM_VOLUME_TYPE) {
+            Some(kind) => kind.eq_ignore_ascii_case("hostPath"),
+            None => class_default,
+        };
+        host_path.then(|| HostPathSource::LocalPathClass(class.to_string()))
+    }
+
     /// Every namespace the world knows: with a Namespace object, PVCs, or both.
     pub fn namespace_names(&self) -> impl Iterator<Item = &str> {
         self.namespaces
@@ -150,4 +206,14 @@ pub(crate) enum SnapshotPath {
     VolumeSnapshotLocation,
     /// A Velero-labelled VolumeSnapshotClass for the claim's CSI driver.
     Csi,
+}
+
+/// Where a claim's `hostPath` volume comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HostPathSource {
+    /// The bound PersistentVolume has a `hostPath` source.
+    BoundVolume(String),
+    /// The claim's class is a local-path class that creates `hostPath` volumes, and the claim
+    /// does not ask for `volumeType: local`.
+    LocalPathClass(String),
 }

@@ -86,6 +86,8 @@ fn backup_volumes_annotation_naming_the_volume_opts_it_in() {
     assert_eq!(pvc_verdict(&index, "registry", "data").covered_by, ["s"]);
 }
 
+/// Issue 16 item 2: the claim is mounted; what keeps its data out is the pod's exclusion
+/// (`internal/volumehelper/volume_policy_helper.go`, `shouldPerformFSBackupLegacy`, opt-out way).
 #[test]
 fn backup_volumes_excludes_opts_a_volume_out_of_default_fs_backup() {
     let opt_out = ", annotations: {backup.velero.io/backup-volumes-excludes: storage}";
@@ -102,12 +104,21 @@ fn backup_volumes_excludes_opts_a_volume_out_of_default_fs_backup() {
             )
             + &schedule("s", "0 2 * * *", &fs_default(""))),
     );
-    assert_eq!(
-        error_codes(&pvc_verdict(&index, "registry", "data")),
-        [GapCode::UnmountedFsBackupOnly]
+    let verdict = pvc_verdict(&index, "registry", "data");
+    assert_eq!(error_codes(&verdict), [GapCode::VolumeNotBackedUp]);
+    let message = &verdict.gaps[0].message;
+    assert!(
+        message.contains("pod registry-0")
+            && message.contains("backup.velero.io/backup-volumes-excludes")
+            && message.contains("remove \"storage\" from the annotation"),
+        "{message}"
     );
+    assert!(!message.contains("no running pod"), "{message}");
 }
 
+/// A pod outside the backup still chooses the claim for file-system backup, which stops the
+/// snapshot (`internal/volumehelper/volume_policy_helper.go`, `ShouldPerformSnapshot`, the pods
+/// using the claim), while the copy itself needs the pod in the backup.
 #[test]
 fn fs_backup_needs_the_mounting_pod_in_the_backup() {
     let index = index(
@@ -116,8 +127,13 @@ fn fs_backup_needs_the_mounting_pod_in_the_backup() {
             + &pod("registry", "registry-0", "storage", "data", "", "Running")
             + &schedule("s", "0 2 * * *", &fs_default(", excludedResources: [pods]"))),
     );
-    assert_eq!(
-        error_codes(&pvc_verdict(&index, "registry", "data")),
-        [GapCode::UnmountedFsBackupOnly]
+    let verdict = pvc_verdict(&index, "registry", "data");
+    assert_eq!(error_codes(&verdict), [GapCode::VolumeNotBackedUp]);
+    assert!(
+        verdict.gaps[0]
+            .message
+            .contains("pod registry-0 selects it for file-system backup"),
+        "{}",
+        verdict.gaps[0].message
     );
 }
