@@ -63,7 +63,7 @@ PLATFORM_NAMESPACES = ["data-platform", "monitoring", "registry", "cert-manager"
                        "cloudflare-tunnel", "vault-prod", "ml-platform", "kubeflow"]
 CRITICAL_NAMESPACES = ["data-platform", "monitoring", "vault-prod", "ml-platform"]
 RBAC_EXPECTED = {
-    ("", "namespaces"), ("", "persistentvolumeclaims"), ("", "pods"),
+    ("", "namespaces"), ("", "persistentvolumeclaims"), ("", "persistentvolumes"), ("", "pods"),
     ("velero.io", "schedules"), ("velero.io", "volumesnapshotlocations"),
     ("storage.k8s.io", "storageclasses"), ("snapshot.storage.k8s.io", "volumesnapshotclasses"),
 }

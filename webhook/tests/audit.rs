@@ -253,3 +253,65 @@ fn no_kubernetes_client_configuration_exits_two() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("kubernetes client"), "{stderr}");
 }
+
+/// kind's local-path class provisions hostPath volumes, which Velero's file-system backup
+/// skips (`pkg/podvolume/backupper.go`, `BackupPodVolumes`): the platform's mounted claims are
+/// not backed up, and the finding says why and how to fix it.
+#[test]
+fn platform_audit_reports_local_path_claims_as_not_backed_up() {
+    let (_, report) = platform_json();
+    let claim = object(
+        &report,
+        "PersistentVolumeClaim",
+        "data-platform",
+        "data-postgres-0",
+    );
+    assert_eq!(gap_codes(claim), ["volume-not-backed-up"]);
+    assert_eq!(claim["coveredBy"], serde_json::json!([]));
+    let message = claim["gaps"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("pod postgres-0")
+            && message.contains("hostPath")
+            && message.contains("volumeType: local"),
+        "{message}"
+    );
+}
+
+/// Each fixture of `fixtures/velero-skips/`: the skipped ones report `volume-not-backed-up`
+/// for the claim `team-skips/data` (exit 1), the `-backed-up` ones cover it (exit 0).
+#[test]
+fn audit_reports_each_silent_skip_of_velero_file_system_backup() {
+    let dir = repo().join("fixtures/velero-skips");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures/velero-skips is readable") {
+        let path = entry.expect("directory entry").path();
+        if path.extension().is_none_or(|ext| ext != "yaml") {
+            continue;
+        }
+        seen += 1;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let output = audit(&[
+            "--policy",
+            "fixtures/policy/rules-daily-meets-standard.yaml",
+            "--manifests",
+            path.to_str().expect("utf-8 fixture path"),
+            "--output",
+            "json",
+        ]);
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("audit prints JSON");
+        let claim = object(&report, "PersistentVolumeClaim", "team-skips", "data");
+        if name.ends_with("-backed-up.yaml") {
+            assert_eq!(output.status.code(), Some(0), "{name}: {claim}");
+            assert_eq!(
+                claim["coveredBy"],
+                serde_json::json!(["daily-fs"]),
+                "{name}"
+            );
+        } else {
+            assert_eq!(output.status.code(), Some(1), "{name}");
+            assert_eq!(gap_codes(claim), ["volume-not-backed-up"], "{name}");
+        }
+    }
+    assert_eq!(seen, 7, "every fixture of fixtures/velero-skips is judged");
+}

@@ -73,6 +73,7 @@ fn cluster(server: &MockApiServer) {
     for (path, kind) in [
         ("/api/v1/persistentvolumeclaims", "PersistentVolumeClaim"),
         ("/api/v1/pods", "Pod"),
+        ("/api/v1/persistentvolumes", "PersistentVolume"),
     ] {
         server.get(path, list_answer(&builtin_list("v1", kind, "303", &[])));
     }

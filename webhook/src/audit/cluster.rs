@@ -5,7 +5,7 @@
 
 use std::fmt::Debug;
 
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -76,6 +76,17 @@ pub async fn load_inventory(
             .await?
             .iter()
             .map(convert::pod)
+            .collect(),
+        persistent_volumes: lister
+            .list(
+                Api::<PersistentVolume>::all(client.clone()),
+                &(),
+                "persistentvolumes",
+                Builtin,
+            )
+            .await?
+            .iter()
+            .map(convert::persistent_volume)
             .collect(),
         storage_classes: lister
             .list(

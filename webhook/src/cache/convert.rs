@@ -1,14 +1,18 @@
 //! From kube-rs/k8s-openapi objects to the few facts coverage reads, and the trimming that keeps
-//! the reflector stores small (no `managedFields`, no last-applied copy, no container specs).
+//! the reflector stores small (no `managedFields`, no last-applied copy, only the volume names of container specs).
 
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod, PodSpec, PodStatus};
+use k8s_openapi::api::core::v1::{
+    Container, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec, PodStatus,
+    VolumeDevice, VolumeMount,
+};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 use kube::core::DynamicObject;
 use policy::objects::{
-    ClaimRef, Meta, NamespaceFacts, PodFacts, PodSpecFacts, PodStatusFacts, PodVolumeFacts,
-    PvcFacts, PvcSpecFacts, SnapshotLocationFacts, StorageClassFacts, VolumeSnapshotClassFacts,
+    ClaimRef, ContainerFacts, HostPathFacts, Meta, NamespaceFacts, PersistentVolumeFacts, PodFacts,
+    PodSpecFacts, PodStatusFacts, PodVolumeFacts, PvSpecFacts, PvcFacts, PvcSpecFacts,
+    SnapshotLocationFacts, StorageClassFacts, VolumeSnapshotClassFacts, VolumeUse,
 };
 use policy::velero::VolumeSnapshotLocation;
 use serde_json::Value;
@@ -28,17 +32,51 @@ pub fn trim<K: Resource>(object: &mut K) {
     trim_meta(object.meta_mut());
 }
 
-/// Keeps only a pod's volumes and phase: containers, env and status details are most of a pod.
+/// Keeps only a pod's claim volumes, which of them its regular containers mount or attach as
+/// devices (Velero's file-system backup skips a volume no regular container mounts, and block
+/// devices), and its phase: images, env and status details are most of a pod.
 pub fn trim_pod(pod: &mut Pod) {
     trim_meta(&mut pod.metadata);
-    pod.spec = pod.spec.take().map(|spec| PodSpec {
-        volumes: spec.volumes.map(|volumes| {
-            volumes
-                .into_iter()
-                .filter(|volume| volume.persistent_volume_claim.is_some())
-                .collect()
-        }),
-        ..PodSpec::default()
+    pod.spec = pod.spec.take().map(|spec| {
+        let volumes: Vec<_> = spec
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|volume| volume.persistent_volume_claim.is_some())
+            .collect();
+        let claimed = |name: &str| volumes.iter().any(|volume| volume.name == name);
+        let containers = spec
+            .containers
+            .into_iter()
+            .map(|container| Container {
+                volume_mounts: container.volume_mounts.map(|mounts| {
+                    mounts
+                        .into_iter()
+                        .filter(|mount| claimed(&mount.name))
+                        .map(|mount| VolumeMount {
+                            name: mount.name,
+                            ..VolumeMount::default()
+                        })
+                        .collect()
+                }),
+                volume_devices: container.volume_devices.map(|devices| {
+                    devices
+                        .into_iter()
+                        .filter(|device| claimed(&device.name))
+                        .map(|device| VolumeDevice {
+                            name: device.name,
+                            ..VolumeDevice::default()
+                        })
+                        .collect()
+                }),
+                ..Container::default()
+            })
+            .collect();
+        PodSpec {
+            volumes: Some(volumes),
+            containers,
+            ..PodSpec::default()
+        }
     });
     pod.status = pod.status.take().map(|status| PodStatus {
         phase: status.phase,
@@ -68,6 +106,7 @@ pub fn pvc(pvc: &PersistentVolumeClaim) -> PvcFacts {
         spec: PvcSpecFacts {
             storage_class_name: spec.and_then(|spec| spec.storage_class_name.clone()),
             volume_name: spec.and_then(|spec| spec.volume_name.clone()),
+            volume_mode: spec.and_then(|spec| spec.volume_mode.clone()),
         },
     }
 }
@@ -91,11 +130,55 @@ pub fn pod(pod: &Pod) -> PodFacts {
                 .collect()
         })
         .unwrap_or_default();
+    let names = |uses: Option<Vec<String>>| {
+        uses.unwrap_or_default()
+            .into_iter()
+            .map(|name| VolumeUse { name })
+            .collect()
+    };
+    let containers =
+        pod.spec
+            .as_ref()
+            .map(|spec| {
+                spec.containers
+                    .iter()
+                    .map(|container| ContainerFacts {
+                        volume_mounts: names(
+                            container.volume_mounts.as_ref().map(|mounts| {
+                                mounts.iter().map(|mount| mount.name.clone()).collect()
+                            }),
+                        ),
+                        volume_devices: names(container.volume_devices.as_ref().map(|devices| {
+                            devices.iter().map(|device| device.name.clone()).collect()
+                        })),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
     PodFacts {
         metadata: meta(&pod.metadata),
-        spec: PodSpecFacts { volumes },
+        spec: PodSpecFacts {
+            volumes,
+            containers,
+        },
         status: PodStatusFacts {
             phase: pod.status.as_ref().and_then(|status| status.phase.clone()),
+        },
+    }
+}
+
+/// A PersistentVolume: whether its source is `hostPath`, which Velero's file-system backup skips.
+pub fn persistent_volume(volume: &PersistentVolume) -> PersistentVolumeFacts {
+    PersistentVolumeFacts {
+        metadata: meta(&volume.metadata),
+        spec: PvSpecFacts {
+            host_path: volume
+                .spec
+                .as_ref()
+                .and_then(|spec| spec.host_path.as_ref())
+                .map(|source| HostPathFacts {
+                    path: source.path.clone(),
+                }),
         },
     }
 }
@@ -131,23 +214,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pod_keeps_claim_volumes_phase_and_annotations() {
+    fn pod_keeps_claim_volumes_their_container_mounts_phase_and_annotations() {
         let mut pod: Pod = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "db-0", "namespace": "data",
                 "annotations": {"backup.velero.io/backup-volumes": "data", LAST_APPLIED: "{}"},
                 "managedFields": [{"manager": "kubectl"}]},
-            "spec": {"containers": [{"name": "db", "image": "postgres"}],
+            "spec": {"containers": [{"name": "db", "image": "postgres",
+                                     "volumeMounts": [{"name": "data", "mountPath": "/data"},
+                                                      {"name": "tmp", "mountPath": "/tmp"}]},
+                                    {"name": "raw", "image": "busybox",
+                                     "volumeDevices": [{"name": "disk", "devicePath": "/dev/xvda"}]}],
+                     "initContainers": [{"name": "seed", "image": "busybox",
+                                         "volumeMounts": [{"name": "data", "mountPath": "/seed"}]}],
                      "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "pg"}},
+                                 {"name": "disk", "persistentVolumeClaim": {"claimName": "raw"}},
                                  {"name": "tmp", "emptyDir": {}}]},
             "status": {"phase": "Running", "podIP": "10.0.0.1"}
         }))
         .unwrap();
         trim_pod(&mut pod);
         assert!(pod.metadata.managed_fields.is_none());
-        assert!(pod.spec.as_ref().unwrap().containers.is_empty());
+        let spec = pod.spec.as_ref().unwrap();
+        assert!(spec.init_containers.is_none());
+        assert!(
+            spec.containers
+                .iter()
+                .all(|container| container.image.is_none())
+        );
         let facts = super::pod(&pod);
         assert_eq!(facts.volumes_for_claim("pg").collect::<Vec<_>>(), ["data"]);
-        assert_eq!(facts.spec.volumes.len(), 1);
+        assert_eq!(facts.spec.volumes.len(), 2);
+        // The claim volume's mount is kept, the emptyDir's dropped with its volume.
+        assert!(facts.mounts("data") && !facts.mounts("tmp"));
+        assert!(facts.attaches_as_device("disk") && !facts.mounts("disk"));
         assert!(facts.is_running());
         assert_eq!(
             facts.metadata.annotations.keys().collect::<Vec<_>>(),
