@@ -7,7 +7,7 @@
 //! `fixtures/platform/`, where the only hourly schedule cannot give the critical tier its 15m.
 //!
 //! One test binary, split by rule family: [`namespaces`], [`pvcs`], [`schedules`], the
-//! [`protocol`] and [`robustness`] under mangled input. The harness is `tests/support/admission.rs`.
+//! [`protocol`], [`robustness`] under mangled input, and Velero's silent skips ([`velero_skips`]). The harness is `tests/support/admission.rs`.
 
 // Helpers outside `#[test]` functions unwrap too: a failing helper is a failing test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,3 +20,4 @@ mod protocol;
 mod pvcs;
 mod robustness;
 mod schedules;
+mod velero_skips;
