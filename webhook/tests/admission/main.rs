@@ -6,8 +6,9 @@
 //! The coverage index is the bundled platform: `fixtures/policy/platform.yaml` over
 //! `fixtures/platform/`, where the only hourly schedule cannot give the critical tier its 15m.
 //!
-//! One test binary, split by rule family: [`namespaces`], [`pvcs`], [`schedules`], the
-//! [`protocol`], [`robustness`] under mangled input, and Velero's silent skips ([`velero_skips`]). The harness is `tests/support/admission.rs`.
+//! One test binary, split by rule family: [`namespaces`], [`pvcs`], [`schedules`], Velero's
+//! silent skips ([`velero_skips`]), the [`protocol`] and [`robustness`] under mangled input. The
+//! harness is `tests/support/admission.rs`.
 
 // Helpers outside `#[test]` functions unwrap too: a failing helper is a failing test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
