@@ -12,21 +12,28 @@
 //! - [`report`]: Markdown, JUnit XML and HTML renderings of a result.
 //! - [`kube`] and [`velero`]: the live run's API calls: namespaces, watches with timeouts,
 //!   the Restore.
+//! - [`exec`]: external commands, recorded in `commands.log`; [`preflight`]: tools on PATH;
+//!   [`cluster`]: the kind and existing-cluster providers.
+//! - [`store`]: the backup store through the S3 API (rusty-s3 over hyper).
 //! - [`error`]: the one error type and its exit codes.
 
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod command;
 pub mod error;
+pub mod exec;
 pub mod ground_truth;
 pub mod kube;
 pub mod ledger;
 pub mod measure;
 pub mod outcome;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod result;
 pub mod scenario;
+pub mod store;
 pub mod timeline;
 pub mod velero;
 pub mod verdict;
