@@ -2,7 +2,9 @@
 
 use policy::duration::format_whole;
 
-use super::steps::{Names, argv, create_cluster, install_velero, load_ledger_image, step};
+use super::steps::{
+    Names, argv, create_cluster, delete_cluster, install_velero, load_ledger_image, step,
+};
 use super::{Action, Context, LEDGER_LOCAL_PORT, MINIO_IMAGE, NAMESPACE, Plan, Step};
 use super::{fault, manifests};
 use crate::scenario::Scenario;
@@ -251,6 +253,8 @@ fn recover(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
             "describe",
             &n.restore,
             "--details",
+            "--kubeconfig",
+            &n.path("kubeconfig"),
             "--kubecontext",
             &n.context,
         ])),
@@ -295,11 +299,7 @@ fn recover(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
 }
 
 fn teardown(n: &Names, steps: &mut Vec<Step>) {
-    steps.push(step(
-        Phase::Teardown,
-        "Delete the cluster",
-        Action::Run(argv(&["kind", "delete", "cluster", "--name", &n.cluster])),
-    ));
+    steps.push(delete_cluster(n, Phase::Teardown, "Delete the cluster"));
     steps.push(step(
         Phase::Teardown,
         "Remove MinIO",

@@ -1,7 +1,9 @@
 //! Each fault's own steps: how it strikes, how the harness sees it, and what
 //! must happen before a restore can bring the data back.
 
-use super::steps::{Names, argv, create_cluster, install_velero, load_ledger_image, step};
+use super::steps::{
+    Names, argv, create_cluster, delete_cluster, install_velero, load_ledger_image, step,
+};
 use super::{Action, NAMESPACE, Step};
 use crate::scenario::{FaultKind, Scenario, StorageLossMode};
 use crate::timeline::Phase;
@@ -162,10 +164,10 @@ fn node_loss(n: &Names, steps: &mut Vec<Step>) {
 }
 
 fn cluster_loss(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
-    steps.push(step(
+    steps.push(delete_cluster(
+        n,
         Phase::Fault,
         format!("Delete the cluster {}", n.cluster),
-        Action::Run(argv(&["kind", "delete", "cluster", "--name", &n.cluster])),
     ));
     steps.push(step(
         Phase::Detect,

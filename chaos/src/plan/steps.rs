@@ -3,7 +3,10 @@
 //! ([`super::build`]) and a fault ([`super::fault`]) take (create the cluster, install
 //! Velero, load the ledger image).
 
+use std::path::{Path, PathBuf};
+
 use super::{Action, Context, LEDGER_IMAGE, NAMESPACE, Step};
+use crate::cluster::kind;
 use crate::scenario::{Scenario, aws_plugin_for, parse_version};
 use crate::timeline::Phase;
 
@@ -19,9 +22,9 @@ pub(super) struct Names {
 
 impl Names {
     pub(super) fn new(scenario: &Scenario, ctx: &Context) -> Self {
-        let cluster = format!("backstop-{}", scenario.name);
+        let cluster = kind::cluster_name(&scenario.name, ctx.seed);
         Self {
-            context: format!("kind-{cluster}"),
+            context: kind::context(&cluster),
             minio: format!("{cluster}-minio"),
             schedule: format!("backstop-{}", scenario.name),
             restore: format!("backstop-{}-{:x}", scenario.name, ctx.seed & 0xffff_ffff),
@@ -30,9 +33,16 @@ impl Names {
         }
     }
 
+    /// The run's own kubeconfig (written by `kind create cluster --kubeconfig`).
+    pub fn kubeconfig(&self) -> PathBuf {
+        PathBuf::from(self.path("kubeconfig"))
+    }
+
     pub fn kubectl(&self, args: &[&str]) -> Vec<String> {
         let mut argv = vec![
             "kubectl".to_owned(),
+            "--kubeconfig".to_owned(),
+            self.path("kubeconfig"),
             "--context".to_owned(),
             self.context.clone(),
         ];
@@ -68,19 +78,21 @@ pub(super) fn create_cluster(scenario: &Scenario, n: &Names) -> Step {
     step(
         Phase::Provision,
         format!("Create the kind cluster {}", n.cluster),
-        Action::Run(argv(&[
-            "kind",
-            "create",
-            "cluster",
-            "--name",
+        Action::Run(kind::create_argv(
             &n.cluster,
-            "--image",
             &format!("kindest/node:{}", scenario.cluster.kubernetes),
-            "--config",
-            &n.path("kind.yaml"),
-            "--wait",
-            "5m",
-        ])),
+            Path::new(&n.path("kind.yaml")),
+            &n.kubeconfig(),
+        )),
+    )
+}
+
+/// `kind delete cluster` (at teardown, and as the cluster-loss fault).
+pub(super) fn delete_cluster(n: &Names, phase: Phase, title: impl Into<String>) -> Step {
+    step(
+        phase,
+        title,
+        Action::Run(kind::delete_argv(&n.cluster, &n.kubeconfig())),
     )
 }
 
@@ -91,6 +103,8 @@ pub(super) fn install_velero(scenario: &Scenario, n: &Names, phase: Phase) -> Ve
     let mut args = argv(&[
         "velero",
         "install",
+        "--kubeconfig",
+        &n.path("kubeconfig"),
         "--kubecontext",
         &n.context,
         "--provider",

@@ -46,6 +46,14 @@ fn position(commands: &[String], prefix: &str) -> usize {
         .unwrap_or_else(|| panic!("no command starts with {prefix:?}"))
 }
 
+/// How every kubectl command of the plan for `name` (seed 42) starts: the run's own
+/// kubeconfig and context, never the user's.
+fn kubectl(name: &str) -> String {
+    format!(
+        "kubectl --kubeconfig out/chaos/{name}/kubeconfig --context kind-backstop-{name}-0000002a"
+    )
+}
+
 const SCENARIOS: [&str; 5] = [
     "namespace-loss",
     "pvc-corruption",
@@ -64,11 +72,11 @@ fn every_scenario_plans_provision_install_workload_backup_fault_restore_in_order
             "docker run --detach",
             "velero install",
             "kind load docker-image",
-            "kubectl --context kind-backstop-",
+            "kubectl ",
         ];
         let order = order.map(|p| {
             if p.starts_with("kubectl") {
-                format!("{p}{name} --namespace backstop-chaos apply")
+                format!("{} --namespace backstop-chaos apply", kubectl(name))
             } else {
                 p.to_owned()
             }
@@ -98,14 +106,13 @@ fn every_kubectl_and_velero_command_names_the_run_s_own_context() {
     for name in SCENARIOS {
         for cmd in commands(&plan_for(name)) {
             if cmd.starts_with("kubectl") {
-                assert!(
-                    cmd.starts_with(&format!("kubectl --context kind-backstop-{name} ")),
-                    "{cmd}"
-                );
+                assert!(cmd.starts_with(&format!("{} ", kubectl(name))), "{cmd}");
             }
             if cmd.starts_with("velero") {
                 assert!(
-                    cmd.contains(&format!("--kubecontext kind-backstop-{name}")),
+                    cmd.contains(&format!(
+                        "--kubeconfig out/chaos/{name}/kubeconfig --kubecontext kind-backstop-{name}-0000002a"
+                    )),
                     "{cmd}"
                 );
             }
@@ -118,7 +125,7 @@ fn each_fault_strikes_with_its_own_command() {
     let cases = [
         (
             "namespace-loss",
-            "kubectl --context kind-backstop-namespace-loss delete namespace backstop-chaos",
+            "kubectl --kubeconfig out/chaos/namespace-loss/kubeconfig --context kind-backstop-namespace-loss-0000002a delete namespace backstop-chaos",
         ),
         (
             "pvc-corruption",
@@ -127,11 +134,11 @@ fn each_fault_strikes_with_its_own_command() {
         ("node-loss", "docker stop <node>"),
         (
             "cluster-loss",
-            "kind delete cluster --name backstop-cluster-loss",
+            "kind delete cluster --name backstop-cluster-loss-0000002a --kubeconfig out/chaos/cluster-loss/kubeconfig",
         ),
         (
             "storage-loss",
-            "docker exec backstop-storage-loss-minio mc rm --recursive --force local/backstop/backups/",
+            "docker exec backstop-storage-loss-0000002a-minio mc rm --recursive --force local/backstop/backups/",
         ),
     ];
     for (name, command) in cases {
