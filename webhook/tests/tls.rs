@@ -9,6 +9,8 @@
 mod certs;
 #[path = "support/client.rs"]
 mod client;
+#[path = "support/secret_volume.rs"]
+mod secret_volume;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -22,8 +24,9 @@ use backstop_webhook::WebhookError;
 use backstop_webhook::metrics::{Metrics, ReloadResult};
 use backstop_webhook::server::{self, HttpsLimits};
 use backstop_webhook::tls::{self, CertFiles, Reloader};
-use certs::{Leaf, TestCa};
+use certs::TestCa;
 use hyper::body::Bytes;
+use secret_volume::SecretVolume;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -80,49 +83,11 @@ async fn start(files: CertFiles) -> Running {
     }
 }
 
-/// A Secret volume as the kubelet lays it out: `..<timestamp>/` holds the files, `..data` points
-/// at it, and the visible names point through `..data`.
-struct SecretVolume {
-    dir: tempfile::TempDir,
-}
-
-impl SecretVolume {
-    fn new(first: &Leaf) -> Self {
-        let volume = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let root = volume.dir.path();
-        volume.write_generation("..2026_01_01_00_00_00.000000001", first);
-        std::os::unix::fs::symlink("..2026_01_01_00_00_00.000000001", root.join("..data")).unwrap();
-        for name in ["tls.crt", "tls.key"] {
-            std::os::unix::fs::symlink(format!("..data/{name}"), root.join(name)).unwrap();
-        }
-        volume
-    }
-
-    fn files(&self) -> CertFiles {
-        CertFiles {
-            cert: self.dir.path().join("tls.crt"),
-            key: self.dir.path().join("tls.key"),
-        }
-    }
-
-    fn write_generation(&self, name: &str, leaf: &Leaf) {
-        self.write_raw(name, leaf.chain_pem.as_bytes(), leaf.key_pem.as_bytes());
-    }
-
-    fn write_raw(&self, name: &str, cert: &[u8], key: &[u8]) {
-        let generation = self.dir.path().join(name);
-        std::fs::create_dir(&generation).unwrap();
-        std::fs::write(generation.join("tls.crt"), cert).unwrap();
-        std::fs::write(generation.join("tls.key"), key).unwrap();
-    }
-
-    /// The kubelet's atomic swap: a new `..data_tmp` symlink renamed over `..data`.
-    fn swap_to(&self, name: &str) {
-        let root = self.dir.path();
-        std::os::unix::fs::symlink(name, root.join("..data_tmp")).unwrap();
-        std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+fn cert_files(volume: &SecretVolume) -> CertFiles {
+    let paths = volume.paths();
+    CertFiles {
+        cert: paths.cert,
+        key: paths.key,
     }
 }
 
@@ -152,7 +117,7 @@ async fn serves_a_ca_signed_chain_over_tls12_and_tls13() {
     let ca = TestCa::new();
     let leaf = ca.leaf(1);
     let volume = SecretVolume::new(&leaf);
-    let server = start(volume.files()).await;
+    let server = start(cert_files(&volume)).await;
     for versions in [
         BOTH,
         &[&rustls::version::TLS12][..],
@@ -177,7 +142,7 @@ async fn speaks_http2_when_the_client_offers_it() {
 
     let ca = TestCa::new();
     let volume = SecretVolume::new(&ca.leaf(1));
-    let server = start(volume.files()).await;
+    let server = start(cert_files(&volume)).await;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(ca.pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
@@ -237,7 +202,7 @@ fn client_hello(minor: u8) -> Vec<u8> {
 async fn refuses_tls_1_1_and_older() {
     let ca = TestCa::new();
     let volume = SecretVolume::new(&ca.leaf(1));
-    let server = start(volume.files()).await;
+    let server = start(cert_files(&volume)).await;
     let answer = |minor: u8| async move {
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
         stream.write_all(&client_hello(minor)).await.unwrap();
@@ -339,7 +304,7 @@ async fn rotation_through_a_symlink_swap_while_requests_flow() {
     let ca = TestCa::new();
     let (first, second, third) = (ca.leaf(1), ca.leaf(2), ca.leaf(3));
     let volume = SecretVolume::new(&first);
-    let server = start(volume.files()).await;
+    let server = start(cert_files(&volume)).await;
     let connector = client::connector(&ca.pem, BOTH);
     let load = Arc::new(Load::default());
     let tasks = spawn_load(&load, &connector, server.addr);
@@ -406,7 +371,7 @@ async fn rotation_through_a_symlink_swap_while_requests_flow() {
 async fn shutdown_drains_in_flight_requests_and_stops_accepting() {
     let ca = TestCa::new();
     let volume = SecretVolume::new(&ca.leaf(1));
-    let server = start(volume.files()).await;
+    let server = start(cert_files(&volume)).await;
     let connector = client::connector(&ca.pem, BOTH);
     let mut connection = client::connect(&connector, server.addr).await.unwrap();
     let in_flight = tokio::spawn(async move { connection.post("/slow", b"{}").await });

@@ -24,7 +24,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn merge(&mut self, other: Stats) {
+    pub fn merge(&mut self, other: Stats) {
         self.requests += other.requests;
         self.errors += other.errors;
         self.latencies_us.extend(other.latencies_us);
