@@ -58,3 +58,21 @@ fn shipped_policy_is_the_fixture_policy() {
         "deploy/webhook/base/policy.yaml drifted from fixtures/policy/platform.yaml"
     );
 }
+
+#[test]
+fn rollout_policy_is_the_fixture_policy_with_enforcement_warn() {
+    let parse = |file: &str| {
+        let text = std::fs::read_to_string(repo().join(file)).expect("policy file readable");
+        policy::yaml::documents(&text, file)
+            .unwrap_or_else(|error| panic!("{error}"))
+            .remove(0)
+    };
+    let mut want = parse("fixtures/policy/platform.yaml");
+    assert_eq!(want["enforcement"], "deny");
+    want["enforcement"] = "warn".into();
+    assert_eq!(
+        parse("deploy/webhook/components/enforcement-warn/policy.yaml"),
+        want,
+        "deploy/webhook/components/enforcement-warn/policy.yaml must be fixtures/policy/platform.yaml with enforcement: warn"
+    );
+}
