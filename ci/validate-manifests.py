@@ -1055,6 +1055,16 @@ def main() -> int:
                     errs.append(f"metadata.name {d['metadata']['name']!r} is not a valid name once substituted")
                 res.record("schema (files)", f"{rel(path)} with placeholders substituted", errs)
 
+    # Custom resources the harness writes, kept as fixtures by the tests that build them
+    # (chaos/src/drill/restore/tests.rs asserts the drill's Restores equal these files).
+    written = sorted(glob.glob(os.path.join(ROOT, "fixtures", "chaos", "drill", "restores", "*.yaml")))
+    if not written:
+        res.record("schema (files)", "fixtures/chaos/drill/restores has Restores", ["no files found"])
+    for path in written:
+        docs = load_docs(path)
+        errs = [e for d in docs for e in v.validate(d)] + ([] if docs else ["no YAML documents"])
+        res.record("schema (files)", rel(path), errs)
+
     # Contract checks on the rendered bundles.
     bundles = {
         "deploy/webhook/base": (2, "deny", False),

@@ -10,12 +10,14 @@ use crate::report::Format;
 /// Exit codes, shown under `--help` (and documented in `docs/chaos.md`).
 pub const EXIT_CODES: &str = "\
 Exit codes:
-  0  pass: the verdict is pass (run, report), the chain verifies (ledger verify),
+  0  pass: the verdict is pass (run, report, drill), the chain verifies (ledger verify),
      or the command did what it was asked (run --plan, ledger write)
-  1  failed verdict: a check failed (run, report) or the chain is broken (ledger verify)
+  1  failed verdict: a check failed (run, report, drill; a drill with no Completed
+     backup too) or the chain is broken (ledger verify)
   2  bad input: a scenario, result file, ledger path or flag is wrong
   3  infrastructure failure: the harness could not do its job (disk, sockets,
-     tools); also `run` without --plan, whose live execution is not built yet";
+     tools; the API server unreachable, Velero not installed); also `run` without
+     --plan and `drill` against a cluster, whose live execution is not built yet";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +42,10 @@ pub enum Command {
     /// The ledger workload: the chained, fsynced record writer and its verifier.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The monthly restore drill: restore a schedule's newest Completed backup into a scratch
+    /// namespace, wait, check, compare with the backup, record every step, clean up.
+    #[command(after_help = EXIT_CODES)]
+    Drill(crate::drill::args::DrillArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! Dispatch from the command line to one module per subcommand, and exit codes.
 
+pub mod drill;
 pub mod ledger;
 pub mod report;
 pub mod run;
@@ -34,6 +35,7 @@ pub fn execute(cli: Cli) -> Result<Outcome, Error> {
         Command::Run(args) => run::run(&args),
         Command::Report(args) => report::report(&args),
         Command::Ledger(cmd) => ledger::ledger(cmd),
+        Command::Drill(args) => drill::drill(&args),
     }
 }
 

@@ -15,12 +15,14 @@
 //! - [`exec`]: external commands, recorded in `commands.log`; [`preflight`]: tools on PATH;
 //!   [`cluster`]: the kind and existing-cluster providers.
 //! - [`store`]: the backup store through the S3 API (rusty-s3 over hyper).
+//! - [`drill`]: the monthly restore drill's decisions (backup, target, Restore, comparison).
 //! - [`error`]: the one error type and its exit codes.
 
 pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod command;
+pub mod drill;
 pub mod error;
 pub mod exec;
 pub mod ground_truth;

@@ -1,6 +1,7 @@
 //! Renderings of a `result.json` for people and CI: Markdown (a CI step summary),
 //! JUnit XML (one test case per check) and one self-contained HTML page.
 
+mod drill;
 mod html;
 mod junit;
 mod markdown;
@@ -11,7 +12,8 @@ use clap::ValueEnum;
 
 use policy::duration::format_elapsed;
 
-use crate::result::RunResult;
+use crate::drill::result::DrillResult;
+use crate::result::{RunResult, Versions};
 use crate::verdict::{CheckName, Verdict, describe};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -27,6 +29,15 @@ pub fn render(result: &RunResult, format: Format) -> String {
         Format::Markdown => markdown::render(result),
         Format::Junit => junit::render(result),
         Format::Html => html::render(result),
+    }
+}
+
+/// Renders a drill's result in the given format.
+pub fn render_drill(result: &DrillResult, format: Format) -> String {
+    match format {
+        Format::Markdown => drill::markdown(result),
+        Format::Junit => drill::junit(result),
+        Format::Html => drill::html(result),
     }
 }
 
@@ -105,10 +116,10 @@ fn ledger_items(r: &RunResult) -> Vec<String> {
 }
 
 /// One-line "versions" summary.
-fn versions_line(r: &RunResult) -> String {
+fn versions_line(v: &Versions) -> String {
     format!(
         "Kubernetes {} · kind {} · Velero {} · Backstop {}",
-        r.versions.kubernetes, r.versions.kind, r.versions.velero, r.versions.backstop
+        v.kubernetes, v.kind, v.velero, v.backstop
     )
 }
 

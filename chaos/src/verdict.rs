@@ -39,6 +39,12 @@ pub enum CheckName {
     ChainVerifies,
     RtoWithinTarget,
     RpoWithinTarget,
+    /// Drills only (`crate::drill::record`).
+    CompletedBackupFound,
+    RestoreCreated,
+    ServiceChecksPass,
+    RestoredMatchesBackup,
+    CleanedUp,
 }
 
 impl CheckName {
@@ -49,6 +55,11 @@ impl CheckName {
             Self::ChainVerifies => "chain-verifies",
             Self::RtoWithinTarget => "rto-within-target",
             Self::RpoWithinTarget => "rpo-within-target",
+            Self::CompletedBackupFound => "completed-backup-found",
+            Self::RestoreCreated => "restore-created",
+            Self::ServiceChecksPass => "service-checks-pass",
+            Self::RestoredMatchesBackup => "restored-matches-backup",
+            Self::CleanedUp => "cleaned-up",
         }
     }
 }
@@ -104,7 +115,8 @@ pub fn verdict(checks: &[Check]) -> Verdict {
     }
 }
 
-fn restore_completed(restore: Option<&RestoreOutcome>) -> Check {
+/// `restore-completed`: the Restore reached `Completed` (`PartiallyFailed` is a failure).
+pub fn restore_completed(restore: Option<&RestoreOutcome>) -> Check {
     let (passed, evidence) = match restore {
         None => (false, "no Restore was created".to_owned()),
         Some(r) => {

@@ -11,7 +11,7 @@ use crate::result::RunResult;
 use crate::timeline::Phase;
 use crate::verdict::{CheckName, Verdict};
 
-const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:960px;color:#1f2328;padding:0 1rem}
+pub(super) const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:960px;color:#1f2328;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
 .badge{display:inline-block;padding:.15rem .6rem;border-radius:.4rem;color:#fff;font-weight:600}
 .pass{background:#1a7f37}.fail{background:#cf222e}
@@ -138,7 +138,7 @@ pub(super) fn render(r: &RunResult) -> String {
     let _ = writeln!(
         out,
         "<p class=\"muted\">{} · scenario {} · started {}</p>\n</body>\n</html>",
-        escape(&versions_line(r)),
+        escape(&versions_line(&r.versions)),
         escape(&r.scenario.file),
         r.started.wall.to_rfc3339()
     );

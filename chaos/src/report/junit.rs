@@ -70,7 +70,7 @@ pub(super) fn render(r: &RunResult) -> String {
     let _ = writeln!(
         out,
         "    <system-out>{}</system-out>",
-        escape(&versions_line(r))
+        escape(&versions_line(&r.versions))
     );
     out.push_str("  </testsuite>\n</testsuites>\n");
     out

@@ -115,7 +115,7 @@ pub(super) fn render(r: &RunResult) -> String {
     let _ = writeln!(
         out,
         "\n<sub>{} · scenario {} · started {}</sub>",
-        versions_line(r),
+        versions_line(&r.versions),
         cell(&r.scenario.file),
         r.started.wall.to_rfc3339()
     );
@@ -127,7 +127,7 @@ fn tick(ok: bool) -> &'static str {
 }
 
 /// Text safe inside a table cell: no pipes, no newlines, no HTML.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -136,6 +136,6 @@ fn cell(text: &str) -> String {
 }
 
 /// Text safe inside a code span.
-fn code(text: &str) -> String {
+pub(super) fn code(text: &str) -> String {
     text.replace('`', "'").replace(['\r', '\n'], " ")
 }

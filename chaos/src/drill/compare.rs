@@ -1,0 +1,303 @@
+//! What was restored against what the backup holds: the namespaced items by resource, the
+//! PersistentVolumeClaims with their requested sizes, and one Completed PodVolumeRestore for
+//! every PodVolumeBackup. Pure: both sides are gathered by the caller, names already without
+//! their namespace (the backup's are in NS, the restored ones in NS2).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// Resources Velero never restores, so their absence is no difference (Velero
+/// `pkg/restore/restore.go`, `nonRestorableResources`: of the namespaced ones, events).
+pub const NEVER_RESTORED: [&str; 2] = ["v1/Event", "events.k8s.io/v1/Event"];
+
+/// Velero's `PodVolumeRestorePhaseCompleted`.
+const COMPLETED: &str = "Completed";
+
+/// What the backup holds of the namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupContents {
+    /// `apps/v1/Deployment` → names (Velero's backup resource list, namespace stripped).
+    pub items: BTreeMap<String, BTreeSet<String>>,
+    /// Claim name → `spec.resources.requests.storage` as backed up.
+    pub pvcs: BTreeMap<String, String>,
+    /// `pod/volume` of every PodVolumeBackup of the backup that Completed.
+    pub pod_volume_backups: BTreeSet<String>,
+}
+
+/// What the restore namespace holds after the restore.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestoredContents {
+    pub items: BTreeMap<String, BTreeSet<String>>,
+    pub pvcs: BTreeMap<String, String>,
+    /// `pod/volume` → phase of every PodVolumeRestore of the restore.
+    pub pod_volume_restores: BTreeMap<String, String>,
+}
+
+/// One way the restore differs from the backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Difference {
+    /// An item of the backup that is not in the restore namespace.
+    #[serde(rename_all = "camelCase")]
+    MissingItem { resource: String, name: String },
+    /// A claim of the backup that was not restored.
+    #[serde(rename_all = "camelCase")]
+    MissingPvc { name: String, backed_up: String },
+    /// A claim restored with another requested size.
+    #[serde(rename_all = "camelCase")]
+    PvcSize {
+        name: String,
+        backed_up: String,
+        restored: String,
+    },
+    /// A pod volume backed up whose restore is absent or did not complete.
+    #[serde(rename_all = "camelCase")]
+    PodVolumeNotRestored {
+        volume: String,
+        phase: Option<String>,
+    },
+}
+
+impl Difference {
+    /// One line for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::MissingItem { resource, name } => format!("{resource} {name} was not restored"),
+            Self::MissingPvc { name, backed_up } => {
+                format!("PersistentVolumeClaim {name} ({backed_up}) was not restored")
+            }
+            Self::PvcSize {
+                name,
+                backed_up,
+                restored,
+            } => format!(
+                "PersistentVolumeClaim {name} requests {restored}, the backup holds {backed_up}"
+            ),
+            Self::PodVolumeNotRestored {
+                volume,
+                phase: None,
+            } => format!("pod volume {volume} was backed up but has no PodVolumeRestore"),
+            Self::PodVolumeNotRestored {
+                volume,
+                phase: Some(phase),
+            } => format!("pod volume {volume}: its PodVolumeRestore is {phase}, not Completed"),
+        }
+    }
+}
+
+/// The comparison, with the counts it covered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Comparison {
+    /// Items of the backup compared (resources Velero never restores left out).
+    pub items_compared: u64,
+    pub pvcs_compared: u64,
+    /// Pod volumes whose restore was looked for (none without --restore-pvs).
+    pub pod_volumes_compared: u64,
+    pub differences: Vec<Difference>,
+}
+
+/// Compares. Items restored beyond the backup's (a `default` ServiceAccount, the
+/// `kube-root-ca.crt` ConfigMap that controllers add to every namespace) are no difference.
+/// Without `restore_pvs` the volume data is not restored, so pod volumes are not compared.
+pub fn compare(
+    backup: &BackupContents,
+    restored: &RestoredContents,
+    restore_pvs: bool,
+) -> Comparison {
+    let mut differences = Vec::new();
+    let mut items_compared = 0;
+    for (resource, names) in &backup.items {
+        if NEVER_RESTORED.contains(&resource.as_str()) {
+            continue;
+        }
+        let present = restored.items.get(resource);
+        for name in names {
+            items_compared += 1;
+            if !present.is_some_and(|p| p.contains(name)) {
+                differences.push(Difference::MissingItem {
+                    resource: resource.clone(),
+                    name: name.clone(),
+                });
+            }
+        }
+    }
+    for (name, size) in &backup.pvcs {
+        match restored.pvcs.get(name) {
+            None => differences.push(Difference::MissingPvc {
+                name: name.clone(),
+                backed_up: size.clone(),
+            }),
+            Some(restored_size) if restored_size != size => {
+                differences.push(Difference::PvcSize {
+                    name: name.clone(),
+                    backed_up: size.clone(),
+                    restored: restored_size.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    let mut pod_volumes_compared = 0;
+    if restore_pvs {
+        for volume in &backup.pod_volume_backups {
+            pod_volumes_compared += 1;
+            let phase = restored.pod_volume_restores.get(volume);
+            if phase.map(String::as_str) != Some(COMPLETED) {
+                differences.push(Difference::PodVolumeNotRestored {
+                    volume: volume.clone(),
+                    phase: phase.cloned(),
+                });
+            }
+        }
+    }
+    Comparison {
+        items_compared,
+        pvcs_compared: u64::try_from(backup.pvcs.len()).unwrap_or(u64::MAX),
+        pod_volumes_compared,
+        differences,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn backup() -> BackupContents {
+        BackupContents {
+            items: BTreeMap::from([
+                ("apps/v1/StatefulSet".to_owned(), names(&["ledger"])),
+                ("v1/ConfigMap".to_owned(), names(&["app-config"])),
+                ("v1/Event".to_owned(), names(&["ledger-0.181c2"])),
+                (
+                    "v1/PersistentVolumeClaim".to_owned(),
+                    names(&["data-ledger-0"]),
+                ),
+            ]),
+            pvcs: BTreeMap::from([("data-ledger-0".to_owned(), "1Gi".to_owned())]),
+            pod_volume_backups: names(&["ledger-0/data"]),
+        }
+    }
+
+    fn faithful() -> RestoredContents {
+        RestoredContents {
+            items: BTreeMap::from([
+                ("apps/v1/StatefulSet".to_owned(), names(&["ledger"])),
+                (
+                    "v1/ConfigMap".to_owned(),
+                    names(&["app-config", "kube-root-ca.crt"]),
+                ),
+                (
+                    "v1/PersistentVolumeClaim".to_owned(),
+                    names(&["data-ledger-0"]),
+                ),
+            ]),
+            pvcs: BTreeMap::from([("data-ledger-0".to_owned(), "1Gi".to_owned())]),
+            pod_volume_restores: BTreeMap::from([(
+                "ledger-0/data".to_owned(),
+                "Completed".to_owned(),
+            )]),
+        }
+    }
+
+    #[test]
+    fn a_faithful_restore_differs_in_nothing_events_and_extras_aside() {
+        let c = compare(&backup(), &faithful(), true);
+        assert_eq!(c.differences, []);
+        assert_eq!(
+            (c.items_compared, c.pvcs_compared, c.pod_volumes_compared),
+            (3, 1, 1)
+        );
+    }
+
+    #[test]
+    fn a_missing_item_is_named_with_its_resource() {
+        let mut restored = faithful();
+        restored.items.remove("apps/v1/StatefulSet");
+        let c = compare(&backup(), &restored, true);
+        assert_eq!(
+            c.differences,
+            [Difference::MissingItem {
+                resource: "apps/v1/StatefulSet".into(),
+                name: "ledger".into()
+            }]
+        );
+        assert_eq!(
+            c.differences[0].describe(),
+            "apps/v1/StatefulSet ledger was not restored"
+        );
+    }
+
+    #[test]
+    fn a_claim_restored_smaller_or_not_at_all_is_a_difference() {
+        let mut restored = faithful();
+        restored.pvcs.insert("data-ledger-0".into(), "512Mi".into());
+        assert_eq!(
+            compare(&backup(), &restored, true).differences,
+            [Difference::PvcSize {
+                name: "data-ledger-0".into(),
+                backed_up: "1Gi".into(),
+                restored: "512Mi".into()
+            }]
+        );
+        restored.pvcs.clear();
+        assert_eq!(
+            compare(&backup(), &restored, true).differences,
+            [Difference::MissingPvc {
+                name: "data-ledger-0".into(),
+                backed_up: "1Gi".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_pod_volume_restore_that_failed_or_never_ran_is_a_difference() {
+        let mut restored = faithful();
+        restored
+            .pod_volume_restores
+            .insert("ledger-0/data".into(), "Failed".into());
+        let c = compare(&backup(), &restored, true);
+        assert_eq!(
+            c.differences[0].describe(),
+            "pod volume ledger-0/data: its PodVolumeRestore is Failed, not Completed"
+        );
+        restored.pod_volume_restores.clear();
+        let c = compare(&backup(), &restored, true);
+        assert_eq!(
+            c.differences,
+            [Difference::PodVolumeNotRestored {
+                volume: "ledger-0/data".into(),
+                phase: None
+            }]
+        );
+    }
+
+    #[test]
+    fn without_restore_pvs_pod_volumes_are_not_compared() {
+        let mut restored = faithful();
+        restored.pod_volume_restores.clear();
+        let c = compare(&backup(), &restored, false);
+        assert_eq!(c.differences, []);
+        assert_eq!(c.pod_volumes_compared, 0);
+    }
+
+    #[test]
+    fn differences_are_tagged_by_kind_in_json() {
+        let d = Difference::PvcSize {
+            name: "a".into(),
+            backed_up: "1Gi".into(),
+            restored: "2Gi".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"kind":"pvc-size","name":"a","backedUp":"1Gi","restored":"2Gi"}"#
+        );
+    }
+}
