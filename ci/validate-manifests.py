@@ -1056,10 +1056,14 @@ def main() -> int:
                 res.record("schema (files)", f"{rel(path)} with placeholders substituted", errs)
 
     # Custom resources the harness writes, kept as fixtures by the tests that build them
-    # (chaos/src/drill/restore/tests.rs asserts the drill's Restores equal these files).
-    written = sorted(glob.glob(os.path.join(ROOT, "fixtures", "chaos", "drill", "restores", "*.yaml")))
-    if not written:
-        res.record("schema (files)", "fixtures/chaos/drill/restores has Restores", ["no files found"])
+    # (chaos/src/drill/restore/tests.rs and chaos/src/drill/live/contents.rs assert the drill's
+    # Restores and DownloadRequest equal these files).
+    written = []
+    for kind in ("restores", "downloadrequests"):
+        found = sorted(glob.glob(os.path.join(ROOT, "fixtures", "chaos", "drill", kind, "*.yaml")))
+        if not found:
+            res.record("schema (files)", f"fixtures/chaos/drill/{kind} has files", ["no files found"])
+        written += found
     for path in written:
         docs = load_docs(path)
         errs = [e for d in docs for e in v.validate(d)] + ([] if docs else ["no YAML documents"])

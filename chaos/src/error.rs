@@ -90,6 +90,11 @@ pub enum Error {
     #[error("S3 store: {action}: {message}")]
     Store { action: String, message: String },
 
+    /// The cluster cannot do what the command needs: the API server cannot be reached, or
+    /// Velero is not installed in it. The message says which, plainly.
+    #[error("{0}")]
+    Unavailable(String),
+
     /// The run was interrupted (Ctrl-C) and torn down.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -114,6 +119,7 @@ impl Error {
             | Self::Kube { .. }
             | Self::Kubeconfig { .. }
             | Self::Store { .. }
+            | Self::Unavailable(_)
             | Self::Interrupted(_)
             | Self::NotImplemented(_) => EXIT_INFRASTRUCTURE,
         }

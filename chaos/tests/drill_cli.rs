@@ -1,5 +1,5 @@
 //! `backstop-chaos drill` and `report` of a drill's result, as the binary: refusals before any
-//! cluster is touched (exit 2), the live drill not built yet (exit 3), drill reports (0 / 1).
+//! cluster is touched (exit 2), no cluster to reach (exit 3), drill reports (0 / 1).
 
 #![allow(clippy::unwrap_used)] // test helpers, outside #[test] functions, may unwrap
 
@@ -63,12 +63,50 @@ fn a_check_that_is_not_a_service_path_is_bad_input() {
 }
 
 #[test]
-fn the_live_drill_is_not_built_yet_and_says_so_with_exit_3() {
+fn a_missing_kubeconfig_is_an_infrastructure_failure_naming_it() {
     let o = chaos(&[&DRILL[..], &["--wait", "--cleanup", "--restore-pvs"]].concat());
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(err.contains("the live drill is not built yet"), "{err}");
-    assert!(err.contains("Nothing was touched"), "{err}");
+    assert!(
+        stderr(&o).contains("/nonexistent/kubeconfig"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn an_unreachable_api_server_is_said_plainly_with_exit_3() {
+    // A kubeconfig for 127.0.0.1 on a port nobody listens on (bound, then closed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: gone\nclusters:\n- name: gone\n  \
+             cluster: {{server: \"http://127.0.0.1:{port}\"}}\ncontexts:\n- name: gone\n  \
+             context: {{cluster: gone, user: nobody}}\nusers:\n- name: nobody\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
+        .args([&DRILL[..], &["--wait", "--context", "gone", "--out"]].concat())
+        .arg(dir.path().join("out"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the Kubernetes API server cannot be reached"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("out").exists());
 }
 
 #[test]

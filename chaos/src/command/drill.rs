@@ -1,28 +1,112 @@
 //! `backstop-chaos drill`: refuse what is unsafe or contradictory before anything talks to a
-//! cluster (exit 2), then run the drill.
-//!
-//! The live drill (listing Backups, creating and watching the Restore, the pods, the checks,
-//! the cleanup) is built on the live run's Kubernetes and Velero calls, which this build does
-//! not have yet: against a cluster it stops with exit 3 and says so.
+//! cluster (exit 2), then run the drill ([`crate::drill::live`]) and write its evidence:
+//! `result.json`, `report.md` and `junit.xml` in the output directory, the Markdown report on
+//! stdout. Exit 0 when the drill passes, 1 when it fails, 3 when it could not judge.
 
+use std::path::{Path, PathBuf};
+
+use ::kube::Client;
+use ::kube::config::{KubeConfigOptions, Kubeconfig};
 use chrono::Utc;
 
 use crate::command::Outcome;
 use crate::drill::args::DrillArgs;
+use crate::drill::live;
 use crate::drill::restore::{self, Target};
 use crate::error::Error;
+use crate::report::{self, Format};
+use crate::verdict::Verdict;
 
 pub fn drill(args: &DrillArgs) -> Result<Outcome, Error> {
     let target = settle(args, Utc::now())?;
-    Err(Error::NotImplemented(format!(
-        "the live drill is not built yet: `drill` would list the Backups of schedule {} \
-         (label velero.io/schedule-name), restore the newest Completed one from namespace {} \
-         into {}{}, and this build cannot talk to a cluster yet. Nothing was touched.",
-        args.schedule,
-        target.source,
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Unavailable(format!("cannot start the async runtime: {e}")))?;
+    let result = runtime.block_on(async {
+        let clients = clients(args).await?;
+        live::drill(&clients, args, &target).await
+    })?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out/drill").join(&target.restore_namespace));
+    write(
+        &out,
+        "result.json",
+        &(serde_json::to_string_pretty(&result).unwrap_or_default() + "\n"),
+    )?;
+    let markdown = report::render_drill(&result, Format::Markdown);
+    write(&out, "report.md", &markdown)?;
+    write(
+        &out,
+        "junit.xml",
+        &report::render_drill(&result, Format::Junit),
+    )?;
+    print!("{markdown}");
+    eprintln!(
+        "backstop-chaos: drill {}: {} (evidence in {})",
         target.restore_namespace,
-        if target.in_place() { " (in place)" } else { "" },
-    )))
+        result.verdict,
+        out.display()
+    );
+    Ok(match result.verdict {
+        Verdict::Pass => Outcome::Pass,
+        Verdict::Fail => Outcome::Fail,
+    })
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: dir.join(name),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::write(dir.join(name), text).map_err(io)
+}
+
+/// The clients: the kubeconfig named (`--kubeconfig`, `$KUBECONFIG`) with `--context`, else
+/// kube-rs' inference (the pod's ServiceAccount in a cluster, `~/.kube/config` outside).
+/// The kubeconfig is only read; nobody's current context changes.
+async fn clients(args: &DrillArgs) -> Result<live::Clients, Error> {
+    crate::kube::client::install_crypto_provider();
+    let options = KubeConfigOptions {
+        context: args.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let config = match &args.kubeconfig {
+        Some(path) => {
+            let kubeconfig_error = |source| Error::Kubeconfig {
+                path: path.clone(),
+                source: Box::new(source),
+            };
+            let kubeconfig = Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
+            ::kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(kubeconfig_error)?
+        }
+        None if args.context.is_some() => ::kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| Error::Unavailable(format!("no kubeconfig for --context: {e}")))?,
+        None => ::kube::Config::infer().await.map_err(|e| {
+            Error::Unavailable(format!(
+                "no cluster to talk to (no kubeconfig, not in a pod): {e}"
+            ))
+        })?,
+    };
+    let url = config.cluster_url.clone();
+    let build = |config: ::kube::Config| {
+        Client::try_from(config).map_err(|source| Error::Kube {
+            action: format!("build a client for {url}"),
+            source: Box::new(source),
+        })
+    };
+    let mut no_retry = config.clone();
+    no_retry.default_retry = false;
+    Ok(live::Clients {
+        api: build(config)?,
+        checks: build(no_retry)?,
+    })
 }
 
 /// Where the drill restores, once the flags are known to be safe and consistent.

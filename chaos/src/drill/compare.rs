@@ -20,7 +20,10 @@ const COMPLETED: &str = "Completed";
 pub struct BackupContents {
     /// `apps/v1/Deployment` → names (Velero's backup resource list, namespace stripped).
     pub items: BTreeMap<String, BTreeSet<String>>,
-    /// Claim name → `spec.resources.requests.storage` as backed up.
+    /// Claim name → requested storage (`spec.resources.requests.storage`). Velero's backup
+    /// resource list names the claims but not their sizes, so the live drill takes the size
+    /// the source namespace's claim of that name requests at drill time (claims gone from the
+    /// source are compared by name only, as items).
     pub pvcs: BTreeMap<String, String>,
     /// `pod/volume` of every PodVolumeBackup of the backup that Completed.
     pub pod_volume_backups: BTreeSet<String>,
@@ -45,12 +48,12 @@ pub enum Difference {
     MissingItem { resource: String, name: String },
     /// A claim of the backup that was not restored.
     #[serde(rename_all = "camelCase")]
-    MissingPvc { name: String, backed_up: String },
-    /// A claim restored with another requested size.
+    MissingPvc { name: String, requested: String },
+    /// A claim restored with another requested size than the source claim's.
     #[serde(rename_all = "camelCase")]
     PvcSize {
         name: String,
-        backed_up: String,
+        source: String,
         restored: String,
     },
     /// A pod volume backed up whose restore is absent or did not complete.
@@ -66,15 +69,15 @@ impl Difference {
     pub fn describe(&self) -> String {
         match self {
             Self::MissingItem { resource, name } => format!("{resource} {name} was not restored"),
-            Self::MissingPvc { name, backed_up } => {
-                format!("PersistentVolumeClaim {name} ({backed_up}) was not restored")
+            Self::MissingPvc { name, requested } => {
+                format!("PersistentVolumeClaim {name} ({requested}) was not restored")
             }
             Self::PvcSize {
                 name,
-                backed_up,
+                source,
                 restored,
             } => format!(
-                "PersistentVolumeClaim {name} requests {restored}, the backup holds {backed_up}"
+                "PersistentVolumeClaim {name} requests {restored}, the source claim {source}"
             ),
             Self::PodVolumeNotRestored {
                 volume,
@@ -129,12 +132,12 @@ pub fn compare(
         match restored.pvcs.get(name) {
             None => differences.push(Difference::MissingPvc {
                 name: name.clone(),
-                backed_up: size.clone(),
+                requested: size.clone(),
             }),
             Some(restored_size) if restored_size != size => {
                 differences.push(Difference::PvcSize {
                     name: name.clone(),
-                    backed_up: size.clone(),
+                    source: size.clone(),
                     restored: restored_size.clone(),
                 });
             }
@@ -160,6 +163,29 @@ pub fn compare(
         pod_volumes_compared,
         differences,
     }
+}
+
+/// The namespace's items out of Velero's backup resource list (the `BackupResourceList`
+/// download: a JSON object from `group/version/Kind`, `v1/Kind` for the core group, to
+/// `namespace/name` entries, cluster-scoped ones without a namespace; read by
+/// `describeBackupResourceList` in Velero's `pkg/cmd/util/output/backup_describer.go`).
+/// Entries of other namespaces and cluster-scoped ones are left out; names lose their
+/// namespace.
+pub fn namespace_items(
+    resource_list: &BTreeMap<String, Vec<String>>,
+    namespace: &str,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let prefix = format!("{namespace}/");
+    resource_list
+        .iter()
+        .filter_map(|(resource, entries)| {
+            let names: BTreeSet<String> = entries
+                .iter()
+                .filter_map(|e| e.strip_prefix(&prefix).map(str::to_owned))
+                .collect();
+            (!names.is_empty()).then(|| (resource.clone(), names))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -243,7 +269,7 @@ mod tests {
             compare(&backup(), &restored, true).differences,
             [Difference::PvcSize {
                 name: "data-ledger-0".into(),
-                backed_up: "1Gi".into(),
+                source: "1Gi".into(),
                 restored: "512Mi".into()
             }]
         );
@@ -252,7 +278,7 @@ mod tests {
             compare(&backup(), &restored, true).differences,
             [Difference::MissingPvc {
                 name: "data-ledger-0".into(),
-                backed_up: "1Gi".into()
+                requested: "1Gi".into()
             }]
         );
     }
@@ -289,15 +315,33 @@ mod tests {
     }
 
     #[test]
+    fn the_resource_list_gives_the_namespace_items_without_their_namespace() {
+        let list: BTreeMap<String, Vec<String>> = serde_json::from_str(
+            r#"{"apps/v1/StatefulSet":["data-platform/ledger","other/ledger"],
+                "v1/PersistentVolume":["pvc-1234"],
+                "v1/Pod":["data-platform/ledger-0"],
+                "v1/Secret":["other/token"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            namespace_items(&list, "data-platform"),
+            BTreeMap::from([
+                ("apps/v1/StatefulSet".to_owned(), names(&["ledger"])),
+                ("v1/Pod".to_owned(), names(&["ledger-0"])),
+            ])
+        );
+    }
+
+    #[test]
     fn differences_are_tagged_by_kind_in_json() {
         let d = Difference::PvcSize {
             name: "a".into(),
-            backed_up: "1Gi".into(),
+            source: "1Gi".into(),
             restored: "2Gi".into(),
         };
         assert_eq!(
             serde_json::to_string(&d).unwrap(),
-            r#"{"kind":"pvc-size","name":"a","backedUp":"1Gi","restored":"2Gi"}"#
+            r#"{"kind":"pvc-size","name":"a","source":"1Gi","restored":"2Gi"}"#
         );
     }
 }

@@ -63,6 +63,7 @@ struct Route {
 struct Routes {
     routes: Vec<Route>,
     seen: Vec<String>,
+    bodies: Vec<(String, String)>,
 }
 
 /// The mock server: add routes, then [`MockApiServer::start`].
@@ -108,6 +109,11 @@ impl MockApiServer {
         self.routes.lock().unwrap().seen.clone()
     }
 
+    /// Every non-empty request body received, with its `METHOD path?query`.
+    pub fn bodies(&self) -> Vec<(String, String)> {
+        self.routes.lock().unwrap().bodies.clone()
+    }
+
     /// Serves on 127.0.0.1 and returns a kube client for it.
     pub async fn start(&self) -> (kube::Client, SocketAddr) {
         backstop_chaos::kube::client::install_crypto_provider();
@@ -146,9 +152,18 @@ async fn answer(State(routes): State<Arc<Mutex<Routes>>>, request: Request) -> R
     let watch = query
         .split('&')
         .any(|p| p == "watch=true" || p == "watch=1");
+    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
     let found = {
         let mut routes = routes.lock().unwrap();
         routes.seen.push(format!("{method} {path}?{query}"));
+        if !body.is_empty() {
+            let text = String::from_utf8_lossy(&body).into_owned();
+            routes
+                .bodies
+                .push((format!("{method} {path}?{query}"), text));
+        }
         let hit = routes
             .routes
             .iter_mut()

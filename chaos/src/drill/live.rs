@@ -1,0 +1,321 @@
+//! The live drill against a cluster: the thin shell around the pure decisions of
+//! [`super`], in the order of the DR guide's manual drill. Every step is stamped on the
+//! run clock; what a step saw goes into the result, and a failed step is a failed check,
+//! not an error. Errors are what stops the drill from judging at all: the API server cannot
+//! be reached, Velero is not installed, a call is refused.
+//!
+//! - [`backups`]: the schedule's Backups; [`contents`]: both sides of the comparison;
+//!   [`pods`]: the restored pods to Ready; [`proxy`]: `--check` through the service proxy.
+
+pub mod backups;
+pub mod contents;
+pub mod pods;
+pub mod proxy;
+
+use std::time::{Duration, Instant};
+
+use ::kube::api::DeleteParams;
+use ::kube::{Api, Client};
+use policy::velero::Restore;
+
+use super::args::DrillArgs;
+use super::backup::{self, Choice};
+use super::record::{Cleanup, DrillRecord};
+use super::restore::{self as drill_restore, Target, VELERO_NAMESPACE};
+use super::result::DrillResult;
+use crate::clock::RunClock;
+use crate::error::Error;
+use crate::kube::namespace;
+use crate::outcome::{PodsOutcome, RestoreOutcome, RestorePhase};
+use crate::result::Versions;
+use crate::timeline::{Mark, Phase, Timeline};
+use crate::velero::restore as velero_restore;
+
+/// How long one `--check` may take at most (within what is left of `--timeout`).
+const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the backup's resource list may take to arrive (Velero answers in seconds).
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A kube-rs error as the crate's error, naming the action.
+pub(crate) fn api_error(action: String, source: ::kube::Error) -> Error {
+    Error::Kube {
+        action,
+        source: Box::new(source),
+    }
+}
+
+/// The drill's two clients for one cluster: `api` for the API calls (kube-rs retries 429,
+/// 503 and 504 with backoff), `checks` for `--check` without retries, so a check records
+/// the status the service proxy answered instead of retrying a 503 until the timeout.
+pub struct Clients {
+    pub api: Client,
+    pub checks: Client,
+}
+
+/// Runs the drill into `target` (already settled by [`crate::command::drill::settle`]).
+pub async fn drill(
+    clients: &Clients,
+    args: &DrillArgs,
+    target: &Target,
+) -> Result<DrillResult, Error> {
+    let client = &clients.api;
+    let clock = RunClock::start();
+    let started = clock.now();
+    let deadline = Instant::now() + args.timeout;
+    let left = || deadline.saturating_duration_since(Instant::now());
+    let mut marks: Vec<Mark> = Vec::new();
+    let mark = |phase: Phase, marks: &mut Vec<Mark>| {
+        marks.push(Mark {
+            phase,
+            at: clock.now(),
+        });
+    };
+
+    let kubernetes = client
+        .apiserver_version()
+        .await
+        .map_err(|e| {
+            Error::Unavailable(format!("the Kubernetes API server cannot be reached: {e}"))
+        })?
+        .git_version;
+
+    let listed = backups::of_schedule(client, &args.schedule).await?;
+    let Choice { chosen, skipped } = backup::choose(&args.schedule, &listed);
+    mark(Phase::Backups, &mut marks);
+
+    let mut record = DrillRecord {
+        schedule: args.schedule.clone(),
+        source_namespace: target.source.clone(),
+        restore_namespace: target.restore_namespace.clone(),
+        in_place: target.in_place(),
+        restore_pvs: args.restore_pvs,
+        wait: args.wait,
+        timeout_ms: u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX),
+        backup: chosen.clone(),
+        skipped_backups: skipped,
+        checks_requested: args.checks.iter().map(ToString::to_string).collect(),
+        service_checks: Vec::new(),
+        comparison: None,
+        why_not_compared: None,
+        cleanup_requested: args.cleanup,
+        cleanup: None,
+    };
+    let versions = Versions {
+        kubernetes,
+        kind: "none (existing cluster)".to_owned(),
+        velero: "not asked (the drill reads Velero's objects only)".to_owned(),
+        backstop: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let finish = |record: DrillRecord, marks: Vec<Mark>, restore, pods| {
+        DrillResult::assemble(
+            record,
+            versions.clone(),
+            &Timeline { started, marks },
+            restore,
+            pods,
+        )
+    };
+
+    let Some(chosen) = chosen else {
+        record.why_not_compared = Some("no Completed backup to restore".to_owned());
+        let pods = not_waited("no Restore was created (no Completed backup)");
+        return Ok(finish(record, marks, None, pods));
+    };
+
+    let restore = drill_restore::restore(target, &chosen.name, args.restore_pvs);
+    let restore_name = drill_restore::restore_name(target);
+    velero_restore::create(client, &drill_restore::manifest(&restore)).await?;
+    mark(Phase::RestoreStart, &mut marks);
+
+    if !args.wait {
+        record.why_not_compared = Some("--wait not given".to_owned());
+        let created = RestoreOutcome {
+            name: restore_name,
+            backup: chosen.name.clone(),
+            phase: RestorePhase::New,
+            warnings: Vec::new(),
+            errors: Vec::new(),
+        };
+        return Ok(finish(
+            record,
+            marks,
+            Some(created),
+            not_waited("--wait not given"),
+        ));
+    }
+
+    let finished = match velero_restore::wait_finished(client, &restore_name, left()).await {
+        Ok(finished) => Some(finished),
+        Err(Error::Timeout { last_seen, .. }) => {
+            record.why_not_compared = Some(format!(
+                "the Restore did not finish within {:?} (last seen: {last_seen})",
+                args.timeout
+            ));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(finished) = finished else {
+        let outcome = unfinished(client, &restore_name, &chosen.name).await;
+        let pods = not_waited("the Restore did not finish");
+        cleanup(client, args, target, &restore_name, &clock, &mut record).await;
+        if record.cleanup.is_some() {
+            mark(Phase::Teardown, &mut marks);
+        }
+        return Ok(finish(record, marks, Some(outcome), pods));
+    };
+    mark(Phase::RestoreComplete, &mut marks);
+    let outcome = velero_restore::outcome(&restore_name, &chosen.name, &finished, &[], &[]);
+
+    // What the backup holds first: it tells how many pods to wait for.
+    let request_name = format!("{restore_name}-resource-list");
+    let backup_contents = contents::of_backup(
+        client,
+        &chosen.name,
+        &target.source,
+        &request_name,
+        &target.restore_namespace,
+        left().min(DOWNLOAD_TIMEOUT),
+    )
+    .await;
+    let expected_pods = backup_contents
+        .as_ref()
+        .ok()
+        .and_then(|c| c.items.get("v1/Pod"))
+        .map_or(0, std::collections::BTreeSet::len);
+
+    let pods = if matches!(
+        finished.phase,
+        RestorePhase::Failed | RestorePhase::FailedValidation
+    ) {
+        not_waited(&format!("the Restore {}", finished.phase.name()))
+    } else {
+        pods::wait_ready(client, &target.restore_namespace, expected_pods, left()).await
+    };
+    if pods.ready {
+        mark(Phase::PodsReady, &mut marks);
+    }
+
+    if pods.ready {
+        for check in &args.checks {
+            let seen = proxy::check(
+                &clients.checks,
+                &target.restore_namespace,
+                check,
+                left().min(CHECK_TIMEOUT),
+                &clock,
+            )
+            .await;
+            record.service_checks.push(seen);
+        }
+    }
+    match backup_contents {
+        Ok(backup_contents) => {
+            match contents::of_restore(
+                client,
+                &target.restore_namespace,
+                &restore_name,
+                backup_contents.items.keys(),
+            )
+            .await
+            {
+                Ok(restored) => {
+                    record.comparison = Some(super::compare::compare(
+                        &backup_contents,
+                        &restored,
+                        args.restore_pvs,
+                    ));
+                }
+                Err(e) => record.why_not_compared = Some(e.to_string()),
+            }
+        }
+        Err(e) => record.why_not_compared = Some(e.to_string()),
+    }
+    if pods.ready && record.comparison.is_some() {
+        mark(Phase::DataVerified, &mut marks);
+    }
+
+    cleanup(client, args, target, &restore_name, &clock, &mut record).await;
+    if record.cleanup.is_some() {
+        mark(Phase::Teardown, &mut marks);
+    }
+    Ok(finish(record, marks, Some(outcome), pods))
+}
+
+fn not_waited(why: &str) -> PodsOutcome {
+    PodsOutcome {
+        ready: false,
+        detail: format!("not waited for: {why}"),
+    }
+}
+
+/// The Restore as it stands after a wait that ran out of time.
+async fn unfinished(client: &Client, name: &str, backup: &str) -> RestoreOutcome {
+    let api: Api<Restore> = Api::namespaced(client.clone(), VELERO_NAMESPACE);
+    let status = api.get(name).await.ok().and_then(|r| r.status);
+    let phase = status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .and_then(velero_restore::phase_named)
+        .unwrap_or(RestorePhase::New);
+    RestoreOutcome {
+        name: name.to_owned(),
+        backup: backup.to_owned(),
+        phase,
+        warnings: Vec::new(),
+        errors: vec![format!(
+            "still {} when the drill's timeout ran out",
+            phase.name()
+        )],
+    }
+}
+
+/// `--cleanup`: deletes the restore namespace and the Restore, and records what the API
+/// server said. A namespace that does not exist (Velero never created it) is nothing to
+/// delete.
+async fn cleanup(
+    client: &Client,
+    args: &DrillArgs,
+    target: &Target,
+    restore_name: &str,
+    clock: &RunClock,
+    record: &mut DrillRecord,
+) {
+    if !args.cleanup || target.in_place() {
+        return;
+    }
+    let ns = &target.restore_namespace;
+    let (namespace_deleted, ns_detail) = match namespace::delete(client, ns).await {
+        Ok(()) => (true, format!("namespace {ns} Terminating")),
+        Err(Error::Kube { source, .. }) if matches!(source.as_ref(), ::kube::Error::Api(s) if s.code == 404) => {
+            (true, format!("namespace {ns} did not exist"))
+        }
+        Err(e) => (false, format!("namespace {ns} not deleted: {e}")),
+    };
+    let api: Api<Restore> = Api::namespaced(client.clone(), VELERO_NAMESPACE);
+    let (restore_deleted, restore_detail) =
+        match api.delete(restore_name, &DeleteParams::background()).await {
+            // Capture 22: a Status Success without finalizers, the object with one.
+            Ok(answer) if answer.is_right() => (
+                true,
+                format!("Restore {VELERO_NAMESPACE}/{restore_name} deleted"),
+            ),
+            Ok(_) => (
+                true,
+                format!(
+                    "Restore {VELERO_NAMESPACE}/{restore_name} deletion requested (Velero's \
+                     finalizer removes it)"
+                ),
+            ),
+            Err(e) => (
+                false,
+                format!("Restore {VELERO_NAMESPACE}/{restore_name} not deleted: {e}"),
+            ),
+        };
+    record.cleanup = Some(Cleanup {
+        namespace_deleted,
+        restore_deleted,
+        detail: format!("{ns_detail}; {restore_detail}"),
+        at: clock.now(),
+    });
+}
