@@ -122,6 +122,7 @@ pub struct Metrics {
     cache_objects: Family<ResourceLabels, Gauge>,
     cache_synced: Family<ResourceLabels, Gauge>,
     cache_staleness: Family<ResourceLabels, Gauge<f64, AtomicU64>>,
+    cache_staleness_limit: Gauge<f64, AtomicU64>,
     uncovered: Family<TierLabels, Gauge>,
     rpo_breach: Family<TierLabels, Gauge>,
     tls_reloads: Family<ResultLabels, Counter>,
@@ -153,6 +154,7 @@ impl Metrics {
         let cache_objects = Family::<ResourceLabels, Gauge>::default();
         let cache_synced = Family::<ResourceLabels, Gauge>::default();
         let cache_staleness = Family::<ResourceLabels, Gauge<f64, AtomicU64>>::default();
+        let cache_staleness_limit = Gauge::<f64, AtomicU64>::default();
         let uncovered = Family::<TierLabels, Gauge>::default();
         let rpo_breach = Family::<TierLabels, Gauge>::default();
         let tls_reloads = Family::<ResultLabels, Counter>::default();
@@ -192,6 +194,11 @@ impl Metrics {
             cache_staleness.clone(),
         );
         registry.register(
+            "backstop_cache_max_staleness_seconds",
+            "The --max-cache-staleness bound: a cache staler than this fails /readyz",
+            cache_staleness_limit.clone(),
+        );
+        registry.register(
             "backstop_uncovered_objects",
             "Protected, non-exempt objects that no schedule backs up (with their data)",
             uncovered.clone(),
@@ -225,6 +232,7 @@ impl Metrics {
             cache_objects,
             cache_synced,
             cache_staleness,
+            cache_staleness_limit,
             uncovered,
             rpo_breach,
             tls_reloads,
@@ -311,6 +319,11 @@ impl Metrics {
         self.cache_staleness
             .get_or_create(&ResourceLabels { resource })
             .set(age.as_secs_f64());
+    }
+
+    /// The staleness past which `/readyz` fails, for alerts to take a fraction of.
+    pub fn set_cache_staleness_limit(&self, limit: Duration) {
+        self.cache_staleness_limit.set(limit.as_secs_f64());
     }
 
     /// Recomputes the uncovered and RPO-breach gauges from a freshly built index. Every

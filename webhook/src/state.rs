@@ -47,6 +47,7 @@ impl AppState {
         metrics: Arc<Metrics>,
         timeout_decision: TimeoutDecision,
     ) -> Self {
+        metrics.set_cache_staleness_limit(DEFAULT_MAX_CACHE_STALENESS);
         Self {
             coverage: Arc::new(ArcSwap::from_pointee(index)),
             ready: Arc::new(AtomicBool::new(false)),
@@ -60,6 +61,7 @@ impl AppState {
     #[must_use]
     pub fn with_max_cache_staleness(mut self, limit: Duration) -> Self {
         self.max_cache_staleness = limit;
+        self.metrics.set_cache_staleness_limit(limit);
         self
     }
 

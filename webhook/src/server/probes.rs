@@ -110,6 +110,12 @@ mod tests {
             .parse()
             .unwrap();
         assert!((10.0..11.0).contains(&age), "{age}");
+        assert!(
+            metrics
+                .lines()
+                .any(|line| line == "backstop_cache_max_staleness_seconds 5.0"),
+            "the bound is exported for alerts: {metrics}"
+        );
         state.freshness.current("pods");
         assert_eq!(status(&state, "/readyz").await, StatusCode::OK);
     }
