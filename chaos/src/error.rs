@@ -95,6 +95,11 @@ pub enum Error {
     #[error("{0}")]
     Unavailable(String),
 
+    /// A fault was injected but did not do what it must (the chain still verifies after a
+    /// corruption): the run cannot measure a recovery from it.
+    #[error("the fault did not take effect: {0}")]
+    FaultDidNotTake(String),
+
     /// The run was interrupted (Ctrl-C) and torn down.
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -120,6 +125,7 @@ impl Error {
             | Self::Kubeconfig { .. }
             | Self::Store { .. }
             | Self::Unavailable(_)
+            | Self::FaultDidNotTake(_)
             | Self::Interrupted(_)
             | Self::NotImplemented(_) => EXIT_INFRASTRUCTURE,
         }

@@ -16,6 +16,8 @@
 //!   [`cluster`]: the kind and existing-cluster providers.
 //! - [`store`]: the backup store through the S3 API (rusty-s3 over hyper).
 //! - [`drill`]: the monthly restore drill's decisions (backup, target, Restore, comparison).
+//! - [`run`]: the live run: the engine sequencing the phases over a world (real or fake),
+//!   the ground-truth poller, the progress display and the run directory.
 //! - [`error`]: the one error type and its exit codes.
 
 pub mod cli;
@@ -34,6 +36,7 @@ pub mod plan;
 pub mod preflight;
 pub mod report;
 pub mod result;
+pub mod run;
 pub mod scenario;
 pub mod store;
 pub mod timeline;

@@ -1,0 +1,517 @@
+//! The sequencer of a live run: the phases in order over a [`World`], every call bounded by
+//! a timeout, the ground truth polled alongside, and whatever happens (a verdict, an error,
+//! an interrupt) diagnostics on failure, teardown unless `--keep`, and `result.json` with
+//! its reports written, partial when the run stopped early.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::clock::{RunClock, Stamp};
+use crate::error::Error;
+use crate::ground_truth::Recorder;
+use crate::ledger::verify::{self, Verification};
+use crate::outcome::{PodsOutcome, RestoreOutcome, RestorePhase, TargetsMs};
+use crate::result::{Observed, RunResult, ScenarioInfo, Versions};
+use crate::scenario::{FaultKind, Scenario};
+use crate::timeline::{Mark, Phase, Timeline};
+use crate::verdict::Verdict;
+
+use super::corruption;
+use super::progress::Progress;
+use super::rundir::RunDir;
+use super::truth::{self, Truth};
+use super::world::{BackupTaken, World, WorldVersions};
+
+/// How long past its own timeout a world call may take before the engine gives up on it
+/// (a call that hangs instead of timing out).
+const GRACE: Duration = Duration::from_secs(30);
+
+/// The longest each phase's waits may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub provision: Duration,
+    pub install: Duration,
+    pub workload: Duration,
+    pub first_ack: Duration,
+    pub backup: Duration,
+    pub fault: Duration,
+    pub restore: Duration,
+    pub pods: Duration,
+    pub data: Duration,
+    pub diagnostics: Duration,
+    pub teardown: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        let min = |m: u64| Duration::from_secs(m * 60);
+        Self {
+            provision: min(10),
+            install: min(10),
+            workload: min(5),
+            first_ack: min(2),
+            backup: min(30),
+            fault: min(5),
+            restore: min(30),
+            pods: min(10),
+            data: min(2),
+            diagnostics: min(2),
+            teardown: min(10),
+        }
+    }
+}
+
+/// What the engine needs besides the world.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub scenario: Scenario,
+    pub scenario_file: PathBuf,
+    pub seed: u64,
+    pub keep: bool,
+    pub timeouts: Timeouts,
+    /// Time between two `GET /last` polls.
+    pub poll_interval: Duration,
+}
+
+/// What the run has established so far (kept outside the sequence, so an interrupted run
+/// still reports it).
+#[derive(Debug)]
+struct State {
+    timeline: Timeline,
+    versions: WorldVersions,
+    backup: Option<BackupTaken>,
+    restore: Option<RestoreOutcome>,
+    pods: Option<PodsOutcome>,
+    restored: Option<Verification>,
+    phase: Option<Phase>,
+}
+
+struct Run<'a, W> {
+    world: &'a W,
+    config: &'a Config,
+    dir: &'a RunDir,
+    progress: &'a Progress,
+    clock: RunClock,
+    truth: Truth,
+    state: Mutex<State>,
+}
+
+/// Runs the scenario against `world`, leaving its files in `dir`. `interrupt` resolving
+/// (Ctrl-C) stops the run. `Ok` carries a run that reached its verdict (pass or fail);
+/// an error (exit 3) still leaves diagnostics, a torn-down world and a partial result.
+pub async fn run<W: World>(
+    world: &W,
+    config: &Config,
+    dir: &RunDir,
+    progress: &Progress,
+    interrupt: impl Future<Output = ()>,
+) -> Result<RunResult, Error> {
+    let clock = RunClock::start();
+    let started = clock.now();
+    let run = Run {
+        world,
+        config,
+        dir,
+        progress,
+        clock,
+        truth: Truth::new(Recorder::create(&dir.ground_truth(), clock)?),
+        state: Mutex::new(State {
+            timeline: Timeline {
+                started,
+                marks: Vec::new(),
+            },
+            versions: WorldVersions::default(),
+            backup: None,
+            restore: None,
+            pods: None,
+            restored: None,
+            phase: None,
+        }),
+    };
+    let outcome = tokio::select! {
+        outcome = run.sequence() => outcome,
+        error = truth::poll(world, &run.truth, config.poll_interval) => Err(error),
+        () = interrupt => Err(Error::Interrupted(format!(
+            "Ctrl-C during the {} phase; tearing down{}",
+            run.current_phase(),
+            if config.keep { " skipped (--keep)" } else { "" }
+        ))),
+    };
+    if let Err(e) = &outcome {
+        progress.event(&format!("stopped: {e}"));
+    }
+    if outcome.is_err() || run.result().verdict == Verdict::Fail {
+        run.collect_diagnostics().await;
+    }
+    let teardown = if config.keep {
+        progress.event(&format!(
+            "--keep: the cluster and the store stay (files in {})",
+            dir.root().display()
+        ));
+        Ok(())
+    } else {
+        run.teardown().await
+    };
+    let result = run.result();
+    dir.write_result(&result)?;
+    progress.finish(&format!(
+        "verdict {} · {}",
+        result.verdict,
+        dir.result().display()
+    ));
+    outcome.and(teardown).map(|()| result)
+}
+
+impl<W: World> Run<'_, W> {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn current_phase(&self) -> &'static str {
+        self.state().phase.map_or("start", Phase::name)
+    }
+
+    fn enter(&self, phase: Phase, event: &str) {
+        self.state().phase = Some(phase);
+        self.progress.phase(phase, event);
+    }
+
+    /// Marks `phase` complete now.
+    fn mark(&self, phase: Phase) -> Stamp {
+        let at = self.clock.now();
+        self.state().timeline.marks.push(Mark { phase, at });
+        at
+    }
+
+    /// `call`, given its own `timeout` plus [`GRACE`]; a call that does not return in that
+    /// time fails the run naming `what`.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let limit = timeout + GRACE;
+        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                what: what.to_owned(),
+                after: limit,
+                last_seen: format!(
+                    "the call had not returned {GRACE:?} after its own {timeout:?} timeout"
+                ),
+            })
+        })
+    }
+
+    async fn sequence(&self) -> Result<(), Error> {
+        let (world, t) = (self.world, &self.config.timeouts);
+        let scenario = &self.config.scenario;
+
+        self.enter(
+            Phase::Provision,
+            "creating the cluster and the backup store",
+        );
+        let versions = self
+            .bounded(
+                "the cluster and the backup store",
+                t.provision,
+                world.provision(t.provision),
+            )
+            .await?;
+        self.state().versions = versions;
+        self.mark(Phase::Provision);
+
+        self.enter(
+            Phase::Install,
+            "installing Velero; waiting for its BackupStorageLocation to be Available",
+        );
+        self.bounded(
+            "Velero and an Available BackupStorageLocation",
+            t.install,
+            world.install_velero(t.install),
+        )
+        .await?;
+        self.mark(Phase::Install);
+
+        self.enter(Phase::Steady, "deploying the workload");
+        self.bounded(
+            "the workload to be deployed and Ready",
+            t.workload,
+            world.deploy_workload(t.workload),
+        )
+        .await?;
+        self.truth.activate();
+        self.progress
+            .event("waiting for the writer's first acknowledgement");
+        self.truth.wait_first(t.first_ack).await?;
+        let steady = self.mark(Phase::Steady);
+
+        self.enter(
+            Phase::Backups,
+            "creating the Schedule; waiting for a Completed backup that started after steady writes",
+        );
+        self.bounded("the Velero Schedule", t.install, world.create_schedule())
+            .await?;
+        let backup = self
+            .bounded(
+                "a Completed backup that started after steady writes",
+                t.backup,
+                world.wait_backup(steady.wall, t.backup),
+            )
+            .await?;
+        self.dir.write_json(&self.dir.backup(), &backup)?;
+        self.progress.event(&format!(
+            "backup {} started {} and completed {}",
+            backup.name, backup.started, backup.completed
+        ));
+        let backup_name = backup.name.clone();
+        self.state().backup = Some(backup);
+        self.mark(Phase::Backups);
+
+        let fault = &scenario.fault;
+        self.enter(
+            Phase::Fault,
+            &format!(
+                "{} strikes {} after steady writes",
+                fault.kind,
+                policy::duration::format_elapsed(fault.after.0)
+            ),
+        );
+        let since_steady = Duration::from_nanos(
+            self.clock
+                .now()
+                .mono_nanos
+                .saturating_sub(steady.mono_nanos),
+        );
+        tokio::time::sleep(fault.after.0.saturating_sub(since_steady)).await;
+        match fault.kind {
+            FaultKind::NamespaceLoss => self.namespace_loss().await?,
+            FaultKind::PvcCorruption => self.pvc_corruption().await?,
+            other => {
+                return Err(Error::NotImplemented(format!(
+                    "the live {other} fault is not built yet (namespace-loss and \
+                     pvc-corruption are); `run --plan` shows its steps"
+                )));
+            }
+        }
+
+        self.enter(
+            Phase::RestoreStart,
+            &format!("restoring from backup {backup_name}"),
+        );
+        let restore = self
+            .bounded(
+                "the Restore to be created",
+                t.restore,
+                world.create_restore(&backup_name),
+            )
+            .await?;
+        self.mark(Phase::RestoreStart);
+
+        self.enter(
+            Phase::RestoreComplete,
+            &format!("waiting for Restore {restore} to finish"),
+        );
+        let outcome = self
+            .bounded(
+                &format!("Restore {restore} to finish"),
+                t.restore,
+                world.wait_restore(&restore, &backup_name, t.restore),
+            )
+            .await?;
+        let phase = outcome.phase;
+        self.progress.event(&format!(
+            "Restore {restore}: {} ({} warnings, {} errors)",
+            phase.name(),
+            outcome.warnings.len(),
+            outcome.errors.len()
+        ));
+        self.state().restore = Some(outcome);
+        self.mark(Phase::RestoreComplete);
+        if matches!(phase, RestorePhase::Failed | RestorePhase::FailedValidation) {
+            // Nothing was restored to wait for: the verdict is fail on the restore alone.
+            return Ok(());
+        }
+
+        self.enter(
+            Phase::PodsReady,
+            "waiting for the restored pods to be Ready",
+        );
+        let pods = self
+            .bounded(
+                "the restored pods to be Ready",
+                t.pods,
+                world.wait_pods_ready(t.pods),
+            )
+            .await?;
+        self.state().pods = Some(pods);
+        self.mark(Phase::PodsReady);
+
+        self.enter(
+            Phase::DataVerified,
+            "reading the restored ledger as found at start",
+        );
+        let bytes = self
+            .bounded(
+                "the restored ledger (GET /found-at-start)",
+                t.data,
+                world.read_restored_ledger(t.data),
+            )
+            .await?;
+        let verification = verify::verify(&bytes);
+        self.progress.event(&format!(
+            "restored ledger: {} records, newest chain-valid seq {}",
+            verification.records,
+            verification
+                .newest_valid_seq
+                .map_or_else(|| "none".to_owned(), |s| s.to_string())
+        ));
+        self.state().restored = Some(verification);
+        self.mark(Phase::DataVerified);
+        Ok(())
+    }
+
+    /// Deletes the namespace; the loss is seen once it is gone.
+    async fn namespace_loss(&self) -> Result<(), Error> {
+        let (world, t) = (self.world, &self.config.timeouts);
+        self.mark(Phase::Fault);
+        self.bounded(
+            "the namespace to be deleted",
+            t.fault,
+            world.delete_namespace(),
+        )
+        .await?;
+        self.enter(Phase::Detect, "waiting for the namespace to be gone");
+        self.bounded(
+            "the namespace to be gone",
+            t.fault,
+            world.wait_namespace_gone(t.fault),
+        )
+        .await?;
+        self.mark(Phase::Detect);
+        Ok(())
+    }
+
+    /// Stops the writer, overwrites bytes at a seeded offset, confirms the chain is broken,
+    /// then deletes the namespace (Velero's restore skips objects that exist).
+    async fn pvc_corruption(&self) -> Result<(), Error> {
+        let (world, t) = (self.world, &self.config.timeouts);
+        let bytes = self.config.scenario.fault.corruption_bytes();
+        let records = self.truth.newest_seq().unwrap_or(0);
+        let offset = corruption::offset(self.config.seed, records, bytes).ok_or_else(|| {
+            Error::invalid(
+                &self.config.scenario_file,
+                "fault.after",
+                format!(
+                    "only {records} records were acknowledged before the fault: too few to \
+                     overwrite {bytes} bytes inside them and keep one intact record after"
+                ),
+            )
+        })?;
+        self.mark(Phase::Fault);
+        self.bounded("the writer to stop", t.fault, world.stop_writer(t.fault))
+            .await?;
+        self.enter(
+            Phase::Detect,
+            &format!("overwriting {bytes} bytes at offset {offset}; verifying the damaged ledger"),
+        );
+        let damaged = self
+            .bounded(
+                "the corruption Job and its verification",
+                t.fault,
+                world.corrupt_ledger(offset, bytes, t.fault),
+            )
+            .await?;
+        let Some(broken) = damaged.first_broken_seq else {
+            return Err(Error::FaultDidNotTake(format!(
+                "after overwriting {bytes} bytes at offset {offset}, the verifier still finds \
+                 the chain intact ({} records)",
+                damaged.records
+            )));
+        };
+        self.progress
+            .event(&format!("the chain breaks at seq {broken}"));
+        self.mark(Phase::Detect);
+        self.progress
+            .event("deleting the damaged namespace: Velero's restore skips objects that exist");
+        world.delete_namespace().await?;
+        self.bounded(
+            "the damaged namespace to be gone",
+            t.fault,
+            world.wait_namespace_gone(t.fault),
+        )
+        .await
+    }
+
+    async fn collect_diagnostics(&self) {
+        let t = self.config.timeouts.diagnostics;
+        let dir = self.dir.diagnostics();
+        self.progress
+            .event(&format!("collecting diagnostics into {}", dir.display()));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            self.progress
+                .event(&format!("cannot create {}: {e}", dir.display()));
+            return;
+        }
+        let collected = self
+            .bounded("diagnostics", t, self.world.collect_diagnostics(&dir, t))
+            .await;
+        if let Err(e) = collected {
+            self.progress.event(&format!("diagnostics incomplete: {e}"));
+        }
+    }
+
+    async fn teardown(&self) -> Result<(), Error> {
+        let t = self.config.timeouts.teardown;
+        self.enter(
+            Phase::Teardown,
+            "removing the cluster, the store and the run's namespaces",
+        );
+        self.bounded("teardown", t, self.world.teardown(t)).await?;
+        self.mark(Phase::Teardown);
+        Ok(())
+    }
+
+    /// The result as far as the run got.
+    fn result(&self) -> RunResult {
+        let state = self.state();
+        let acks = self.truth.acks();
+        let scenario = &self.config.scenario;
+        let reached = |phase: Phase| {
+            format!(
+                "not reached: the run stopped before the {phase} phase{}",
+                state
+                    .phase
+                    .map_or(String::new(), |p| format!(" (during {p})"))
+            )
+        };
+        let pods = state.pods.clone().unwrap_or_else(|| PodsOutcome {
+            ready: false,
+            detail: reached(Phase::PodsReady),
+        });
+        RunResult::assemble(Observed {
+            scenario: ScenarioInfo::of(scenario, &self.config.scenario_file),
+            versions: Versions {
+                kubernetes: if state.versions.kubernetes.is_empty() {
+                    scenario.cluster.kubernetes.clone()
+                } else {
+                    state.versions.kubernetes.clone()
+                },
+                kind: state.versions.kind.clone(),
+                velero: scenario.velero.version.clone(),
+                backstop: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            seed: self.config.seed,
+            timeline: &state.timeline,
+            acks: &acks,
+            restored: state.restored.as_ref(),
+            restore: state.restore.clone(),
+            pods,
+            targets: TargetsMs::of(scenario),
+        })
+    }
+}

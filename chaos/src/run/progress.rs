@@ -1,0 +1,115 @@
+//! What a person sees on stderr while a run goes: the phase, the time since the start and
+//! the last event. On a terminal one status line is redrawn in place; otherwise (CI logs,
+//! a pipe) every event is one plain line with a UTC timestamp.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use policy::duration::format_elapsed;
+
+use crate::timeline::Phase;
+
+/// Where the progress goes and how it is drawn.
+pub struct Progress {
+    out: Mutex<Box<dyn Write + Send>>,
+    terminal: bool,
+    started: Instant,
+    phase: Mutex<Option<Phase>>,
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Progress")
+            .field("terminal", &self.terminal)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Progress {
+    /// Progress on `out`; `terminal` redraws one line in place.
+    pub fn new(out: Box<dyn Write + Send>, terminal: bool) -> Self {
+        Self {
+            out: Mutex::new(out),
+            terminal,
+            started: Instant::now(),
+            phase: Mutex::new(None),
+        }
+    }
+
+    /// Progress on stderr, redrawn in place only when stderr is a terminal.
+    pub fn stderr() -> Self {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        Self::new(Box::new(std::io::stderr()), terminal)
+    }
+
+    /// The run entered `phase`.
+    pub fn phase(&self, phase: Phase, event: &str) {
+        *self
+            .phase
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(phase);
+        self.event(event);
+    }
+
+    /// Something happened in the current phase.
+    pub fn event(&self, event: &str) {
+        let phase = *self
+            .phase
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let line = line(phase, self.started.elapsed(), event);
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = if self.terminal {
+            write!(out, "\r\x1b[2K{line}")
+        } else {
+            let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+            writeln!(out, "{now} {line}")
+        };
+        let _ = out.flush();
+    }
+
+    /// The run is over: end the status line (terminal) so what follows starts afresh.
+    pub fn finish(&self, event: &str) {
+        self.event(event);
+        if self.terminal {
+            let mut out = self
+                .out
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = writeln!(out);
+        }
+    }
+}
+
+/// `[phase 3m12s] event`: the words of one progress line.
+pub fn line(phase: Option<Phase>, elapsed: Duration, event: &str) -> String {
+    let phase = phase.map_or("start", Phase::name);
+    let elapsed = format_elapsed(Duration::from_secs(elapsed.as_secs()));
+    format!("[{phase} {elapsed}] {event}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_names_the_phase_the_elapsed_time_and_the_event() {
+        assert_eq!(
+            line(
+                Some(Phase::Backups),
+                Duration::from_millis(192_400),
+                "waiting"
+            ),
+            format!(
+                "[backups {}] waiting",
+                format_elapsed(Duration::from_secs(192))
+            )
+        );
+        assert!(line(None, Duration::ZERO, "x").starts_with("[start "));
+    }
+}
