@@ -8,10 +8,12 @@
 //! - `rules`: the Velero inclusion rules for one (schedule, object) pair.
 //! - `assemble`: per-schedule outcomes turned into one verdict with its messages.
 //! - `edits`: what replacing or deleting one schedule would leave worse off.
+//! - `routes`: how each schedule's backups should hold a claim's data (for the evidence).
 //! - `world`: the non-Schedule facts (pods, storage) indexed for lookups.
 
 mod assemble;
 mod edits;
+mod routes;
 mod rules;
 mod world;
 
@@ -24,6 +26,7 @@ use crate::objects::{Meta, NamespaceFacts, PvcFacts};
 use crate::schedule::CompiledSchedule;
 use crate::verdict::{Detail, ObjectKind, Verdict};
 
+pub use self::routes::DataRoute;
 use self::rules::MountAssumption;
 use self::world::World;
 

@@ -6,7 +6,7 @@ use crate::objects::{
     NamespaceFacts, PersistentVolumeFacts, PodFacts, PvcFacts, SnapshotLocationFacts,
     StorageClassFacts, VolumeSnapshotClassFacts,
 };
-use crate::velero::Schedule;
+use crate::velero::{Backup, PodVolumeBackup, Schedule};
 use crate::{PolicyError, yaml};
 
 #[derive(Debug, Default, Clone)]
@@ -20,6 +20,9 @@ pub struct Inventory {
     pub storage_classes: Vec<StorageClassFacts>,
     pub snapshot_classes: Vec<VolumeSnapshotClassFacts>,
     pub snapshot_locations: Vec<SnapshotLocationFacts>,
+    /// Velero's records of what really ran: read by `crate::evidence`, never by coverage.
+    pub backups: Vec<Backup>,
+    pub pod_volume_backups: Vec<PodVolumeBackup>,
 }
 
 /// What [`Inventory::add_document`] did with a document.
@@ -79,6 +82,10 @@ impl Inventory {
                 .persistent_volumes
                 .push(yaml::decode(document, origin)?),
             ("velero.io", "Schedule") => self.schedules.push(yaml::decode(document, origin)?),
+            ("velero.io", "Backup") => self.backups.push(yaml::decode(document, origin)?),
+            ("velero.io", "PodVolumeBackup") => self
+                .pod_volume_backups
+                .push(yaml::decode(document, origin)?),
             ("velero.io", "VolumeSnapshotLocation") => self
                 .snapshot_locations
                 .push(yaml::decode(document, origin)?),

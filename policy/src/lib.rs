@@ -8,12 +8,14 @@
 //! - [`schedule`]: a Schedule compiled once into filters Backstop can test cheaply.
 //! - [`coverage`]: the Velero inclusion rules and the index that evaluates objects.
 //! - [`verdict`]: per-object results, gap codes and fix-it messages.
+//! - [`evidence`]: what the newest real backups hold, beside the prediction.
 
 pub mod config;
 pub mod coverage;
 pub mod cron;
 pub mod duration;
 mod error;
+pub mod evidence;
 pub mod inventory;
 pub mod objects;
 pub mod pattern;

@@ -136,6 +136,56 @@ pub struct BackupStatus {
     pub volume_snapshots_attempted: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_snapshots_completed: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csi_volume_snapshots_attempted: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csi_volume_snapshots_completed: Option<u32>,
+}
+
+/// A PodVolumeBackup: one pod volume that a Backup copies by file-system backup
+/// (`pkg/podvolume/backupper.go`, `newPodVolumeBackup`). Labelled with its backup's name
+/// ([`keys::BACKUP_NAME`]) and, for a claim's volume, annotated with the claim's name
+/// ([`keys::PVC_NAME`]). A volume Velero skips has none.
+#[derive(CustomResource, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "velero.io",
+    version = "v1",
+    kind = "PodVolumeBackup",
+    namespaced,
+    status = "PodVolumeBackupStatus",
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct PodVolumeBackupSpec {
+    #[serde(default)]
+    pub pod: PodReference,
+    /// The pod volume's name (not the claim's).
+    #[serde(default)]
+    pub volume: String,
+}
+
+/// `spec.pod` of a PodVolumeBackup (an ObjectReference; only these fields are read).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+pub struct PodReference {
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PodVolumeBackupStatus {
+    /// `New`, `Accepted`, `Prepared`, `InProgress`, `Canceling`, `Canceled`, `Completed`,
+    /// `Failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_timestamp: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_timestamp: Option<Time>,
 }
 
 /// A Velero Restore.
@@ -285,4 +335,10 @@ pub mod keys {
     pub const BACKUP_VOLUMES_EXCLUDES: &str = "backup.velero.io/backup-volumes-excludes";
     /// On a VolumeSnapshotClass: Velero uses it for CSI snapshots of its driver.
     pub const CSI_SNAPSHOT_CLASS: &str = "velero.io/csi-volumesnapshot-class";
+    /// On a Backup: the Schedule that created it.
+    pub const SCHEDULE_NAME: &str = "velero.io/schedule-name";
+    /// On a PodVolumeBackup (and CSI objects): the Backup it belongs to.
+    pub const BACKUP_NAME: &str = "velero.io/backup-name";
+    /// On a PodVolumeBackup of a claim's volume: the claim's name.
+    pub const PVC_NAME: &str = "velero.io/pvc-name";
 }

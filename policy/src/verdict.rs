@@ -53,10 +53,18 @@ pub enum GapCode {
     ExemptionWithoutReason,
     /// The object's `<prefix>/tier` disagrees with the tier the policy gives it.
     TierAnnotationMismatch,
+    /// Evidence: the newest finished backup of a covering schedule holds no copy of the claim's
+    /// data.
+    LastBackupMissedVolume,
+    /// Evidence: the newest finished backup of a covering schedule is `Failed` or
+    /// `PartiallyFailed`.
+    LastBackupFailed,
+    /// Evidence: a covering schedule's newest `Completed` backup is older than its worst case.
+    BackupOverdue,
 }
 
 impl GapCode {
-    pub const ALL: [GapCode; 11] = [
+    pub const ALL: [GapCode; 14] = [
         Self::NoSchedule,
         Self::RpoExceedsTarget,
         Self::VolumeNotBackedUp,
@@ -68,6 +76,9 @@ impl GapCode {
         Self::ExcludedFromBackup,
         Self::ExemptionWithoutReason,
         Self::TierAnnotationMismatch,
+        Self::LastBackupMissedVolume,
+        Self::LastBackupFailed,
+        Self::BackupOverdue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +94,9 @@ impl GapCode {
             Self::ExcludedFromBackup => "excluded-from-backup",
             Self::ExemptionWithoutReason => "exemption-without-reason",
             Self::TierAnnotationMismatch => "tier-annotation-mismatch",
+            Self::LastBackupMissedVolume => "last-backup-missed-volume",
+            Self::LastBackupFailed => "last-backup-failed",
+            Self::BackupOverdue => "backup-overdue",
         }
     }
 }

@@ -129,6 +129,7 @@ pub async fn load_inventory(
             .iter()
             .map(convert::snapshot_class)
             .collect(),
+        ..Inventory::default()
     })
 }
 

@@ -1,0 +1,281 @@
+//! The evidence judged over `fixtures/evidence/`: Velero objects shaped by its CRD schemas
+//! (`ci/schemas/velero.io/`), as `kubectl get -o yaml` exports them. Velero behaviours read
+//! from its source: `pkg/podvolume/backupper.go` (`newPodVolumeBackup`: the backup-name label
+//! and pvc-name annotation; `BackupPodVolumes`: skipped volumes get no PodVolumeBackup),
+//! `pkg/label/label.go` (`GetValidName`), `pkg/builder/backup_builder.go` (`FromSchedule`: the
+//! schedule-name label).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+
+use super::records::label_names;
+use super::*;
+use crate::{Inventory, Policy, Severity};
+
+const POLICY: &str = include_str!("../../../fixtures/evidence/policy.yaml");
+const CLUSTER: &str = include_str!("../../../fixtures/evidence/cluster/shop.yaml");
+const CACHE_CLAIM: &str = include_str!(
+    "../../../fixtures/evidence/completed-backup-skipped-hostpath-volume/cache-claim.yaml"
+);
+const EVERY_VOLUME: &str =
+    include_str!("../../../fixtures/evidence/completed-backup-with-every-volume/backups.yaml");
+const SKIPPED_HOSTPATH: &str = include_str!(
+    "../../../fixtures/evidence/completed-backup-skipped-hostpath-volume/backups.yaml"
+);
+const PARTIALLY_FAILED: &str =
+    include_str!("../../../fixtures/evidence/partially-failed-newest-after-completed/backups.yaml");
+const OVERDUE: &str = include_str!("../../../fixtures/evidence/overdue-schedule/backups.yaml");
+const IN_PROGRESS: &str =
+    include_str!("../../../fixtures/evidence/in-progress-newest-not-judged/backups.yaml");
+
+/// The moment every fixture is judged at.
+const NOW: &str = "2026-12-03T02:30:00Z";
+
+fn judge(documents: &[&str], now: &str) -> Evidence {
+    let policy = Arc::new(Policy::from_yaml(POLICY, "policy.yaml").unwrap());
+    let mut inventory = Inventory::default();
+    inventory.add_yaml(CLUSTER, "shop.yaml").unwrap();
+    for (index, text) in documents.iter().enumerate() {
+        inventory
+            .add_yaml(text, &format!("fixture {index}"))
+            .unwrap();
+    }
+    let backups = std::mem::take(&mut inventory.backups);
+    let volumes = std::mem::take(&mut inventory.pod_volume_backups);
+    let created: HashMap<String, Timestamp> = inventory
+        .schedules
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.metadata.name.clone()?,
+                s.metadata.creation_timestamp.clone()?.0,
+            ))
+        })
+        .collect();
+    let index = CoverageIndex::build(policy, inventory);
+    let verdicts = index.evaluate_all();
+    gather(
+        &index,
+        &verdicts,
+        VeleroRecords {
+            backups: &backups,
+            pod_volume_backups: &volumes,
+        },
+        &created,
+        now.parse().unwrap(),
+    )
+}
+
+fn object<'e>(evidence: &'e Evidence, name: &str) -> &'e ObjectEvidence {
+    evidence
+        .objects
+        .iter()
+        .find(|object| object.name == name)
+        .unwrap_or_else(|| panic!("no evidence for {name}: {evidence:#?}"))
+}
+
+fn codes(object: &ObjectEvidence) -> Vec<&'static str> {
+    object
+        .findings
+        .iter()
+        .map(|gap| gap.code.as_str())
+        .collect()
+}
+
+#[test]
+fn a_completed_backup_with_every_volume_leaves_no_finding_and_gives_the_achieved_rpo() {
+    let evidence = judge(&[EVERY_VOLUME], NOW);
+    assert!(!evidence.has_errors(), "{evidence:#?}");
+    let orders = object(&evidence, "orders");
+    assert_eq!(orders.schedules, ["daily"]);
+    assert_eq!(
+        orders.restorable_from.as_deref(),
+        Some("daily-20261203020005")
+    );
+    // 02:30:00 − 02:00:05, beside the predicted 24h1m.
+    assert_eq!(orders.achieved_rpo, Some(Duration::from_secs(29 * 60 + 55)));
+    assert_eq!(
+        orders.predicted_rpo,
+        Some(Duration::from_secs(24 * 3600 + 60))
+    );
+    let shop = object(&evidence, "shop");
+    assert_eq!(shop.achieved_rpo, Some(Duration::from_secs(29 * 60 + 55)));
+    let daily = &evidence.schedules[0];
+    assert!(!daily.overdue);
+    assert_eq!(
+        daily.last_completed_age,
+        Some(Duration::from_secs(29 * 60 + 55))
+    );
+}
+
+#[test]
+fn a_completed_backup_without_a_pod_volume_backup_of_a_hostpath_claim_missed_that_volume() {
+    let evidence = judge(&[CACHE_CLAIM, SKIPPED_HOSTPATH], NOW);
+    let cache = object(&evidence, "cache");
+    assert_eq!(codes(cache), ["last-backup-missed-volume"]);
+    let finding = &cache.findings[0];
+    assert_eq!(finding.severity, Severity::Error);
+    assert_eq!(finding.schedule.as_deref(), Some("daily"));
+    for part in [
+        "PersistentVolumeClaim shop/cache",
+        "daily-20261203020005 (Completed",
+        "Velero made no PodVolumeBackup for it",
+        "this backup counts 1 warning)",
+    ] {
+        assert!(
+            finding.message.contains(part),
+            "{part:?} not in {}",
+            finding.message
+        );
+    }
+    assert_eq!(cache.achieved_rpo, None);
+    assert!(codes(object(&evidence, "orders")).is_empty());
+}
+
+#[test]
+fn a_partially_failed_newest_backup_is_a_failure_and_the_older_completed_one_gives_the_rpo() {
+    let evidence = judge(&[PARTIALLY_FAILED], NOW);
+    let orders = object(&evidence, "orders");
+    assert_eq!(codes(orders), ["last-backup-failed"]);
+    assert!(
+        orders.findings[0]
+            .message
+            .contains("daily-20261203020005 (PartiallyFailed, started 2026-12-03T02:00:05Z), did not complete (1 error)"),
+        "{}",
+        orders.findings[0].message
+    );
+    assert_eq!(
+        orders.restorable_from.as_deref(),
+        Some("daily-20261202020004")
+    );
+    assert_eq!(
+        orders.achieved_rpo,
+        Some(Duration::from_secs(24 * 3600 + 29 * 60 + 56))
+    );
+    assert_eq!(codes(object(&evidence, "shop")), ["last-backup-failed"]);
+}
+
+#[test]
+fn a_failed_pod_volume_backup_in_a_completed_backup_names_velero_s_message() {
+    // The PartiallyFailed fixture's failed PodVolumeBackup, in a backup that reads Completed.
+    let completed = PARTIALLY_FAILED.replacen("phase: PartiallyFailed", "phase: Completed", 1);
+    let evidence = judge(&[&completed], NOW);
+    let orders = object(&evidence, "orders");
+    assert_eq!(codes(orders), ["last-backup-missed-volume"]);
+    let message = &orders.findings[0].message;
+    assert!(
+        message.contains("its PodVolumeBackup daily-20261203020005-7xk2p (pod shop/orders-db-0, volume \"data\") is Failed: running Kopia backup"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_schedule_whose_newest_completed_backup_is_past_its_worst_case_is_overdue() {
+    let evidence = judge(&[OVERDUE], NOW);
+    assert!(evidence.schedules[0].overdue);
+    let orders = object(&evidence, "orders");
+    assert_eq!(codes(orders), ["backup-overdue"]);
+    let message = &orders.findings[0].message;
+    assert!(
+        message.contains("daily-20261130020005, started 3d29m55s ago: beyond the predicted worst case of 1d1m plus the 1h tolerance (overdue: daily)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_hour_past_the_worst_case_is_within_the_tolerance_of_a_daily_schedule() {
+    // The overdue fixture judged 25h after its backup started: 24h1m worst case + 1h tolerance.
+    let evidence = judge(&[OVERDUE], "2026-12-01T03:01:05Z");
+    assert!(!evidence.has_errors(), "{evidence:#?}");
+    let evidence = judge(&[OVERDUE], "2026-12-01T03:01:06Z");
+    assert_eq!(codes(object(&evidence, "orders")), ["backup-overdue"]);
+}
+
+#[test]
+fn a_newest_backup_in_progress_is_not_judged_and_the_previous_completed_one_is() {
+    let evidence = judge(&[IN_PROGRESS], NOW);
+    assert!(!evidence.has_errors(), "{evidence:#?}");
+    let orders = object(&evidence, "orders");
+    assert_eq!(
+        orders.restorable_from.as_deref(),
+        Some("daily-20261202020004")
+    );
+    assert!(
+        orders.notes.iter().any(|note| note
+            .contains("daily-20261203020005 (InProgress, started 2026-12-03T02:00:05Z) of schedule daily is not finished: not judged yet")),
+        "{:?}",
+        orders.notes
+    );
+    let daily = &evidence.schedules[0];
+    assert_eq!(
+        daily.newest.as_ref().map(|b| b.phase.as_str()),
+        Some("InProgress")
+    );
+    assert_eq!(
+        daily.last_finished.as_ref().map(|b| b.name.as_str()),
+        Some("daily-20261202020004")
+    );
+}
+
+#[test]
+fn a_schedule_without_any_backup_is_overdue_once_older_than_its_worst_case() {
+    let evidence = judge(&[], NOW);
+    assert!(
+        evidence.schedules[0].overdue,
+        "created a month before {NOW}"
+    );
+    let orders = object(&evidence, "orders");
+    assert_eq!(codes(orders), ["backup-overdue"]);
+    assert!(
+        orders
+            .notes
+            .iter()
+            .any(|note| note.contains("no finished backup yet"))
+    );
+    // A day after it was created, it may simply not have fired yet.
+    let evidence = judge(&[], "2026-11-02T00:00:00Z");
+    assert!(!evidence.has_errors(), "{evidence:#?}");
+}
+
+#[test]
+fn backups_of_other_schedules_or_namespaces_are_not_evidence() {
+    let elsewhere = EVERY_VOLUME.replace(
+        "velero.io/schedule-name: daily",
+        "velero.io/schedule-name: weekly",
+    );
+    let evidence = judge(&[&elsewhere], NOW);
+    assert_eq!(codes(object(&evidence, "orders")), ["backup-overdue"]);
+    let elsewhere = EVERY_VOLUME.replace("namespace: velero", "namespace: other");
+    let evidence = judge(&[&elsewhere], NOW);
+    assert_eq!(codes(object(&evidence, "orders")), ["backup-overdue"]);
+}
+
+#[test]
+fn long_names_are_matched_as_velero_shortens_label_values() {
+    // `GetValidName`: first 57 characters and 6 hex digits of the SHA-256.
+    let name = format!("{}-20261203020005", "a".repeat(60));
+    let label = format!("{}0c4f2e", &name[..57]);
+    assert!(label_names(&label, &name));
+    assert!(!label_names(&format!("{}xyzxyz", &name[..57]), &name));
+    assert!(label_names("daily", "daily"));
+    assert!(!label_names("daily", "daily-2"));
+}
+
+#[test]
+fn the_overdue_tolerance_is_a_quarter_of_the_worst_case_within_five_minutes_and_an_hour() {
+    assert_eq!(
+        overdue_tolerance(Duration::from_secs(60)),
+        OVERDUE_TOLERANCE_MIN
+    );
+    assert_eq!(
+        overdue_tolerance(Duration::from_secs(3660)),
+        Duration::from_secs(915)
+    );
+    assert_eq!(
+        overdue_tolerance(Duration::from_secs(86_460)),
+        OVERDUE_TOLERANCE_MAX
+    );
+}
