@@ -11,13 +11,14 @@ use crate::report::Format;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  pass: the verdict is pass (run, report, drill), the chain verifies (ledger verify),
-     or the command did what it was asked (run --plan, ledger write)
+     or the command did what it was asked (run --plan, ledger write, simulate)
   1  failed verdict: a check failed (run, report, drill; a drill with no Completed
      backup too) or the chain is broken (ledger verify)
-  2  bad input: a scenario, result file, ledger path or flag is wrong
+  2  bad input: a scenario, result file, ledger path, policy, manifest or flag is wrong
   3  infrastructure failure: the harness could not do its job (disk, sockets,
-     tools; the API server unreachable, Velero not installed); also `run` without
-     --plan and `drill` against a cluster, whose live execution is not built yet";
+     tools; the API server unreachable, Velero not installed, the cluster simulate
+     reads); also `run` without --plan and `drill` against a cluster, whose live
+     execution is not built yet";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +47,9 @@ pub enum Command {
     /// namespace, wait, check, compare with the backup, record every step, clean up.
     #[command(after_help = EXIT_CODES)]
     Drill(crate::drill::args::DrillArgs),
+    /// How often each tier's RPO target is breached, sampled from the Schedules alone.
+    #[command(after_help = EXIT_CODES)]
+    Simulate(crate::simulate::args::SimulateArgs),
 }
 
 #[derive(Debug, Args)]

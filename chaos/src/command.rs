@@ -4,6 +4,7 @@ pub mod drill;
 pub mod ledger;
 pub mod report;
 pub mod run;
+pub mod simulate;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -36,6 +37,7 @@ pub fn execute(cli: Cli) -> Result<Outcome, Error> {
         Command::Report(args) => report::report(&args),
         Command::Ledger(cmd) => ledger::ledger(cmd),
         Command::Drill(args) => drill::drill(&args),
+        Command::Simulate(args) => simulate::simulate(&args),
     }
 }
 

@@ -104,6 +104,14 @@ pub enum Error {
     #[error("interrupted: {0}")]
     Interrupted(String),
 
+    /// The policy file or manifests could not be read or parsed (`simulate`).
+    #[error("{0}")]
+    LoadInput(#[source] backstop_webhook::WebhookError),
+
+    /// The cluster could not be read: kubeconfig, connection, a list call, a missing CRD.
+    #[error("{0}")]
+    ClusterRead(#[source] backstop_webhook::WebhookError),
+
     /// A capability that exists in the design but is not built yet.
     #[error("{0}")]
     NotImplemented(String),
@@ -113,9 +121,12 @@ impl Error {
     /// The process exit code this error stands for (documented in `--help` and `docs/chaos.md`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::ReadInput { .. } | Self::InvalidInput { .. } | Self::InvalidArgument { .. } => {
-                EXIT_BAD_INPUT
-            }
+            Self::ReadInput { .. }
+            | Self::InvalidInput { .. }
+            | Self::InvalidArgument { .. }
+            | Self::LoadInput(_) => EXIT_BAD_INPUT,
+            // The webhook crate classifies its own errors: kubeconfig problems are bad input.
+            Self::ClusterRead(error) if error.exit_code() == EXIT_BAD_INPUT => EXIT_BAD_INPUT,
             Self::Io { .. }
             | Self::Serve { .. }
             | Self::MissingTool { .. }
@@ -127,6 +138,7 @@ impl Error {
             | Self::Unavailable(_)
             | Self::FaultDidNotTake(_)
             | Self::Interrupted(_)
+            | Self::ClusterRead(_)
             | Self::NotImplemented(_) => EXIT_INFRASTRUCTURE,
         }
     }

@@ -18,6 +18,7 @@
 //! - [`drill`]: the monthly restore drill's decisions (backup, target, Restore, comparison).
 //! - [`run`]: the live run: the engine sequencing the phases over a world (real or fake),
 //!   the ground-truth poller, the progress display and the run directory.
+//! - [`simulate`]: how often each tier's RPO target is breached, sampled from the Schedules alone.
 //! - [`error`]: the one error type and its exit codes.
 
 pub mod cli;
@@ -39,6 +40,7 @@ pub mod result;
 pub mod run;
 pub mod scenario;
 pub mod store;
+pub mod simulate;
 pub mod timeline;
 pub mod velero;
 pub mod verdict;

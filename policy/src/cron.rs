@@ -199,6 +199,15 @@ impl CronSchedule {
             .collect()
     }
 
+    /// The delay of an `@every` schedule (run that long after the previous backup, whenever that
+    /// was); `None` for five fields and descriptors, which fire at fixed times.
+    pub fn every(&self) -> Option<Duration> {
+        match self.0.kind {
+            Kind::Every(delay) => Some(delay),
+            Kind::Cron(_) => None,
+        }
+    }
+
     /// The zone of a `CRON_TZ=`/`TZ=` prefix (`UTC` for an empty name or `Local`); `None`
     /// without a prefix, when Velero's server evaluates the schedule in its own zone, UTC.
     pub fn time_zone(&self) -> Option<Tz> {

@@ -14,7 +14,7 @@ use crate::args::{AuditArgs, AuditOutput};
 use crate::error::EXIT_GAPS;
 use crate::manifests::{load_inventory, load_policy};
 
-pub use cluster::load_inventory as load_cluster_inventory;
+pub use cluster::{client as cluster_client, load_inventory as load_cluster_inventory};
 pub use render::{AuditReport, ScheduleSummary};
 
 pub fn run(args: &AuditArgs) -> ExitCode {
