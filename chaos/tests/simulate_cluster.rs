@@ -11,8 +11,8 @@ mod apiserver;
 
 use apiserver::{Captured, MockApiServer, builtin_list, custom_list};
 use backstop_chaos::cli::{Cli, Command};
-use backstop_chaos::simulate::args::SimulateArgs;
 use backstop_chaos::command::simulate::render_report;
+use backstop_chaos::simulate::args::SimulateArgs;
 use clap::Parser;
 use http::Method;
 use serde_json::{Value, json};
@@ -63,8 +63,8 @@ fn backup(name: &str, schedule: &str, phase: &str, start: &str, completion: &str
 }
 
 /// Velero (capture 04's discovery) with the Schedule of capture 21 (exchange 0: hourly,
-/// `backstop-critical`, data-platform and vault-prod, ttl 168h), both namespaces, no PVCs or
-/// pods, no snapshot API (capture 01), and Backups of that schedule taking 10, 20 and 30 min
+/// `backstop-critical`, data-platform and vault-prod, ttl 168h), both namespaces, no PVCs,
+/// PersistentVolumes or pods, no snapshot API (capture 01), and Backups of that schedule taking 10, 20 and 30 min
 /// (one Failed and one of another schedule, which do not count).
 fn cluster(server: &MockApiServer) {
     server.get(
@@ -76,9 +76,13 @@ fn cluster(server: &MockApiServer) {
             &[namespace("data-platform"), namespace("vault-prod")],
         )),
     );
+    // Core lists (claims, pods and the cluster-scoped PersistentVolumes audit's inventory reads
+    // for Velero's hostPath skip) in the shape of capture 03, exchange 4 (`ConfigMapList`: kind,
+    // apiVersion, metadata.resourceVersion, items; no continue). No claims, so no volumes.
     for (path, kind) in [
         ("/api/v1/persistentvolumeclaims", "PersistentVolumeClaim"),
         ("/api/v1/pods", "Pod"),
+        ("/api/v1/persistentvolumes", "PersistentVolume"),
     ] {
         server.get(path, list_answer(&builtin_list("v1", kind, "303", &[])));
     }

@@ -10,9 +10,9 @@ use kube::Client;
 use policy::velero::Backup;
 use policy::{CoverageIndex, Inventory};
 
-use crate::simulate::args::{SimulateArgs, SimulateOutput};
 use crate::command::Outcome;
 use crate::error::Error;
+use crate::simulate::args::{SimulateArgs, SimulateOutput};
 use crate::simulate::cluster::list_backups;
 use crate::simulate::durations::{Measured, measure};
 use crate::simulate::objects::{objects_to_simulate, schedules_covering};

@@ -12,7 +12,7 @@ use super::*;
 
 const MINUTE: f64 = 60.0;
 const HOUR: f64 = 3600.0;
-const SAMPLES: usize = 200_000;
+const SAMPLES: usize = 50_000;
 
 fn schedule(name: &str, expr: &str, ttl_hours: u64, duration: Duration) -> SimSchedule {
     SimSchedule {
