@@ -210,6 +210,7 @@ impl Cluster {
             "v1/Pod": [format!("{SOURCE}/ledger-0")],
             "v1/PersistentVolume": ["pvc-8d1c"],
             "v1/Namespace": [SOURCE],
+            "v1/Secret": [format!("{SOURCE}/ledger-token")],
         });
         let store = backup_store(resource_list).await;
         let url = format!(
@@ -279,6 +280,8 @@ impl Cluster {
                 "items": [core_item("ledger", NS2, json!({}))]})))
             .on("GET", &format!("/api/v1/namespaces/{NS2}/services/ledger:8080/proxy/healthz"), self.check)
             .on("DELETE", &format!("/api/v1/namespaces/{NS2}"), json_answer(200, &terminating))
+            // Capture 16, exchange 0: the drill's ClusterRole grants no list on Secrets.
+            .on("GET", &core(NS2, "secrets"), captured("16-rbac-forbidden-403", 0))
     }
 }
 
@@ -357,6 +360,76 @@ async fn a_drill_that_restores_everything_passes_with_every_step_stamped() {
     assert!(requests.iter().any(|q| q.contains(&format!(
         "labelSelector=velero.io%2Frestore-name%3D{RESTORE}"
     ))));
+}
+
+/// `(apiGroup, resource, verb)` of a request, as RBAC names it; `None` for `/version`.
+fn access(request: &str) -> Option<(String, String, String)> {
+    let (method, rest) = request.split_once(' ').unwrap();
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path == "/version" {
+        return None;
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (group, tail) = match parts.as_slice() {
+        ["api", "v1", tail @ ..] => ("", tail),
+        ["apis", group, _version, tail @ ..] => (*group, tail),
+        _ => panic!("unexpected path {path}"),
+    };
+    let (resource, named) = match tail {
+        ["namespaces", name] => ("namespaces".to_owned(), Some(*name)),
+        ["namespaces", _, resource] => ((*resource).to_owned(), None),
+        ["namespaces", _, "services", _, "proxy", ..] => ("services/proxy".to_owned(), Some("")),
+        ["namespaces", _, resource, name] => ((*resource).to_owned(), Some(*name)),
+        _ => panic!("unexpected path {path}"),
+    };
+    let verb = match (method, named, query.contains("watch=true")) {
+        ("GET", None, true) => "watch",
+        ("GET", None, false) => "list",
+        ("GET", Some(_), _) => "get",
+        ("POST", None, _) => "create",
+        ("DELETE", Some(_), _) => "delete",
+        other => panic!("unexpected request {other:?}: {request}"),
+    };
+    Some((group.to_owned(), resource, verb.to_owned()))
+}
+
+#[tokio::test]
+async fn every_request_the_drill_sends_is_one_its_rbac_grants() {
+    let mut seen = Vec::new();
+    // Kinds the drill tried to list, was refused (403) and reported as not compared.
+    let mut refused = Vec::new();
+    for cluster in [
+        Cluster::default(),
+        Cluster {
+            pods_ready: false,
+            ..Cluster::default()
+        },
+    ] {
+        let (r, server) = drill(cluster, &FULL).await;
+        seen.extend(server.requests());
+        if let Some(c) = &r.drill.comparison {
+            refused.extend(
+                c.not_listed
+                    .keys()
+                    .map(|k| format!("{}s", k.rsplit('/').next().unwrap().to_lowercase())),
+            );
+        }
+    }
+    assert_eq!(refused, ["secrets", "secrets"]);
+    for request in &seen {
+        let Some((group, resource, verb)) = access(request) else {
+            continue;
+        };
+        if refused.contains(&resource) && verb == "list" {
+            continue;
+        }
+        assert!(
+            live::ACCESS.iter().any(|(_, g, r, verbs)| *g == group
+                && *r == resource
+                && verbs.contains(&verb.as_str())),
+            "{request} ({group}/{resource} {verb}) is not in live::ACCESS"
+        );
+    }
 }
 
 #[tokio::test]

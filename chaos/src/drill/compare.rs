@@ -37,6 +37,11 @@ pub struct RestoredContents {
     pub pvcs: BTreeMap<String, String>,
     /// `pod/volume` → phase of every PodVolumeRestore of the restore.
     pub pod_volume_restores: BTreeMap<String, String>,
+    /// Resources the drill may not list (`group/version/Kind` → why), left out of the
+    /// comparison: RBAC can grant list on Secrets only in every namespace, so the drill's
+    /// ClusterRole does not, and Secrets are not compared unless it is given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unlisted: BTreeMap<String, String>,
 }
 
 /// One way the restore differs from the backup.
@@ -101,6 +106,9 @@ pub struct Comparison {
     /// Pod volumes whose restore was looked for (none without --restore-pvs).
     pub pod_volumes_compared: u64,
     pub differences: Vec<Difference>,
+    /// Resources of the backup not compared because the drill may not list them (why).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_listed: BTreeMap<String, String>,
 }
 
 /// Compares. Items restored beyond the backup's (a `default` ServiceAccount, the
@@ -114,7 +122,7 @@ pub fn compare(
     let mut differences = Vec::new();
     let mut items_compared = 0;
     for (resource, names) in &backup.items {
-        if NEVER_RESTORED.contains(&resource.as_str()) {
+        if NEVER_RESTORED.contains(&resource.as_str()) || restored.unlisted.contains_key(resource) {
             continue;
         }
         let present = restored.items.get(resource);
@@ -162,6 +170,12 @@ pub fn compare(
         pvcs_compared: u64::try_from(backup.pvcs.len()).unwrap_or(u64::MAX),
         pod_volumes_compared,
         differences,
+        not_listed: restored
+            .unlisted
+            .iter()
+            .filter(|(resource, _)| backup.items.contains_key(*resource))
+            .map(|(resource, why)| (resource.clone(), why.clone()))
+            .collect(),
     }
 }
 
@@ -230,6 +244,7 @@ mod tests {
                 "ledger-0/data".to_owned(),
                 "Completed".to_owned(),
             )]),
+            unlisted: BTreeMap::new(),
         }
     }
 
@@ -329,6 +344,22 @@ mod tests {
                 ("apps/v1/StatefulSet".to_owned(), names(&["ledger"])),
                 ("v1/Pod".to_owned(), names(&["ledger-0"])),
             ])
+        );
+    }
+
+    #[test]
+    fn a_resource_the_drill_may_not_list_is_left_out_and_named() {
+        let mut restored = faithful();
+        restored.items.remove("v1/ConfigMap");
+        restored
+            .unlisted
+            .insert("v1/ConfigMap".into(), "forbidden".into());
+        let c = compare(&backup(), &restored, true);
+        assert_eq!(c.differences, []);
+        assert_eq!(c.items_compared, 2);
+        assert_eq!(
+            c.not_listed,
+            BTreeMap::from([("v1/ConfigMap".to_owned(), "forbidden".to_owned())])
         );
     }
 

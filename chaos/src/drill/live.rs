@@ -31,6 +31,72 @@ use crate::result::Versions;
 use crate::timeline::{Mark, Phase, Timeline};
 use crate::velero::restore as velero_restore;
 
+/// Where a grant of [`ACCESS`] applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Velero's namespace only (a Role there).
+    Velero,
+    /// Every namespace, or cluster-scoped objects (a ClusterRole): the restore namespace's
+    /// name is only known when the drill runs, and RBAC cannot grant by name prefix.
+    Cluster,
+}
+
+/// Every API access the drill makes, as RBAC names it: `(scope, apiGroup, resource, verbs)`.
+/// `deploy/drill/rbac.yaml` grants exactly these (`tests/drill_rbac.rs`), and the live tests
+/// check every request the drill sends is one of them. The `list`-only core, apps, batch,
+/// networking, policy and rbac kinds are what the comparison lists in the restore namespace;
+/// a kind the backup holds beyond them (Secrets among them) is reported as not compared.
+pub const ACCESS: &[(Scope, &str, &str, &[&str])] = &[
+    (Scope::Velero, "velero.io", "backups", &["list"]),
+    (
+        Scope::Velero,
+        "velero.io",
+        "restores",
+        &["create", "get", "list", "watch", "delete"],
+    ),
+    (
+        Scope::Velero,
+        "velero.io",
+        "downloadrequests",
+        &["create", "list", "watch", "delete"],
+    ),
+    (Scope::Velero, "velero.io", "podvolumebackups", &["list"]),
+    (Scope::Velero, "velero.io", "podvolumerestores", &["list"]),
+    (Scope::Cluster, "", "namespaces", &["delete"]),
+    (Scope::Cluster, "", "pods", &["list", "watch"]),
+    (Scope::Cluster, "", "services/proxy", &["get"]),
+    (Scope::Cluster, "", "persistentvolumeclaims", &["list"]),
+    (Scope::Cluster, "", "configmaps", &["list"]),
+    (Scope::Cluster, "", "serviceaccounts", &["list"]),
+    (Scope::Cluster, "", "services", &["list"]),
+    (Scope::Cluster, "apps", "deployments", &["list"]),
+    (Scope::Cluster, "apps", "statefulsets", &["list"]),
+    (Scope::Cluster, "apps", "daemonsets", &["list"]),
+    (Scope::Cluster, "apps", "replicasets", &["list"]),
+    (Scope::Cluster, "batch", "jobs", &["list"]),
+    (Scope::Cluster, "batch", "cronjobs", &["list"]),
+    (Scope::Cluster, "networking.k8s.io", "ingresses", &["list"]),
+    (
+        Scope::Cluster,
+        "networking.k8s.io",
+        "networkpolicies",
+        &["list"],
+    ),
+    (Scope::Cluster, "policy", "poddisruptionbudgets", &["list"]),
+    (
+        Scope::Cluster,
+        "rbac.authorization.k8s.io",
+        "roles",
+        &["list"],
+    ),
+    (
+        Scope::Cluster,
+        "rbac.authorization.k8s.io",
+        "rolebindings",
+        &["list"],
+    ),
+];
+
 /// How long one `--check` may take at most (within what is left of `--timeout`).
 const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the backup's resource list may take to arrive (Velero answers in seconds).

@@ -175,8 +175,11 @@ impl DrillRecord {
             Some(c) if c.differences.is_empty() => (
                 true,
                 format!(
-                    "{} item(s), {} claim(s) and {} pod volume(s) restored as the backup holds them",
-                    c.items_compared, c.pvcs_compared, c.pod_volumes_compared
+                    "{} item(s), {} claim(s) and {} pod volume(s) restored as the backup holds them{}",
+                    c.items_compared,
+                    c.pvcs_compared,
+                    c.pod_volumes_compared,
+                    not_listed(c)
                 ),
             ),
             Some(c) => {
@@ -190,14 +193,15 @@ impl DrillRecord {
                 (
                     false,
                     format!(
-                        "{} difference(s): {}{}",
+                        "{} difference(s): {}{}{}",
                         c.differences.len(),
                         named.join("; "),
                         if more > 0 {
                             format!("; and {more} more")
                         } else {
                             String::new()
-                        }
+                        },
+                        not_listed(c)
                     ),
                 )
             }
@@ -220,4 +224,20 @@ impl DrillRecord {
             evidence,
         }
     }
+}
+
+/// `; not compared: v1/Secret (forbidden …)` for resources the drill may not list.
+fn not_listed(c: &Comparison) -> String {
+    if c.not_listed.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = c
+        .not_listed
+        .iter()
+        .map(|(resource, why)| format!("{resource} ({why})"))
+        .collect();
+    format!(
+        "; not compared, the drill may not list them: {}",
+        list.join(", ")
+    )
 }

@@ -12,8 +12,8 @@ use policy::velero::{Restore, RestoreSpec};
 
 use crate::error::Error;
 
-/// Namespace Velero runs in and keeps its objects in.
-pub const VELERO_NAMESPACE: &str = "velero";
+/// Namespace Velero runs in and keeps its objects in (one definition, the Restore's).
+pub use crate::velero::restore::VELERO_NAMESPACE;
 /// Label on every Restore a drill creates, with the restore namespace as its value.
 pub const DRILL_LABEL: &str = "backstop.io/drill";
 /// What a default restore namespace has between the source namespace and the timestamp.

@@ -117,6 +117,7 @@ pub async fn of_restore(
     resources: impl Iterator<Item = &String>,
 ) -> Result<RestoredContents, Error> {
     let mut items = BTreeMap::new();
+    let mut unlisted = BTreeMap::new();
     for resource in resources {
         let Some(gvk) = parse_resource(resource) else {
             continue;
@@ -130,6 +131,11 @@ pub async fn of_restore(
             Ok(list) => list.items.iter().map(ResourceExt::name_any).collect(),
             // Not served here (capture 01): nothing of it can have been restored.
             Err(::kube::Error::Api(status)) if status.code == 404 => BTreeSet::new(),
+            // Capture 16: RBAC's 403 names what may not be listed.
+            Err(::kube::Error::Api(status)) if status.code == 403 => {
+                unlisted.insert(resource.clone(), format!("forbidden: {}", status.message));
+                continue;
+            }
             Err(e) => {
                 return Err(api_error(
                     format!("list {resource} in {restore_namespace}"),
@@ -160,6 +166,7 @@ pub async fn of_restore(
         items,
         pvcs: claim_sizes(client, restore_namespace).await?,
         pod_volume_restores,
+        unlisted,
     })
 }
 

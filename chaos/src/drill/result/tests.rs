@@ -64,6 +64,7 @@ fn restored_contents() -> RestoredContents {
         items: backup_contents().items,
         pvcs: backup_contents().pvcs,
         pod_volume_restores: BTreeMap::from([("ledger-0/data".to_owned(), "Completed".to_owned())]),
+        unlisted: BTreeMap::new(),
     }
 }
 
