@@ -17,8 +17,7 @@ Exit codes:
   2  bad input: a scenario, result file, ledger path, policy, manifest or flag is wrong
   3  infrastructure failure: the harness could not do its job (disk, sockets,
      tools; the API server unreachable, Velero not installed, the cluster simulate
-     reads); also `run` without --plan and `drill` against a cluster, whose live
-     execution is not built yet";
+     reads); also `run` without --plan, whose live execution is not built yet";
 
 #[derive(Debug, Parser)]
 #[command(

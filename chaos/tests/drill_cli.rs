@@ -146,3 +146,23 @@ fn run_results_still_render_as_before() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("## ✅ Chaos run `namespace-loss`"));
 }
+
+#[test]
+fn the_sample_report_in_the_docs_is_what_the_renderer_makes_of_the_pass_fixture() {
+    let rendered = chaos(&[
+        "report",
+        "fixtures/chaos/drill/results/pass.json",
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(rendered.status.code(), Some(0), "{}", stderr(&rendered));
+    let docs = std::fs::read_to_string(repo().join("docs/chaos.md")).unwrap();
+    let start = docs.find("````markdown\n").unwrap() + "````markdown\n".len();
+    let end = start + docs[start..].find("\n````").unwrap();
+    assert_eq!(
+        docs[start..end].trim_end(),
+        String::from_utf8_lossy(&rendered.stdout).trim_end(),
+        "docs/chaos.md's sample drill report is stale: paste the output of `backstop-chaos \
+         report fixtures/chaos/drill/results/pass.json --format markdown`"
+    );
+}
