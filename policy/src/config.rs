@@ -14,6 +14,8 @@ use crate::duration::parse_go_duration;
 use crate::error::DocPath;
 use crate::objects::Meta;
 use crate::pattern::NamePattern;
+use crate::server::VeleroServer;
+use crate::versions::VeleroVersion;
 use crate::{PolicyError, yaml};
 
 /// What the webhook does with an object that has a gap.
@@ -98,6 +100,8 @@ pub struct Policy {
     pub exempt_namespaces: Vec<NamePattern>,
     pub enforcement: Enforcement,
     pub keys: AnnotationKeys,
+    /// The Velero server the coverage rules follow (`velero:`; documented defaults when absent).
+    pub velero: VeleroServer,
 }
 
 /// Where a namespace's tier comes from.
@@ -174,6 +178,20 @@ struct RawPolicy {
     exempt: RawExempt,
     #[serde(default)]
     enforcement: Enforcement,
+    #[serde(default)]
+    velero: RawVelero,
+}
+
+/// The policy's `velero:` section: what Backstop cannot see offline about the Velero server.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawVelero {
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    default_backup_storage_location: Option<String>,
+    #[serde(default)]
+    default_volume_snapshot_locations: BTreeMap<String, String>,
 }
 
 fn default_prefix() -> String {
@@ -321,7 +339,9 @@ impl RawPolicy {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let velero = self.velero.compile(&root.key("velero"), &invalid)?;
         Ok(Policy {
+            velero,
             keys: AnnotationKeys::new(&self.annotation_prefix),
             annotation_prefix: self.annotation_prefix,
             velero_namespace: self.velero_namespace,
@@ -330,6 +350,41 @@ impl RawPolicy {
             exempt_namespaces,
             enforcement: self.enforcement,
         })
+    }
+}
+
+impl RawVelero {
+    fn compile(
+        self,
+        path: &DocPath,
+        invalid: &dyn Fn(DocPath, String) -> PolicyError,
+    ) -> Result<VeleroServer, PolicyError> {
+        let mut server = VeleroServer::default();
+        if let Some(text) = self.version {
+            let version = VeleroVersion::parse(&text)
+                .map_err(|message| invalid(path.key("version"), message))?;
+            if version < VeleroVersion::OLDEST {
+                return Err(invalid(
+                    path.key("version"),
+                    format!(
+                        "Backstop models Velero {} and later; {version} is older",
+                        VeleroVersion::OLDEST
+                    ),
+                ));
+            }
+            server.version = version;
+        }
+        if let Some(name) = self.default_backup_storage_location {
+            if name.is_empty() {
+                return Err(invalid(
+                    path.key("defaultBackupStorageLocation"),
+                    "name the server's --default-backup-storage-location, or leave it out for Velero's \"default\"".to_string(),
+                ));
+            }
+            server.default_backup_storage_location = name;
+        }
+        server.default_volume_snapshot_locations = self.default_volume_snapshot_locations;
+        Ok(server)
     }
 }
 

@@ -23,10 +23,12 @@ use std::sync::Arc;
 use crate::config::{Policy, Tier, TierSource};
 use crate::inventory::Inventory;
 use crate::objects::{Meta, NamespaceFacts, PvcFacts};
-use crate::schedule::CompiledSchedule;
+use crate::schedule::{CompiledSchedule, ServerView};
+use crate::velero::Schedule;
 use crate::verdict::{Detail, ObjectKind, Verdict};
 
 pub use self::routes::DataRoute;
+use self::assemble::Exclusion;
 use self::rules::MountAssumption;
 use self::world::World;
 
@@ -132,24 +134,37 @@ pub struct CoverageIndex {
     policy: Arc<Policy>,
     schedules: Arc<ScheduleSet>,
     world: Arc<World>,
+    view: Arc<ServerView>,
 }
 
 impl CoverageIndex {
     pub fn build(policy: Arc<Policy>, mut inventory: Inventory) -> Self {
         let schedules = std::mem::take(&mut inventory.schedules);
+        let view = ServerView::of(&inventory, &policy.velero, &policy.velero_namespace);
         let compiled = schedules
             .iter()
             .filter(|schedule| {
                 schedule.metadata.namespace.as_deref() == Some(policy.velero_namespace.as_str())
             })
-            .map(|schedule| Arc::new(CompiledSchedule::compile(schedule)))
+            .map(|schedule| Arc::new(CompiledSchedule::compile(schedule, &view)))
             .collect();
         let world = World::build(inventory, &policy.velero_namespace);
         Self {
             schedules: Arc::new(ScheduleSet::build(compiled, world.namespace_names())),
             world: Arc::new(world),
+            view: Arc::new(view),
             policy,
         }
+    }
+
+    /// `schedule` compiled against this index's cluster, as Velero would validate it here.
+    pub fn compile_schedule(&self, schedule: &Schedule) -> CompiledSchedule {
+        CompiledSchedule::compile(schedule, &self.view)
+    }
+
+    /// The cluster as Velero's backup controller sees it (server, locations, excluded namespaces).
+    pub fn server_view(&self) -> &ServerView {
+        &self.view
     }
 
     pub fn policy(&self) -> &Policy {
@@ -205,15 +220,20 @@ impl CoverageIndex {
     ) -> Verdict {
         let outcomes = selecting
             .iter()
-            .map(|schedule| (*schedule, rules::namespace_outcome(schedule, namespace)))
+            .map(|schedule| {
+                (
+                    *schedule,
+                    rules::namespace_outcome(schedule, namespace, &self.world),
+                )
+            })
             .collect();
         assemble::verdict(
             &self.policy,
             ObjectKind::Namespace,
             &namespace.metadata,
-            tier,
-            source,
+            (tier, source),
             outcomes,
+            Exclusion::None,
             detail,
         )
     }
@@ -303,13 +323,23 @@ impl CoverageIndex {
                 )
             })
             .collect();
+        let exclusion = if self
+            .view
+            .label_excluded_namespaces
+            .binary_search_by(|name| name.as_str().cmp(pvc.metadata.namespace_or_default()))
+            .is_ok()
+        {
+            Exclusion::Namespace
+        } else {
+            Exclusion::None
+        };
         assemble::verdict(
             &self.policy,
             ObjectKind::PersistentVolumeClaim,
             &pvc.metadata,
-            tier,
-            source,
+            (tier, source),
             outcomes,
+            exclusion,
             detail,
         )
     }

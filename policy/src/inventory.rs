@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::objects::{
     NamespaceFacts, PersistentVolumeFacts, PodFacts, PvcFacts, SnapshotLocationFacts,
-    StorageClassFacts, VolumeSnapshotClassFacts,
+    StorageClassFacts, StorageLocationFacts, VolumeSnapshotClassFacts,
 };
 use crate::velero::{Backup, PodVolumeBackup, Schedule};
 use crate::{PolicyError, yaml};
@@ -23,6 +23,10 @@ pub struct Inventory {
     /// Velero's records of what really ran: read by `crate::evidence`, never by coverage.
     pub backups: Vec<Backup>,
     pub pod_volume_backups: Vec<PodVolumeBackup>,
+    /// BackupStorageLocations, when known: always in a cluster; from manifests only once they
+    /// hold one (a repository without any says nothing about the cluster's locations, so the
+    /// location checks are left out rather than failing every schedule).
+    pub storage_locations: Option<Vec<StorageLocationFacts>>,
 }
 
 /// What [`Inventory::add_document`] did with a document.
@@ -88,6 +92,10 @@ impl Inventory {
                 .push(yaml::decode(document, origin)?),
             ("velero.io", "VolumeSnapshotLocation") => self
                 .snapshot_locations
+                .push(yaml::decode(document, origin)?),
+            ("velero.io", "BackupStorageLocation") => self
+                .storage_locations
+                .get_or_insert_with(Vec::new)
                 .push(yaml::decode(document, origin)?),
             ("storage.k8s.io", "StorageClass") => {
                 self.storage_classes.push(yaml::decode(document, origin)?)

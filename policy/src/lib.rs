@@ -6,6 +6,8 @@
 //! - [`objects`]: the few fields of Namespaces, PVCs, Pods and storage classes coverage reads.
 //! - [`cron`]: Velero's cron dialect and the worst-case interval between firings.
 //! - [`schedule`]: a Schedule compiled once into filters Backstop can test cheaply.
+//! - [`server`], [`versions`]: the Velero server judged against, and the rules that changed
+//!   between its releases.
 //! - [`coverage`]: the Velero inclusion rules and the index that evaluates objects.
 //! - [`verdict`]: per-object results, gap codes and fix-it messages.
 //! - [`evidence`]: what the newest real backups hold, beside the prediction.
@@ -21,8 +23,10 @@ pub mod objects;
 pub mod pattern;
 pub mod resources;
 pub mod schedule;
+pub mod server;
 pub mod velero;
 pub mod verdict;
+pub mod versions;
 pub mod yaml;
 
 pub use config::{Enforcement, Policy, Tier};

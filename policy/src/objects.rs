@@ -237,11 +237,62 @@ pub struct VolumeSnapshotClassFacts {
     pub driver: String,
 }
 
-/// A VolumeSnapshotLocation: only where it lives matters.
+/// A VolumeSnapshotLocation: where it lives and, for Velero's one-location-per-provider rule,
+/// its provider.
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 pub struct SnapshotLocationFacts {
     #[serde(default)]
     pub metadata: Meta,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub spec: SnapshotLocationSpecFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotLocationSpecFacts {
+    #[serde(default)]
+    pub provider: String,
+}
+
+/// A BackupStorageLocation: what Velero checks before it starts a backup that writes to it.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageLocationFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub spec: StorageLocationSpecFacts,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub status: StorageLocationStatusFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageLocationSpecFacts {
+    /// The location backups that name none go to.
+    #[serde(default)]
+    pub default: bool,
+    /// `ReadWrite` (the default) or `ReadOnly`.
+    #[serde(default)]
+    pub access_mode: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorageLocationStatusFacts {
+    /// `Available` or `Unavailable`; absent until Velero first validates the location.
+    #[serde(default)]
+    pub phase: Option<String>,
+}
+
+impl StorageLocationFacts {
+    pub fn is_read_only(&self) -> bool {
+        self.spec.access_mode.as_deref() == Some("ReadOnly")
+    }
+
+    /// Velero's `BSLIsAvailable`: the phase is `Available`. A location without a phase (a
+    /// manifest, or one Velero has not validated yet, which it does within a minute of
+    /// starting) is taken to be what it asks to be, as a pod without status is taken to run.
+    pub fn is_available(&self) -> bool {
+        matches!(self.status.phase.as_deref(), None | Some("Available"))
+    }
 }
 
 /// `null` read as the type's default (Kubernetes JSON writes `"labels": null`); for

@@ -45,8 +45,22 @@ pub struct IncludesExcludes {
     excludes: BTreeSet<String>,
 }
 
+/// Which of Velero's two validations a pair of lists gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Validation {
+    /// `collections.ValidateIncludesExcludes`: `*` is never an exclude.
+    Legacy,
+    /// `collections.ValidateScopedIncludesExcludes`: `*` alone may be the excludes (nothing of
+    /// that scope), with no includes beside it.
+    Scoped,
+}
+
 impl IncludesExcludes {
-    fn new(includes: &Option<Vec<String>>, excludes: &Option<Vec<String>>) -> Result<Self, String> {
+    fn new(
+        includes: &Option<Vec<String>>,
+        excludes: &Option<Vec<String>>,
+        validation: Validation,
+    ) -> Result<Self, String> {
         let resolve = |list: &Option<Vec<String>>| -> BTreeSet<String> {
             list.iter().flatten().map(|name| canonical(name)).collect()
         };
@@ -54,8 +68,23 @@ impl IncludesExcludes {
             includes: resolve(includes),
             excludes: resolve(excludes),
         };
-        if filter.excludes.contains("*") {
-            return Err("excludes list must not contain '*'".to_string());
+        let star_excluded = filter.excludes.contains("*");
+        match validation {
+            Validation::Legacy if star_excluded => {
+                return Err("excludes list must not contain '*'".to_string());
+            }
+            Validation::Scoped if star_excluded && filter.excludes.len() > 1 => {
+                return Err(
+                    "excludes list must either contain '*' only, or a list of resources"
+                        .to_string(),
+                );
+            }
+            Validation::Scoped if star_excluded && !filter.includes.is_empty() => {
+                return Err(
+                    "when the excludes list is '*', the includes list must be empty".to_string(),
+                );
+            }
+            Validation::Legacy | Validation::Scoped => {}
         }
         if filter.includes.contains("*") && filter.includes.len() > 1 {
             return Err(
@@ -77,8 +106,9 @@ impl IncludesExcludes {
             && (self.includes_all() || self.includes.contains(resource))
     }
 
+    /// The excludes name `resource`, or are `*` (a scoped filter's "nothing of this scope").
     fn explicitly_excludes(&self, resource: &str) -> bool {
-        self.excludes.contains(resource)
+        self.excludes.contains(resource) || self.excludes.contains("*")
     }
 }
 
@@ -114,15 +144,21 @@ impl ResourceFilter {
                 cluster: IncludesExcludes::new(
                     &spec.included_cluster_scoped_resources,
                     &spec.excluded_cluster_scoped_resources,
+                    Validation::Scoped,
                 )?,
                 namespaced: IncludesExcludes::new(
                     &spec.included_namespace_scoped_resources,
                     &spec.excluded_namespace_scoped_resources,
+                    Validation::Scoped,
                 )?,
             });
         }
         Ok(Self::Legacy {
-            resources: IncludesExcludes::new(&spec.included_resources, &spec.excluded_resources)?,
+            resources: IncludesExcludes::new(
+                &spec.included_resources,
+                &spec.excluded_resources,
+                Validation::Legacy,
+            )?,
             include_cluster_resources: spec.include_cluster_resources,
         })
     }
@@ -143,23 +179,38 @@ impl ResourceFilter {
         }
     }
 
-    /// Are the PersistentVolumes bound to included claims backed up? Velero follows a claim to
-    /// its volume unless PVs are filtered out or cluster resources are switched off.
+    /// Is the PersistentVolume bound to an included claim backed up (what a native
+    /// VolumeSnapshotLocation snapshot needs)? The PVC's action brings it in as an additional
+    /// item, which `itemInclusionChecks` (`pkg/backup/item_backupper.go`) drops only when the
+    /// filter excludes it (`GlobalIncludesExcludes.ShouldExclude`,
+    /// `ScopeIncludesExcludes.ShouldExclude` in `pkg/util/collections`): with
+    /// `includeClusterResources: false`, when named in the excludes, or, with
+    /// `includeClusterResources` unset, when an include list leaves it out;
+    /// `includeClusterResources: true` keeps it whatever the include list says.
     pub fn includes_bound_volumes(&self) -> bool {
         match self {
             Self::Legacy {
                 resources,
                 include_cluster_resources,
-            } => *include_cluster_resources != Some(false) && resources.should_include(PVS),
+            } => match include_cluster_resources {
+                Some(false) => false,
+                Some(true) => !resources.explicitly_excludes(PVS),
+                None => resources.should_include(PVS),
+            },
             Self::Scoped { cluster, .. } => !cluster.explicitly_excludes(PVS),
         }
     }
 
-    /// Is the Namespace object of an included namespace backed up? Velero always takes the
-    /// namespaces it backs up, unless `namespaces` is explicitly excluded.
+    /// Are Namespace objects backed up? The old filter treats `namespaces` as any cluster-scoped
+    /// resource (`GlobalIncludesExcludes.ShouldInclude`): an include list without it, or
+    /// `includeClusterResources: false`, drops the Namespace objects; the scoped filter keeps
+    /// them unless its cluster excludes name them or are `*` (`ScopeIncludesExcludes.ShouldInclude`).
     pub fn includes_namespace_objects(&self) -> bool {
         match self {
-            Self::Legacy { resources, .. } => !resources.explicitly_excludes(NAMESPACES),
+            Self::Legacy {
+                resources,
+                include_cluster_resources,
+            } => *include_cluster_resources != Some(false) && resources.should_include(NAMESPACES),
             Self::Scoped { cluster, .. } => !cluster.explicitly_excludes(NAMESPACES),
         }
     }

@@ -14,6 +14,10 @@ use crate::pattern::NamePattern;
 use crate::resources::ResourceFilter;
 use crate::velero::Schedule;
 
+mod validation;
+
+pub use self::validation::ServerView;
+
 /// Velero's server default when a backup's `ttl` is absent or zero.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(720 * 3600);
 
@@ -27,6 +31,12 @@ pub struct NamespaceFilter {
 impl NamespaceFilter {
     pub fn includes_all(&self) -> bool {
         self.includes.is_empty() || self.includes.iter().any(NamePattern::is_match_all)
+    }
+
+    /// Velero's `IncludeEverything`: every namespace and no exclude at all (the namespaces
+    /// labelled `velero.io/exclude-from-backup=true` count as excludes).
+    pub fn includes_everything(&self) -> bool {
+        self.excludes.is_empty() && self.includes_all()
     }
 
     /// The namespaces the includes name when they name them all exactly (excludes still
@@ -60,6 +70,11 @@ pub enum LabelFilter {
 }
 
 impl LabelFilter {
+    /// No `labelSelector` or `orLabelSelectors`: every object passes.
+    pub fn is_all(&self) -> bool {
+        matches!(self, Self::All)
+    }
+
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         match self {
             Self::All => true,
@@ -85,6 +100,8 @@ pub struct CompiledSchedule {
     pub paused: bool,
     /// Why Velero would refuse (or has refused) this schedule; empty when valid.
     pub problems: Vec<String>,
+    /// What is off without failing the backup (an unavailable location before Velero 1.17).
+    pub warnings: Vec<String>,
     pub ttl: Duration,
     pub namespaces: NamespaceFilter,
     pub resources: ResourceFilter,
@@ -98,8 +115,9 @@ pub struct CompiledSchedule {
 
 impl CompiledSchedule {
     /// Cheap after the first time an expression is seen: [`parse_schedule`] memoises the
-    /// worst-case analysis, the only expensive step, by source text.
-    pub fn compile(schedule: &Schedule) -> Self {
+    /// worst-case analysis, the only expensive step, by source text. `view` is the cluster as
+    /// Velero's backup controller validates the backups against it.
+    pub fn compile(schedule: &Schedule, view: &ServerView) -> Self {
         let spec = &schedule.spec;
         let template = &spec.template;
         let mut problems = Vec::new();
@@ -132,21 +150,33 @@ impl CompiledSchedule {
                 }
             },
         };
-        let namespaces = NamespaceFilter {
+        let mut findings = validation::Findings::default();
+        validation::namespace_lists(template, view, &mut findings);
+        validation::storage_locations(template, view, &mut findings);
+        let mut pattern_problems = Vec::new();
+        let mut namespaces = NamespaceFilter {
             includes: compile_patterns(
                 &template.included_namespaces,
                 "includedNamespaces",
-                &mut problems,
+                &mut pattern_problems,
             ),
             excludes: compile_patterns(
                 &template.excluded_namespaces,
                 "excludedNamespaces",
-                &mut problems,
+                &mut pattern_problems,
             ),
         };
-        if namespaces.excludes.iter().any(NamePattern::is_match_all) {
-            problems.push("excludedNamespaces must not contain '*'".to_string());
+        // Velero adds the namespaces labelled velero.io/exclude-from-backup=true to the excludes.
+        namespaces.excludes.extend(
+            view.label_excluded_namespaces
+                .iter()
+                .map(|name| NamePattern::Exact(name.clone())),
+        );
+        // A name Velero's validation refuses is reported once, in Velero's terms.
+        if findings.problems.is_empty() {
+            problems.extend(pattern_problems);
         }
+        problems.extend(findings.problems);
         // An invalid schedule covers nothing whatever its filter; "everything" only lets the
         // verdicts say which objects it would have covered.
         let resources = ResourceFilter::from_spec(template).unwrap_or_else(|problem| {
@@ -178,6 +208,7 @@ impl CompiledSchedule {
             cron,
             paused: spec.paused == Some(true),
             problems,
+            warnings: findings.warnings,
             ttl,
             namespaces,
             resources,

@@ -61,10 +61,13 @@ pub enum GapCode {
     LastBackupFailed,
     /// Evidence: a covering schedule's newest `Completed` backup is older than its worst case.
     BackupOverdue,
+    /// A covering schedule writes to a BackupStorageLocation that is not `Available` (before
+    /// Velero 1.17, where that is not yet a validation failure): backups fail until it is.
+    StorageLocationUnavailable,
 }
 
 impl GapCode {
-    pub const ALL: [GapCode; 14] = [
+    pub const ALL: [GapCode; 15] = [
         Self::NoSchedule,
         Self::RpoExceedsTarget,
         Self::VolumeNotBackedUp,
@@ -79,6 +82,7 @@ impl GapCode {
         Self::LastBackupMissedVolume,
         Self::LastBackupFailed,
         Self::BackupOverdue,
+        Self::StorageLocationUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +101,7 @@ impl GapCode {
             Self::LastBackupMissedVolume => "last-backup-missed-volume",
             Self::LastBackupFailed => "last-backup-failed",
             Self::BackupOverdue => "backup-overdue",
+            Self::StorageLocationUnavailable => "storage-location-unavailable",
         }
     }
 }

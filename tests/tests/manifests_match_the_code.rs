@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeCl
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Resource;
 use policy::CoverageIndex;
-use policy::velero::{Schedule, VolumeSnapshotLocation};
+use policy::velero::{BackupStorageLocation, Schedule, VolumeSnapshotLocation};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -71,6 +71,10 @@ fn watched_resources() -> BTreeSet<(String, String)> {
         (
             VolumeSnapshotLocation::group(&()),
             VolumeSnapshotLocation::plural(&()),
+        ),
+        (
+            BackupStorageLocation::group(&()),
+            BackupStorageLocation::plural(&()),
         ),
         (
             snapshot_class.group.clone().into(),

@@ -1,4 +1,5 @@
-//! The webhook's view of the cluster: Schedules, Namespaces, PVCs, Pods and storage classes,
+//! The webhook's view of the cluster: Schedules, storage locations, Namespaces, PVCs, Pods and
+//! storage classes,
 //! from manifests (`--schedules-from DIR`, [`offline`]) or from list/watch caches
 //! ([`cluster`], [`reflector`]). Both end in [`IndexBuilder::rebuild`]: the [`CoverageIndex`] is rebuilt off
 //! the request path and swapped whole into [`AppState`]; requests never wait for it.
@@ -16,7 +17,7 @@ use policy::{CoverageIndex, Inventory, Policy};
 use crate::state::AppState;
 
 /// The resources the caches hold, as named in `backstop_cache_*{resource=…}`.
-pub const RESOURCES: [&str; 7] = [
+pub const RESOURCES: [&str; 8] = [
     "schedules",
     "namespaces",
     "persistentvolumeclaims",
@@ -24,6 +25,7 @@ pub const RESOURCES: [&str; 7] = [
     "storageclasses",
     "volumesnapshotclasses",
     "volumesnapshotlocations",
+    "backupstoragelocations",
 ];
 
 /// Turns inventories into coverage indexes and publishes them (cron analyses are memoised by
@@ -81,6 +83,10 @@ fn counts(inventory: &Inventory) -> [(&'static str, usize); RESOURCES.len()] {
         (
             "volumesnapshotlocations",
             inventory.snapshot_locations.len(),
+        ),
+        (
+            "backupstoragelocations",
+            inventory.storage_locations.as_ref().map_or(0, Vec::len),
         ),
     ]
 }

@@ -11,7 +11,10 @@ mod apiserver;
 
 use std::sync::Arc;
 
-use apiserver::{Answer, Call, Captured, MockApiServer, builtin_list, capture_file, custom_list};
+use apiserver::{
+    Answer, Call, Captured, MockApiServer, available_storage_location, builtin_list, capture_file,
+    custom_list,
+};
 use backstop_webhook::WebhookError;
 use backstop_webhook::audit::{AuditReport, load_cluster_inventory};
 use http::Method;
@@ -31,6 +34,7 @@ protected:
 const NAMESPACES: &str = "/api/v1/namespaces";
 const SCHEDULES: &str = "/apis/velero.io/v1/namespaces/velero/schedules";
 const LOCATIONS: &str = "/apis/velero.io/v1/namespaces/velero/volumesnapshotlocations";
+const STORAGE_LOCATIONS: &str = "/apis/velero.io/v1/namespaces/velero/backupstoragelocations";
 const SNAPSHOT_CLASSES: &str = "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses";
 
 const UNSERVED: &str = "01-unserved-group-404-text-plain.json";
@@ -101,6 +105,15 @@ fn cluster(server: &MockApiServer) {
         )),
     );
     server.get(
+        STORAGE_LOCATIONS,
+        list_answer(&custom_list(
+            "velero.io/v1",
+            "BackupStorageLocation",
+            "303",
+            &[available_storage_location()],
+        )),
+    );
+    server.get(
         "/apis/velero.io/v1",
         Captured::response("04-discovery-velero-v1.json", 0),
     );
@@ -135,6 +148,9 @@ async fn reads_every_page_of_a_live_cluster_with_list_and_discovery_calls_only()
         .query;
     assert!(second_page.contains("continue=eyJ2Ijoi"), "{second_page}");
     assert_eq!(inventory.schedules.len(), 1);
+    let locations = inventory.storage_locations.as_deref().unwrap_or_default();
+    assert_eq!(locations.len(), 1);
+    assert!(locations[0].spec.default && locations[0].is_available());
     // The real text/plain 404 of an unserved API is "none", settled by discovery.
     assert!(inventory.snapshot_classes.is_empty());
     assert_eq!(

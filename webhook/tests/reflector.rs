@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apiserver::{
-    Answer, Call, Captured, MockApiServer, builtin_list, capture_file, custom_list, watch_event,
+    Answer, Call, Captured, MockApiServer, available_storage_location, builtin_list, capture_file,
+    custom_list, watch_event,
 };
 use axum::body::Body as AxumBody;
 use backstop_webhook::args::TimeoutDecision;
@@ -49,6 +50,7 @@ exempt:
 
 const SCHEDULES: &str = "/apis/velero.io/v1/namespaces/velero/schedules";
 const LOCATIONS: &str = "/apis/velero.io/v1/namespaces/velero/volumesnapshotlocations";
+const STORAGE_LOCATIONS: &str = "/apis/velero.io/v1/namespaces/velero/backupstoragelocations";
 const NAMESPACES: &str = "/api/v1/namespaces";
 const PVCS: &str = "/api/v1/persistentvolumeclaims";
 const PODS: &str = "/api/v1/pods";
@@ -105,6 +107,15 @@ fn velero_cluster(server: &MockApiServer) {
         )),
     );
     server.get(
+        STORAGE_LOCATIONS,
+        list_answer(&custom_list(
+            "velero.io/v1",
+            "BackupStorageLocation",
+            "400",
+            &[available_storage_location()],
+        )),
+    );
+    server.get(
         NAMESPACES,
         list_answer(&builtin_list(
             "v1",
@@ -130,6 +141,7 @@ fn velero_cluster(server: &MockApiServer) {
     for path in [
         SCHEDULES,
         LOCATIONS,
+        STORAGE_LOCATIONS,
         NAMESPACES,
         PVCS,
         PODS,
@@ -409,6 +421,7 @@ async fn a_missing_velero_crd_keeps_the_webhook_unready_and_is_retried_with_back
     server.get(VELERO_DISCOVERY, Captured::response(UNSERVED, 3));
     server.get(SCHEDULES, Captured::response(UNSERVED, 0));
     server.get(LOCATIONS, Captured::response(UNSERVED, 0));
+    server.get(STORAGE_LOCATIONS, Captured::response(UNSERVED, 0));
     let webhook = Webhook::start(&server, Duration::from_secs(300));
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -418,11 +431,11 @@ async fn a_missing_velero_crd_keeps_the_webhook_unready_and_is_retried_with_back
     let metrics = webhook.metrics().await;
     assert_eq!(gauge(&metrics, "backstop_cache_synced", "schedules"), 0.0);
     assert_eq!(gauge(&metrics, "backstop_cache_synced", "namespaces"), 1.0);
-    // Two caches ask discovery with a backoff of 50, 100, 200, 400, 400 ms: about 5 calls
+    // Three caches ask discovery with a backoff of 50, 100, 200, 400, 400 ms: about 5 calls
     // each in 1.5 s (a fixed 1 s retry would be 2, a busy loop hundreds); never a list.
     let discoveries = server.count(VELERO_DISCOVERY, Call::Read);
     assert!(
-        (6..=14).contains(&discoveries),
+        (9..=21).contains(&discoveries),
         "{discoveries} discovery calls"
     );
     assert_eq!(server.count(SCHEDULES, Call::Read), 0);
@@ -432,8 +445,12 @@ async fn a_missing_velero_crd_keeps_the_webhook_unready_and_is_retried_with_back
         .iter()
         .filter(|line| line["level"] == "WARN" || line["level"] == "ERROR")
         .collect();
-    assert_eq!(loud.len(), 2, "{loud:#?}");
-    for crd in ["schedules.velero.io", "volumesnapshotlocations.velero.io"] {
+    assert_eq!(loud.len(), 3, "{loud:#?}");
+    for crd in [
+        "schedules.velero.io",
+        "volumesnapshotlocations.velero.io",
+        "backupstoragelocations.velero.io",
+    ] {
         let named: Vec<&&Value> = loud.iter().filter(|line| line["crd"] == crd).collect();
         assert_eq!(named.len(), 1, "{loud:#?}");
         assert_eq!(named[0]["level"], "ERROR");
@@ -447,10 +464,10 @@ async fn a_missing_velero_crd_keeps_the_webhook_unready_and_is_retried_with_back
         .iter()
         .filter(|line| line["message"] == "cache: CRD still not installed")
         .count();
-    assert!(retries >= 6, "{retries} retries logged");
+    assert!(retries >= 9, "{retries} retries logged");
     assert_eq!(
         body,
-        "not ready: waiting for a first sync of schedules, volumesnapshotlocations\n"
+        "not ready: waiting for a first sync of backupstoragelocations, schedules, volumesnapshotlocations\n"
     );
 
     // Velero is installed: discovery lists its resources (capture 04) and the lists answer.
@@ -463,6 +480,15 @@ async fn a_missing_velero_crd_keeps_the_webhook_unready_and_is_retried_with_back
             "VolumeSnapshotLocation",
             "400",
             &[],
+        )),
+    );
+    server.get(
+        STORAGE_LOCATIONS,
+        list_answer(&custom_list(
+            "velero.io/v1",
+            "BackupStorageLocation",
+            "400",
+            &[available_storage_location()],
         )),
     );
     eventually("readiness once Velero is installed", || {
@@ -484,6 +510,7 @@ async fn an_unreachable_api_server_is_answered_from_the_last_index_until_the_sta
         [
             SCHEDULES,
             LOCATIONS,
+            STORAGE_LOCATIONS,
             NAMESPACES,
             PVCS,
             PODS,

@@ -12,13 +12,22 @@ use crate::verdict::{Detail, Gap, GapCode, ObjectKind, Severity, Subject, Verdic
 
 use super::rules::{DataGapReason, DataPath, Outcome, excluded_by_label};
 
+/// Keeps an object out of every backup whatever the schedules say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exclusion {
+    None,
+    /// The object's namespace is labelled `velero.io/exclude-from-backup=true`: Velero adds it
+    /// to every backup's excluded namespaces (`prepareBackupRequest`).
+    Namespace,
+}
+
 pub(crate) fn verdict(
     policy: &Policy,
     kind: ObjectKind,
     meta: &Meta,
-    tier: &Tier,
-    source: TierSource,
+    (tier, source): (&Tier, TierSource),
     outcomes: Vec<(&CompiledSchedule, Outcome)>,
+    exclusion: Exclusion,
     detail: Detail,
 ) -> Verdict {
     let namespace = match kind {
@@ -113,6 +122,17 @@ pub(crate) fn verdict(
         }
     }
 
+    if exclusion == Exclusion::Namespace && !excluded {
+        gaps.push(error(
+            GapCode::ExcludedFromBackup,
+            detail.text(|| format!(
+                "{subject} is in namespace {namespace}, labelled {EXCLUDE_FROM_BACKUP}=true, which Velero adds to every backup's excludedNamespaces, so no backup takes it; remove the label from the namespace, or opt out explicitly with {}: \"<reason>\"",
+                policy.keys.exempt
+            )),
+            None,
+        ));
+        covering.clear();
+    }
     if excluded {
         gaps.push(error(
             GapCode::ExcludedFromBackup,
@@ -124,6 +144,7 @@ pub(crate) fn verdict(
         ));
         covering.clear();
     }
+    let excluded = excluded || exclusion == Exclusion::Namespace;
 
     covering.sort_by(|a, b| (a.worst_rpo(), &a.name).cmp(&(b.worst_rpo(), &b.name)));
     verdict.covered_by = covering
@@ -213,6 +234,20 @@ pub(crate) fn verdict(
         }
         if !covering.iter().any(|schedule| retention_ok(schedule, tier)) {
             gaps.push(retention_gap(subject, tier, &covering, detail));
+        }
+        for schedule in &covering {
+            for warning_text in &schedule.warnings {
+                gaps.push(warning(
+                    GapCode::StorageLocationUnavailable,
+                    detail.text(|| {
+                        format!(
+                            "schedule {} backs up {subject}, but {warning_text}",
+                            schedule.name
+                        )
+                    }),
+                    Some(&schedule.name),
+                ));
+            }
         }
         if once_mounted.len() == covering.len() {
             gaps.push(warning(

@@ -40,7 +40,7 @@ impl CoverageIndex {
         let Some(old) = self.edit_origin(namespace, name, before) else {
             return Vec::new();
         };
-        let new = after.map(CompiledSchedule::compile);
+        let new = after.map(|schedule| self.compile_schedule(schedule));
         let edit_before = Edit {
             namespace,
             name,
@@ -74,7 +74,7 @@ impl CoverageIndex {
                 )
             };
             if let (Some(facts), Some(resolved)) = (namespace_facts, namespace_tier)
-                && rules::namespace_outcome(&old, facts)
+                && rules::namespace_outcome(&old, facts, &self.world)
                     == Outcome::Covers(rules::DataPath::Objects)
             {
                 let (selecting_before, selecting_after) = edited.get_or_insert_with(&mut selecting);
@@ -160,7 +160,7 @@ impl CoverageIndex {
             return None;
         }
         let old = match before {
-            Some(schedule) => Arc::new(CompiledSchedule::compile(schedule)),
+            Some(schedule) => Arc::new(self.compile_schedule(schedule)),
             None => Arc::clone(self.schedules.named(namespace, name)?),
         };
         (old.state() == ScheduleState::Active && old.worst_interval().is_some()).then_some(old)

@@ -140,16 +140,28 @@ pub(crate) fn excluded_by_label(meta: &Meta) -> bool {
 }
 
 /// A Namespace is covered when the namespace filter selects it (excludes win, empty or `*`
-/// means all), its own labels pass the label filter, and `namespaces` is not filtered out.
+/// means all), the resource filter keeps Namespace objects, and Velero's namespace tracker
+/// takes it (`pkg/backup/item_collector.go`, `nsTracker.init`): with no label selector, always;
+/// with one, when the namespace's own labels match, when the namespace filter is not "every
+/// namespace" (a namespace named or globbed in `includedNamespaces`, or any exclude, keeps its
+/// Namespace object whatever the selector says), or when a selected PVC or pod lives in it.
 pub(crate) fn namespace_outcome(
     schedule: &CompiledSchedule,
     namespace: &NamespaceFacts,
+    world: &World,
 ) -> Outcome {
     let meta = &namespace.metadata;
-    if schedule.namespaces.selects(&meta.name)
-        && schedule.labels.matches(&meta.labels)
-        && schedule.resources.includes_namespace_objects()
+    if !schedule.namespaces.selects(&meta.name) || !schedule.resources.includes_namespace_objects()
     {
+        return Outcome::NotSelected;
+    }
+    let tracked = schedule.labels.is_all()
+        || schedule.labels.matches(&meta.labels)
+        || !schedule.namespaces.includes_everything()
+        || world.selects_an_item_in(&meta.name, |labels, resource| {
+            schedule.resources.includes_namespaced(resource) && schedule.labels.matches(labels)
+        });
+    if tracked {
         Outcome::Covers(DataPath::Objects)
     } else {
         Outcome::NotSelected

@@ -20,13 +20,27 @@ mod schedule_edits;
 mod schedule_state;
 mod snapshots;
 mod tiers;
+mod validation;
 
 const POLICY: &str = include_str!("../../../fixtures/policy/rules-daily-meets-standard.yaml");
 
 const H: u64 = 3600;
 
 fn index(manifests: &str) -> CoverageIndex {
-    let policy = Arc::new(Policy::from_yaml(POLICY, "policy.yaml").unwrap());
+    index_with_policy(POLICY, manifests)
+}
+
+/// [`index`] under the test policy with a `velero:` section (`{version: '1.16'}`).
+fn index_with_velero(velero: &str, manifests: &str) -> CoverageIndex {
+    index_with_policy(&format!("{POLICY}\nvelero: {velero}\n"), manifests)
+}
+
+fn index_for_version(version: &str, manifests: &str) -> CoverageIndex {
+    index_with_velero(&format!("{{version: '{version}'}}"), manifests)
+}
+
+fn index_with_policy(policy: &str, manifests: &str) -> CoverageIndex {
+    let policy = Arc::new(Policy::from_yaml(policy, "policy.yaml").unwrap());
     let mut inventory = Inventory::default();
     inventory.add_yaml(manifests, "test.yaml").unwrap();
     CoverageIndex::build(policy, inventory)

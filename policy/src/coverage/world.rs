@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::inventory::Inventory;
-use crate::objects::{NamespaceFacts, PodFacts, PvcFacts};
-use crate::velero::keys::CSI_SNAPSHOT_CLASS;
+use crate::objects::{Meta, NamespaceFacts, PodFacts, PvcFacts};
+use crate::resources::{PODS, PVCS};
+use crate::velero::keys::{CSI_SNAPSHOT_CLASS, EXCLUDE_FROM_BACKUP};
 
 const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
 
@@ -25,6 +26,8 @@ pub(crate) struct World {
     pods: Vec<PodFacts>,
     /// namespace → claim → indexes into `pods` of the pods that mount the claim.
     pods_by_claim: HashMap<String, HashMap<String, Vec<usize>>>,
+    /// namespace → indexes into `pods` of its pods.
+    pods_by_namespace: HashMap<String, Vec<usize>>,
     /// A VolumeSnapshotLocation exists in the Velero namespace.
     has_snapshot_location: bool,
     /// CSI drivers with a VolumeSnapshotClass labelled for Velero.
@@ -112,6 +115,11 @@ impl World {
         }
         for (index, pod) in inventory.pods.iter().enumerate() {
             let namespace = pod.metadata.namespace_or_default();
+            world
+                .pods_by_namespace
+                .entry(namespace.to_string())
+                .or_default()
+                .push(index);
             for volume in &pod.spec.volumes {
                 if let Some(claim) = &volume.persistent_volume_claim {
                     world
@@ -135,6 +143,32 @@ impl World {
             .into_iter()
             .flatten()
             .filter_map(|index| self.pods.get(*index))
+    }
+
+    /// Does some PVC or pod of `namespace`, not labelled out of backups, pass `selected` (its
+    /// labels, its resource name)? Velero backs up the Namespace object of a namespace it
+    /// collects a selected item from.
+    pub fn selects_an_item_in(
+        &self,
+        namespace: &str,
+        selected: impl Fn(&BTreeMap<String, String>, &str) -> bool,
+    ) -> bool {
+        let kept = |meta: &Meta, resource: &str| {
+            meta.labels.get(EXCLUDE_FROM_BACKUP).map(String::as_str) != Some("true")
+                && selected(&meta.labels, resource)
+        };
+        self.pvcs
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .any(|pvc| kept(&pvc.metadata, PVCS))
+            || self
+                .pods_by_namespace
+                .get(namespace)
+                .into_iter()
+                .flatten()
+                .filter_map(|index| self.pods.get(*index))
+                .any(|pod| kept(&pod.metadata, PODS))
     }
 
     /// Can Velero snapshot this claim's volume: a VolumeSnapshotLocation in its namespace, or a

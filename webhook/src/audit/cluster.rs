@@ -11,7 +11,7 @@ use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, Resource};
 use policy::Inventory;
-use policy::velero::{Schedule, VolumeSnapshotLocation};
+use policy::velero::{BackupStorageLocation, Schedule, VolumeSnapshotLocation};
 use serde::de::DeserializeOwned;
 
 use crate::WebhookError;
@@ -118,6 +118,19 @@ pub async fn load_inventory(
             .iter()
             .map(convert::snapshot_location)
             .collect(),
+        storage_locations: Some(
+            lister
+                .list(
+                    Api::<BackupStorageLocation>::namespaced(client.clone(), velero_namespace),
+                    &(),
+                    "backupstoragelocations",
+                    Required,
+                )
+                .await?
+                .iter()
+                .map(convert::storage_location)
+                .collect(),
+        ),
         snapshot_classes: lister
             .list(
                 Api::<DynamicObject>::all_with(client.clone(), &snapshot_class_resource()),

@@ -29,7 +29,7 @@ use kube::runtime::reflector::Store;
 use kube::runtime::reflector::store::Writer;
 use kube::{Client, Resource};
 use policy::Inventory;
-use policy::velero::{Schedule, VolumeSnapshotLocation};
+use policy::velero::{BackupStorageLocation, Schedule, VolumeSnapshotLocation};
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -154,6 +154,23 @@ pub fn spawn(
         |classes, inventory| {
             inventory.snapshot_classes =
                 classes.iter().map(|c| convert::snapshot_class(c)).collect();
+        },
+    );
+    caches.add(
+        Reflector {
+            api: Api::<BackupStorageLocation>::namespaced(client.clone(), &velero_namespace),
+            dyntype: (),
+            resource: "backupstoragelocations",
+            availability: Availability::Required,
+            trim: convert::trim,
+        },
+        |locations, inventory| {
+            inventory.storage_locations = Some(
+                locations
+                    .iter()
+                    .map(|l| convert::storage_location(l))
+                    .collect(),
+            );
         },
     );
     caches.add(

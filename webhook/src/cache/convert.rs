@@ -12,9 +12,10 @@ use kube::core::DynamicObject;
 use policy::objects::{
     ClaimRef, ContainerFacts, HostPathFacts, Meta, NamespaceFacts, PersistentVolumeFacts, PodFacts,
     PodSpecFacts, PodStatusFacts, PodVolumeFacts, PvSpecFacts, PvcFacts, PvcSpecFacts,
-    SnapshotLocationFacts, StorageClassFacts, VolumeSnapshotClassFacts, VolumeUse,
+    SnapshotLocationFacts, SnapshotLocationSpecFacts, StorageClassFacts, StorageLocationFacts,
+    StorageLocationSpecFacts, StorageLocationStatusFacts, VolumeSnapshotClassFacts, VolumeUse,
 };
-use policy::velero::VolumeSnapshotLocation;
+use policy::velero::{BackupStorageLocation, VolumeSnapshotLocation};
 use serde_json::Value;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -203,9 +204,28 @@ pub fn snapshot_class(class: &DynamicObject) -> VolumeSnapshotClassFacts {
     }
 }
 
+pub fn storage_location(location: &BackupStorageLocation) -> StorageLocationFacts {
+    StorageLocationFacts {
+        metadata: meta(&location.metadata),
+        spec: StorageLocationSpecFacts {
+            default: location.spec.default == Some(true),
+            access_mode: location.spec.access_mode.clone(),
+        },
+        status: StorageLocationStatusFacts {
+            phase: location
+                .status
+                .as_ref()
+                .and_then(|status| status.phase.clone()),
+        },
+    }
+}
+
 pub fn snapshot_location(location: &VolumeSnapshotLocation) -> SnapshotLocationFacts {
     SnapshotLocationFacts {
         metadata: meta(&location.metadata),
+        spec: SnapshotLocationSpecFacts {
+            provider: location.spec.provider.clone(),
+        },
     }
 }
 

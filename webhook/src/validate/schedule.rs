@@ -18,7 +18,7 @@
 //! touches, so it is split in two: [`plan`] decodes and triages on the request path, and
 //! [`ScheduleReview::decide`] weighs (inline or on the blocking pool, by [`ScheduleReview::reach`]).
 
-use policy::schedule::{CompiledSchedule, ScheduleState};
+use policy::schedule::ScheduleState;
 use policy::velero::{Schedule, ScheduleSpec, ScheduleStatus};
 use policy::verdict::Regression;
 use policy::{CoverageIndex, Enforcement, Policy, Verdict};
@@ -169,7 +169,11 @@ impl ScheduleReview {
     }
 
     pub fn decide(&self, index: &CoverageIndex) -> Decision {
-        let warnings = self.new.as_ref().map(schedule_warnings).unwrap_or_default();
+        let warnings = self
+            .new
+            .as_ref()
+            .map(|schedule| schedule_warnings(index, schedule))
+            .unwrap_or_default();
         if self.operation == Operation::Create {
             return enforce(self.enforcement, "", Vec::new(), warnings);
         }
@@ -272,9 +276,10 @@ fn tiered(verdict: &Verdict) -> String {
     }
 }
 
-/// What should be seen about a schedule being stored: Velero would refuse it, or it never fires.
-fn schedule_warnings(schedule: &Schedule) -> Vec<String> {
-    let compiled = CompiledSchedule::compile(schedule);
+/// What should be seen about a schedule being stored: Velero would refuse it (judged against the
+/// cluster the index knows: its storage locations and excluded namespaces), or it never fires.
+fn schedule_warnings(index: &CoverageIndex, schedule: &Schedule) -> Vec<String> {
+    let compiled = index.compile_schedule(schedule);
     let mut warnings = Vec::new();
     match compiled.state() {
         ScheduleState::Invalid => warnings.push(format!(

@@ -402,3 +402,32 @@ fn open_watch(receiver: mpsc::UnboundedReceiver<String>) -> Response<Body> {
     }
     response.body(StreamBody::new(stream).boxed()).unwrap()
 }
+
+/// The BackupStorageLocation `velero install` creates (`default`, marked `spec.default`), as the
+/// API server stores it once Velero has validated it: a custom resource keeps apiVersion and kind
+/// in a list (capture 03, exchange 3), and Velero writes `status` with the object (its CRDs have
+/// no status subresource).
+pub fn available_storage_location() -> Value {
+    json!({
+        "apiVersion": "velero.io/v1",
+        "kind": "BackupStorageLocation",
+        "metadata": {
+            "creationTimestamp": "2026-11-30T09:12:44Z",
+            "generation": 1,
+            "labels": {"component": "velero"},
+            "name": "default",
+            "namespace": "velero",
+            "resourceVersion": "398",
+            "uid": "6f1f8c9e-3b7a-4c1e-9a55-0d2a7e4b8c21"
+        },
+        "spec": {
+            "default": true,
+            "objectStorage": {"bucket": "velero-backups"},
+            "provider": "aws"
+        },
+        "status": {
+            "lastValidationTime": "2026-11-30T09:13:02Z",
+            "phase": "Available"
+        }
+    })
+}
