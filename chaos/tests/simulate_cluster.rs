@@ -9,7 +9,7 @@
 #[path = "../../webhook/tests/support/apiserver.rs"]
 mod apiserver;
 
-use apiserver::{Captured, MockApiServer, builtin_list, custom_list};
+use apiserver::{Captured, MockApiServer, available_storage_location, builtin_list, custom_list};
 use backstop_chaos::cli::{Cli, Command};
 use backstop_chaos::command::simulate::render_report;
 use backstop_chaos::simulate::args::SimulateArgs;
@@ -107,6 +107,17 @@ fn cluster(server: &MockApiServer) {
             "VolumeSnapshotLocation",
             "303",
             &[],
+        )),
+    );
+    // The BackupStorageLocation `velero install` creates, Available (shared with the webhook's
+    // mocks, `webhook/tests/support/apiserver.rs`).
+    server.get(
+        "/apis/velero.io/v1/namespaces/velero/backupstoragelocations",
+        list_answer(&custom_list(
+            "velero.io/v1",
+            "BackupStorageLocation",
+            "303",
+            &[available_storage_location()],
         )),
     );
     server.get(

@@ -27,8 +27,8 @@ use crate::schedule::{CompiledSchedule, ServerView};
 use crate::velero::Schedule;
 use crate::verdict::{Detail, ObjectKind, Verdict};
 
-pub use self::routes::DataRoute;
 use self::assemble::Exclusion;
+pub use self::routes::DataRoute;
 use self::rules::MountAssumption;
 use self::world::World;
 
