@@ -20,8 +20,9 @@ use crate::timeline::Phase;
 pub const NAMESPACE: &str = "backstop-chaos";
 /// Image of the ledger writer, built from `chaos/Dockerfile`.
 pub const LEDGER_IMAGE: &str = "backstop-chaos:dev";
-/// MinIO server image (it bundles the `mc` client used for the bucket and storage faults).
-pub const MINIO_IMAGE: &str = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z";
+/// MinIO server image when the scenario names none (it bundles the `mc` client used for the
+/// bucket and storage faults).
+pub const MINIO_IMAGE: &str = crate::scenario::DEFAULT_MINIO_IMAGE;
 /// Local port the harness forwards to the ledger Service.
 pub const LEDGER_LOCAL_PORT: u16 = 18080;
 

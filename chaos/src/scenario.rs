@@ -49,6 +49,8 @@ pub struct Cluster {
 pub enum Provider {
     /// A kind cluster the run creates and deletes.
     Kind,
+    /// A cluster the run did not create (`--context`, `--allow-existing-cluster`).
+    Existing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +59,19 @@ pub struct Store {
     pub kind: StoreKind,
     #[serde(default = "default_bucket")]
     pub bucket: String,
+    /// The MinIO server image; [`DEFAULT_MINIO_IMAGE`] when absent.
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// MinIO server image when the scenario names none (it bundles the `mc` client).
+pub const DEFAULT_MINIO_IMAGE: &str = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z";
+
+impl Store {
+    /// The MinIO image to run.
+    pub fn image(&self) -> &str {
+        self.image.as_deref().unwrap_or(DEFAULT_MINIO_IMAGE)
+    }
 }
 
 fn default_bucket() -> String {
@@ -76,6 +91,28 @@ pub struct Velero {
     /// `v1.16` or `v1.16.1`.
     pub version: String,
     pub fs_backup: FsBackup,
+    /// `false`: Velero is installed already (existing clusters only); the run uses it as it is.
+    #[serde(default = "default_install")]
+    pub install: bool,
+    /// With `install: false`, the BackupStorageLocation (in namespace `velero`) to back up to.
+    #[serde(default)]
+    pub backup_storage_location: Option<String>,
+}
+
+fn default_install() -> bool {
+    true
+}
+
+/// The BackupStorageLocation `velero install` creates.
+pub const DEFAULT_BACKUP_STORAGE_LOCATION: &str = "default";
+
+impl Velero {
+    /// The BackupStorageLocation the run's backups go to.
+    pub fn backup_storage_location(&self) -> &str {
+        self.backup_storage_location
+            .as_deref()
+            .unwrap_or(DEFAULT_BACKUP_STORAGE_LOCATION)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -302,7 +339,48 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
                 s.velero.version
             ),
         ),
+        Some(v) if s.velero.fs_backup == FsBackup::Restic && (v.0, v.1) >= (1, 17) => fail(
+            "velero.fsBackup",
+            format!(
+                "restic cannot back up on Velero {}: v1.17 removed it as an uploader type \
+                 (`velero install --uploader-type=restic` is refused); use kopia",
+                s.velero.version
+            ),
+        ),
         Some(_) => {}
+    }
+    match (
+        s.velero.install,
+        s.cluster.provider,
+        &s.velero.backup_storage_location,
+    ) {
+        (false, Provider::Kind, _) => fail(
+            "velero.install",
+            "false only applies to an existing cluster: the run installs Velero into the kind \
+             cluster it creates"
+                .into(),
+        ),
+        (false, Provider::Existing, None) => fail(
+            "velero.backupStorageLocation",
+            "name the BackupStorageLocation of the Velero already installed".into(),
+        ),
+        (true, _, Some(_)) => fail(
+            "velero.backupStorageLocation",
+            "only applies with install: false (velero install creates `default`)".into(),
+        ),
+        (false, Provider::Existing, Some(name)) if !is_dns_subdomain(name) => fail(
+            "velero.backupStorageLocation",
+            format!("{name:?} is not a Kubernetes object name"),
+        ),
+        _ => {}
+    }
+    if let Some(image) = &s.store.image
+        && (image.is_empty() || image.chars().any(char::is_whitespace))
+    {
+        fail(
+            "store.image",
+            format!("{image:?} is not an image reference"),
+        );
     }
     if s.workloads.is_empty() {
         fail("workloads", "name at least one workload".into());
@@ -405,6 +483,19 @@ fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && !s.ends_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label_any_start)
+}
+
+fn is_dns_label_any_start(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && !s.ends_with('-')
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

@@ -1,3 +1,5 @@
-//! Velero through its API objects: the Restore of a run, watched to a terminal phase.
+//! Velero through its API objects: the Schedule of a run, and its Restore, watched to a
+//! terminal phase.
 
 pub mod restore;
+pub mod schedule;

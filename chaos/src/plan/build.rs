@@ -5,7 +5,7 @@ use policy::duration::format_whole;
 use super::steps::{
     Names, argv, create_cluster, delete_cluster, install_velero, load_ledger_image, step,
 };
-use super::{Action, Context, LEDGER_LOCAL_PORT, MINIO_IMAGE, NAMESPACE, Plan, Step};
+use super::{Action, Context, LEDGER_LOCAL_PORT, NAMESPACE, Plan, Step};
 use super::{fault, manifests};
 use crate::scenario::Scenario;
 use crate::timeline::Phase;
@@ -69,7 +69,7 @@ fn provision(scenario: &Scenario, n: &Names, seed: u64, steps: &mut Vec<Step>) {
             "MINIO_ROOT_USER=backstop",
             "--env-file",
             &n.path("minio.env"),
-            MINIO_IMAGE,
+            scenario.store.image(),
             "server",
             "/data",
         ])),

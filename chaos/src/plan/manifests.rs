@@ -36,9 +36,11 @@ spec:
     includedNamespaces: [{namespace}]
     defaultVolumesToFsBackup: true
     snapshotVolumes: false
+    storageLocation: {location}
     ttl: {ttl}
 ",
         schedule = quote(&scenario.backup.schedule),
+        location = quote(scenario.velero.backup_storage_location()),
         ttl = format_go_duration(scenario.backup.ttl.0),
     )
 }

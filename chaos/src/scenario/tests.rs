@@ -220,3 +220,90 @@ fn schedules_accept_descriptors_and_time_zones() {
         assert!(check_schedule(bad).is_err(), "{bad}");
     }
 }
+
+/// VALID on an existing cluster, with the `velero:` line replaced.
+fn existing_with_velero(velero: &str) -> Result<Scenario, Error> {
+    let text = VALID
+        .replace("provider: kind", "provider: existing")
+        .replace("velero: { version: v1.16, fsBackup: kopia }", velero);
+    parse_text(&text)
+}
+
+#[test]
+fn an_existing_cluster_may_name_the_backup_storage_location_already_there() {
+    let s = existing_with_velero(
+        "velero: { version: v1.16, fsBackup: kopia, install: false, backupStorageLocation: primary }",
+    )
+    .unwrap();
+    assert_eq!(s.cluster.provider, Provider::Existing);
+    assert!(!s.velero.install);
+    assert_eq!(s.velero.backup_storage_location(), "primary");
+}
+
+#[test]
+fn velero_is_installed_by_default_with_the_location_velero_install_creates() {
+    let s = parse_text(VALID).unwrap();
+    assert!(s.velero.install);
+    assert_eq!(s.velero.backup_storage_location(), "default");
+    assert_eq!(s.store.image(), DEFAULT_MINIO_IMAGE);
+}
+
+#[test]
+fn not_installing_velero_needs_an_existing_cluster_and_a_location() {
+    let on_kind = error_with(
+        "velero:",
+        "velero: { version: v1.16, fsBackup: kopia, install: false, backupStorageLocation: x }",
+    );
+    assert!(
+        on_kind.contains("velero.install: false only applies to an existing cluster"),
+        "{on_kind}"
+    );
+    let unnamed =
+        existing_with_velero("velero: { version: v1.16, fsBackup: kopia, install: false }")
+            .unwrap_err()
+            .to_string();
+    assert!(
+        unnamed.contains("velero.backupStorageLocation: name the BackupStorageLocation"),
+        "{unnamed}"
+    );
+    let needless = error_with(
+        "velero:",
+        "velero: { version: v1.16, fsBackup: kopia, backupStorageLocation: x }",
+    );
+    assert!(
+        needless.contains("only applies with install: false"),
+        "{needless}"
+    );
+}
+
+#[test]
+fn restic_is_refused_from_velero_v1_17_which_removed_it() {
+    // Velero v1.17 release notes (changelogs/CHANGELOG-1.17.md, "Deprecation of Restic"; PR
+    // #9069): `--uploader-type=restic` is no longer a valid installation configuration.
+    let text = error_with("velero:", "velero: { version: v1.17.1, fsBackup: restic }");
+    assert!(
+        text.contains("velero.fsBackup: restic cannot back up on Velero v1.17.1"),
+        "{text}"
+    );
+    let s = parse_text(&VALID.replace(
+        "velero: { version: v1.16, fsBackup: kopia }",
+        "velero: { version: v1.16, fsBackup: restic }",
+    ))
+    .unwrap();
+    assert_eq!(s.velero.fs_backup, FsBackup::Restic);
+}
+
+#[test]
+fn the_minio_image_may_be_chosen_but_must_be_a_reference() {
+    let s = parse_text(&VALID.replace(
+        "store: { kind: minio }",
+        "store: { kind: minio, image: \"minio/minio:RELEASE.2025-09-07T16-13-09Z\" }",
+    ))
+    .unwrap();
+    assert_eq!(s.store.image(), "minio/minio:RELEASE.2025-09-07T16-13-09Z");
+    let text = error_with("store:", "store: { kind: minio, image: \"a b\" }");
+    assert!(
+        text.contains("store.image: \"a b\" is not an image reference"),
+        "{text}"
+    );
+}

@@ -1,8 +1,9 @@
 //! A mocked Kubernetes API server on 127.0.0.1 that answers with captured real answers
 //! (`fixtures/apiserver-captures/`): each route names the capture file and exchange its
-//! answer comes from. Like a real server it applies a `fieldSelector=metadata.name=X` to
-//! list items and watch events, and a watch it has no more events for stays open and
-//! silent (capture 11: a watch from a current resourceVersion gives 200 and silence).
+//! answer comes from. Like a real server it applies a `fieldSelector=metadata.name=X` and a
+//! `labelSelector` of equalities and existence tests (`k=v,k2`) to list items and watch
+//! events, and a watch it has no more events for stays open and silent (capture 11: a
+//! watch from a current resourceVersion gives 200 and silence).
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -131,18 +132,67 @@ impl MockApiServer {
     }
 }
 
-fn name_selector(query: &str) -> Option<String> {
+fn query_value(query: &str, wanted: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
-        (key == "fieldSelector").then(|| {
-            let value = value.replace("%3D", "=").replace("%3d", "=");
-            value.strip_prefix("metadata.name=").map(str::to_owned)
-        })?
+        (key == wanted).then(|| percent_decoded(value))
     })
+}
+
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn name_selector(query: &str) -> Option<String> {
+    query_value(query, "fieldSelector")?
+        .strip_prefix("metadata.name=")
+        .map(str::to_owned)
 }
 
 fn named(object: &Value, name: &str) -> bool {
     object["metadata"]["name"].as_str() == Some(name)
+}
+
+/// Whether `object`'s labels satisfy a selector of `k=v`, `k==v`, `k!=v` and `k` terms.
+fn labelled(object: &Value, selector: &str) -> bool {
+    let labels = &object["metadata"]["labels"];
+    selector.split(',').filter(|t| !t.is_empty()).all(|term| {
+        if let Some((key, value)) = term.split_once("!=") {
+            labels[key].as_str() != Some(value)
+        } else if let Some((key, value)) = term.split_once('=') {
+            labels[key].as_str() == Some(value.trim_start_matches('='))
+        } else {
+            labels.get(term).is_some()
+        }
+    })
+}
+
+/// Whether `object` passes the request's field and label selectors.
+fn selected(object: &Value, names: Option<&str>, labels: Option<&str>) -> bool {
+    names.is_none_or(|name| named(object, name)) && labels.is_none_or(|s| labelled(object, s))
 }
 
 async fn answer(State(routes): State<Arc<Mutex<Routes>>>, request: Request) -> Response {
@@ -174,16 +224,14 @@ async fn answer(State(routes): State<Arc<Mutex<Routes>>>, request: Request) -> R
         })
     };
     let selector = name_selector(&query);
+    let label_selector = query_value(&query, "labelSelector");
+    let keep = |object: &Value| selected(object, selector.as_deref(), label_selector.as_deref());
     match (found, watch) {
         (Some(answer), true) => {
             let events = answer.events.unwrap_or_default();
             let mut body = String::new();
             for event in events {
-                let keep = match &selector {
-                    Some(name) => event["type"] == "BOOKMARK" || named(&event["object"], name),
-                    None => true,
-                };
-                if keep {
+                if event["type"] == "BOOKMARK" || keep(&event["object"]) {
                     body.push_str(&event.to_string());
                     body.push('\n');
                 }
@@ -199,11 +247,11 @@ async fn answer(State(routes): State<Arc<Mutex<Routes>>>, request: Request) -> R
         }
         (Some(answer), false) => {
             let mut body = answer.body.clone();
-            if let (Some(name), Ok(mut list)) =
-                (&selector, serde_json::from_str::<Value>(&answer.body))
+            if (selector.is_some() || label_selector.is_some())
+                && let Ok(mut list) = serde_json::from_str::<Value>(&answer.body)
                 && let Some(items) = list["items"].as_array_mut()
             {
-                items.retain(|item| named(item, name));
+                items.retain(|item| keep(item));
                 body = format!("{list}\n");
             }
             let mut response = Response::new(Body::from(body));
