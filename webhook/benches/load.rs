@@ -32,14 +32,18 @@ mod client;
 mod dataset;
 #[path = "load/drive.rs"]
 mod drive;
+#[path = "load/server.rs"]
+#[allow(dead_code)] // each benchmark uses part of it
+mod server;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use drive::{Review, Stats};
+use server::{Server, Tls, free_addr, repo, wait_until};
 
 /// The allocator the webhook binary uses, so the bare baseline (this binary, in its `bare` role)
 /// is measured on the same footing.
@@ -85,99 +89,6 @@ const MIX: &[(&str, &str)] = &[
     ("validate", "namespace-create-unprotected"),
 ];
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn reviews() -> Arc<Vec<Review>> {
-    Arc::new(
-        MIX.iter()
-            .map(|(endpoint, name)| Review {
-                path: format!("/{endpoint}?timeout=10s"),
-                body: std::fs::read(repo().join(format!("fixtures/admission/{name}.json")))
-                    .unwrap(),
-            })
-            .collect(),
-    )
-}
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    ca: PathBuf,
-}
-
-impl Server {
-    fn rss_kib(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-
-    /// CPU time the server process has used so far (user + system), in seconds.
-    fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-        let after = stat.rsplit_once(')').unwrap().1;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-        ticks / 100.0 // USER_HZ
-    }
-
-    fn exited(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_some()
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.child.try_wait().unwrap().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    /// After a panic too: never leave a server behind.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !ready() {
-        assert!(
-            started.elapsed() < limit,
-            "{what}: not ready after {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    started.elapsed()
-}
-
 fn start_bare(dir: &Path) -> Server {
     let addr = free_addr();
     let ca = dir.join("bare-ca.pem");
@@ -197,50 +108,22 @@ fn start_bare(dir: &Path) -> Server {
 }
 
 fn start_webhook(dir: &Path, data: &Path, binary: &Path, name: &str) -> (Server, Duration) {
-    let addr = free_addr();
-    let probes = free_addr();
-    let ca = dir.join(format!("{name}-ca.pem"));
-    let log = dir.join(format!("{name}.log"));
-    let child = Command::new(binary)
-        .current_dir(repo())
-        .args(["serve", "--dev", "--dev-ca-out"])
-        .arg(&ca)
-        .arg("--schedules-from")
-        .arg(data)
-        .args(["--policy", "fixtures/policy/platform.yaml"])
-        .args(["--listen", &addr.to_string()])
-        .args(["--probe-listen", &probes.to_string()])
-        .args(["--log-format", &log_format()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
-    let mut server = Server { child, addr, ca };
-    let took = wait_until("webhook /readyz", Duration::from_secs(60), || {
-        if server.exited() {
-            let log = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!("the webhook exited:\n{log}");
-        }
-        readyz(probes)
-    });
-    (server, took)
+    let started = server::start_webhook(
+        binary,
+        dir,
+        data,
+        name,
+        Tls::Dev,
+        &log_format(),
+        Duration::from_secs(60),
+    );
+    (started.server, started.startup)
 }
 
 /// As deployed (`deploy/webhook/base/deployment.yaml`): JSON lines. `BENCH_LOG_FORMAT=text` for
 /// the default text format.
 fn log_format() -> String {
     std::env::var("BENCH_LOG_FORMAT").unwrap_or_else(|_| "json".to_string())
-}
-
-fn readyz(probes: SocketAddr) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = TcpStream::connect(probes) else {
-        return false;
-    };
-    let _ = stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
 }
 
 fn connector(server: &Server) -> tokio_rustls::TlsConnector {
@@ -291,7 +174,7 @@ fn main() {
     } else {
         dataset::write(&data, &repo().join("fixtures/platform"));
     }
-    let full_mix = reviews();
+    let full_mix = server::reviews(MIX);
     let light_mix = Arc::new(
         MIX.iter()
             .zip(full_mix.iter())

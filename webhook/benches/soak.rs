@@ -27,15 +27,16 @@ mod dataset;
 mod drive;
 #[path = "../tests/support/secret_volume.rs"]
 mod secret_volume;
+#[path = "load/server.rs"]
+#[allow(dead_code)] // each benchmark uses part of it
+mod server;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use drive::Review;
+use server::{Tls, repo, rss_kib};
 
 /// The load benchmark's mix, mutate-heavy as a cluster sends it.
 const MIX: &[(&str, &str)] = &[
@@ -57,17 +58,6 @@ const MIX: &[(&str, &str)] = &[
     ("validate", "namespace-create-unprotected"),
 ];
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -76,34 +66,18 @@ fn setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-        .unwrap_or(0)
+/// The machine's 1, 5 and 15 minute load averages (`/proc/loadavg`): other work on the machine
+/// shares the cores with the server and the load generator.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-fn readyz(probes: SocketAddr) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = TcpStream::connect(probes) else {
-        return false;
-    };
-    let _ = stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
-}
-
-struct Webhook(Child);
-
-impl Drop for Webhook {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 fn main() {
@@ -131,44 +105,30 @@ fn main() {
     let volume = secret_volume::SecretVolume::new(&leaf);
     let paths = volume.paths();
 
-    let addr = free_addr();
-    let probes = free_addr();
-    let log = dir.path().join("webhook.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_backstop-webhook"))
-        .current_dir(repo())
-        .arg("serve")
-        .arg("--tls-cert")
-        .arg(&paths.cert)
-        .arg("--tls-key")
-        .arg(&paths.key)
-        .arg("--schedules-from")
-        .arg(&data)
-        .args(["--policy", "fixtures/policy/platform.yaml"])
-        .args(["--listen", &addr.to_string()])
-        .args(["--probe-listen", &probes.to_string()])
-        .args(["--log-format", "json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
-    let mut webhook = Webhook(child);
-    let pid = webhook.0.id();
-    let started = Instant::now();
-    while !readyz(probes) {
-        if webhook.0.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_secs(120) {
-            panic!(
-                "the webhook did not become ready:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let rss_start = rss_kib(pid);
+    let ca_pem = dir.path().join("ca.pem");
+    std::fs::write(&ca_pem, &ca.pem).unwrap();
+    let started = server::start_webhook(
+        Path::new(env!("CARGO_BIN_EXE_backstop-webhook")),
+        dir.path(),
+        &data,
+        "webhook",
+        Tls::Files {
+            cert: &paths.cert,
+            key: &paths.key,
+            ca: &ca_pem,
+        },
+        "json",
+        Duration::from_secs(120),
+    );
+    let (webhook, log) = (started.server, started.log);
+    let addr = webhook.addr;
+    let pid = webhook.pid();
+    let (rss_start, _) = rss_kib(pid);
     println!(
         "soak: {seconds} s at {rate:.0} req/s over {connections} connections, rotating every {} s; webhook ready in {:.1} s, RSS {:.1} MiB",
         rotate.as_secs(),
-        started.elapsed().as_secs_f64(),
-        rss_start as f64 / 1024.0
+        started.startup.as_secs_f64(),
+        mib(rss_start)
     );
 
     // RSS every second, on its own thread.
@@ -178,21 +138,13 @@ fn main() {
         let (sampling, peak) = (Arc::clone(&sampling), Arc::clone(&peak));
         std::thread::spawn(move || {
             while sampling.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                peak.fetch_max(rss_kib(pid).0, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_secs(1));
             }
         })
     };
 
-    let reviews: Arc<Vec<Review>> = Arc::new(
-        MIX.iter()
-            .map(|(endpoint, name)| Review {
-                path: format!("/{endpoint}?timeout=10s"),
-                body: std::fs::read(repo().join(format!("fixtures/admission/{name}.json")))
-                    .unwrap(),
-            })
-            .collect(),
-    );
+    let reviews = server::reviews(MIX);
     let connector = client::connector(&ca.pem, &[&rustls::version::TLS13, &rustls::version::TLS12]);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -230,11 +182,12 @@ fn main() {
             unseen += 1;
         }
         println!(
-            "  period {period}: {:.0} req/s, p99 {:.3} ms, {} failed, RSS {:.1} MiB, latest certificate served: {current}",
+            "  period {period}: {:.0} req/s, p99 {:.3} ms, {} failed, RSS {:.1} MiB, latest certificate served: {current}, load average {}",
             stats.per_second(),
             stats.percentile_ms(99.0),
             stats.errors,
-            rss_kib(pid) as f64 / 1024.0
+            mib(rss_kib(pid).0),
+            load_average()
         );
         let took = stats.elapsed;
         total.merge(stats);
@@ -242,7 +195,7 @@ fn main() {
     }
     sampling.store(false, Ordering::Relaxed);
     sampler.join().unwrap();
-    let rss_end = rss_kib(pid);
+    let (rss_end, high_water) = rss_kib(pid);
     let peak = peak.load(Ordering::Relaxed).max(rss_end);
     println!();
     println!("| measure | value |");
@@ -261,17 +214,21 @@ fn main() {
     println!("| p99 | {:.3} ms |", total.percentile_ms(99.0));
     println!("| p99.9 | {:.3} ms |", total.percentile_ms(99.9));
     println!(
-        "| RSS start / peak / end | {:.1} / {:.1} / {:.1} MiB |",
-        rss_start as f64 / 1024.0,
-        peak as f64 / 1024.0,
-        rss_end as f64 / 1024.0
+        "| RSS start / peak / end (sampled every second once serving) | {:.1} / {:.1} / {:.1} MiB |",
+        mib(rss_start),
+        mib(peak),
+        mib(rss_end)
+    );
+    println!(
+        "| RSS high-water mark (VmHWM, loading included) | {:.1} MiB |",
+        mib(high_water)
     );
     let reloads = std::fs::read_to_string(&log)
         .unwrap_or_default()
         .matches("serving the rotated certificate")
         .count();
     println!("| reloads logged by the webhook | {reloads} |");
-    drop(webhook);
+    webhook.stop();
     assert_eq!(total.errors, 0, "every request must be answered with 200");
     assert_eq!(
         unseen, 0,

@@ -111,14 +111,22 @@ pub async fn fixed_rate(
     let interval = Duration::from_secs_f64(1.0 / rate);
     let mut ready = Vec::new();
     for _ in 0..connections {
-        ready.push(client::connect(connector, addr).await.unwrap());
+        ready.push(client::connect(connector, addr).await.ok());
     }
     let started = Instant::now() + Duration::from_millis(10);
     let mut tasks = Vec::new();
-    for (task, mut connection) in ready.into_iter().enumerate() {
+    for (task, connection) in ready.into_iter().enumerate() {
         let reviews = Arc::clone(reviews);
         tasks.push(tokio::spawn(async move {
             let mut stats = Stats::default();
+            // A connection that could not be made (a failed handshake): each of its requests
+            // failed, and the run goes on to report it.
+            let Some(mut connection) = connection else {
+                let lost = (task..total_requests).step_by(connections).count() as u64;
+                stats.requests += lost;
+                stats.errors += lost;
+                return stats;
+            };
             let mut previous_done = started;
             for request in (task..total_requests).step_by(connections) {
                 let scheduled = started + interval * u32::try_from(request).unwrap();
