@@ -221,5 +221,26 @@ fn decisions(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, decisions);
+/// Shedding past `--max-in-flight` reads a review's head only (`review::probe`): against a full
+/// decode of the same review carrying a 1 MiB object, measured in the same run.
+fn shedding(c: &mut Criterion) {
+    let review = String::from_utf8(fixture("namespace-create-unprotected")).unwrap();
+    let padding = "x".repeat(1 << 20);
+    let huge = review
+        .replacen(
+            r#""object": {"#,
+            &format!(r#""object": {{"padding": "{padding}","#),
+            1,
+        )
+        .into_bytes();
+    assert!(huge.len() > 1 << 20, "the object was padded");
+    c.bench_function("shed/full-decode-1MiB-object", |b| {
+        b.iter(|| review::decode(black_box(&huge)).unwrap().request.uid.len());
+    });
+    c.bench_function("shed/probe-1MiB-object", |b| {
+        b.iter(|| review::probe(black_box(&huge)).unwrap().uid.len());
+    });
+}
+
+criterion_group!(benches, decisions, shedding);
 criterion_main!(benches);

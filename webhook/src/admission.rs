@@ -13,8 +13,9 @@
 //!   re-evaluates more (a `*` schedule on a large cluster) runs on the blocking pool, so the
 //!   deadline can fire while it works and other reviews are not held up.
 //! - At most [`AdmissionLimits::max_in_flight`] reviews are decided at once (`--max-in-flight`).
-//!   Past that bound a review is not queued: it is read, decoded and answered at once (HTTP 200,
-//!   its uid echoed) with the failure decision, and counted as
+//!   Past that bound a review is not queued: it is read and answered at once (HTTP 200, its uid
+//!   echoed) with the failure decision, decoded only as far as its uid, kind and operation
+//!   ([`review::probe`]; a body the probe cannot settle is decoded whole), and counted as
 //!   `backstop_admission_failures_total{reason="overloaded"}`. Its body must still arrive within
 //!   the deadline, so no answer comes later than `?timeout=` minus the margin either way.
 //! - A body has at most [`AdmissionLimits::body_read`] (`--body-read-timeout`, and never more
@@ -432,6 +433,11 @@ async fn answer(
                 .into_response();
         }
     };
+    if matches!(slot, Slot::Shed)
+        && let Some(head) = review::probe(&body)
+    {
+        return shed(endpoint, handlers, &head, started);
+    }
     let review = match review::decode(&body) {
         Ok(review) => review,
         Err(DecodeError::NotJson(reason)) => {
@@ -494,29 +500,7 @@ async fn answer(
     };
     let decision = match decided {
         Ok(decision) => decision,
-        Err(Failure::Overloaded) => {
-            state.metrics.record_failure(FailureReason::Overloaded);
-            let max = handlers.limits.max_in_flight;
-            let decision = failure_decision(
-                state.timeout_decision,
-                state.index().policy().enforcement,
-                Failure::Overloaded,
-                &format!("the backstop webhook is overloaded: {max} reviews already in flight"),
-            );
-            match handlers.overload_log.tick() {
-                Some(count) => tracing::warn!(
-                    parent: &span,
-                    max_in_flight = max,
-                    shed = count,
-                    allowed = decision.is_allowed(),
-                    "overloaded: reviews past --max-in-flight answered at once with the failure decision"
-                ),
-                None => {
-                    tracing::debug!(parent: &span, "overloaded: answered with the failure decision")
-                }
-            }
-            decision
-        }
+        Err(Failure::Overloaded) => overloaded(handlers, &request.uid),
         Err(failure) => {
             state.metrics.record_failure(FailureReason::Internal);
             let decision = failure_decision(
@@ -554,6 +538,49 @@ async fn answer(
         elapsed,
     });
     json(review::encode(review.api_version, &request.uid, &decision))
+}
+
+/// The answer to a review past `--max-in-flight`, from its head alone.
+fn shed(
+    endpoint: Endpoint,
+    handlers: &Handlers,
+    head: &review::Head<'_>,
+    started: Instant,
+) -> Response {
+    let decision = overloaded(handlers, &head.uid);
+    handlers.state.metrics.record_decision(DecisionRecord {
+        endpoint: endpoint.as_str(),
+        kind: head.subject.as_str(),
+        operation: head.operation.as_str(),
+        verdict: decision.outcome().as_str(),
+        elapsed: started.elapsed(),
+    });
+    json(review::encode(head.api_version, &head.uid, &decision))
+}
+
+/// The failure decision for a review shed past the bound, counted, and logged at most once per
+/// [`OVERLOAD_LOG_EVERY`] (one line each would add to the load).
+fn overloaded(handlers: &Handlers, uid: &str) -> Decision {
+    let state = &handlers.state;
+    state.metrics.record_failure(FailureReason::Overloaded);
+    let max = handlers.limits.max_in_flight;
+    let decision = failure_decision(
+        state.timeout_decision,
+        state.index().policy().enforcement,
+        Failure::Overloaded,
+        &format!("the backstop webhook is overloaded: {max} reviews already in flight"),
+    );
+    match handlers.overload_log.tick() {
+        Some(count) => tracing::warn!(
+            max_in_flight = max,
+            shed = count,
+            uid,
+            allowed = decision.is_allowed(),
+            "overloaded: reviews past --max-in-flight answered at once with the failure decision"
+        ),
+        None => tracing::debug!(uid, "overloaded: answered with the failure decision"),
+    }
+    decision
 }
 
 fn log_decision(

@@ -250,6 +250,47 @@ async fn answers_reviews_past_the_bound_at_once_with_the_failure_decision() {
     );
 }
 
+/// `namespace-create-unprotected.json` (in the apiserver's field order: uid, kind and operation
+/// before object), cut inside `object` and ended with text that is not JSON.
+fn review_cut_inside_its_object() -> Vec<u8> {
+    let review = String::from_utf8(review_body()).unwrap();
+    let cut = review.find(r#""object":"#).unwrap() + r#""object":"#.len();
+    format!("{}{{\"metadata\": this is not JSON", &review[..cut]).into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shed_review_is_answered_from_its_head_without_decoding_its_object() {
+    let (router, metrics) = router("deny", TimeoutDecision::Deny);
+    let body = review_cut_inside_its_object();
+    let uid = uid_of(&review_body());
+
+    // Decided normally, the body is refused whole: its object is read, and is not JSON.
+    let decided = router
+        .clone()
+        .oneshot(post("/validate?timeout=10s", Body::from(body.clone())))
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), StatusCode::BAD_REQUEST);
+
+    // Shed, only its head (uid, kind, operation) is read: answered with the failure decision.
+    let held = fill_the_bound(&router, &metrics, "timeout=10s").await;
+    let shed = spawn_send(&router, post("/validate?timeout=10s", Body::from(body)))
+        .await
+        .unwrap();
+    assert_eq!(shed.status, StatusCode::OK);
+    assert_eq!(shed.response()["uid"], uid.as_str());
+    assert_eq!(shed.answer["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(shed.code(), Some(429), "{}", shed.answer);
+    assert!(
+        metrics.encode().contains(
+            r#"backstop_admission_decisions_total{endpoint="validate",kind="Namespace",operation="CREATE",verdict="denied"} 1"#
+        ),
+        "the shed answer is counted under the review's kind and operation:\n{}",
+        metrics.encode()
+    );
+    drop(held);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_review_is_answered_before_the_apiservers_timeout_while_overloaded() {
     let (router, metrics) = router("deny", TimeoutDecision::Deny);

@@ -19,6 +19,10 @@ use serde_json::value::RawValue;
 
 use super::decision::Decision;
 
+mod probe;
+
+pub use probe::{Head, probe};
+
 pub const API_VERSION_V1: &str = "admission.k8s.io/v1";
 pub const API_VERSION_V1BETA1: &str = "admission.k8s.io/v1beta1";
 pub const REVIEW_KIND: &str = "AdmissionReview";
@@ -126,7 +130,12 @@ pub struct AdmissionRequest<'a> {
 
 impl AdmissionRequest<'_> {
     pub fn subject(&self) -> Subject {
-        match (self.kind.group.as_ref(), self.kind.kind.as_ref()) {
+        Self::subject_of(&self.kind)
+    }
+
+    /// What a request of `kind` is about.
+    pub fn subject_of(kind: &GroupVersionKind<'_>) -> Subject {
+        match (kind.group.as_ref(), kind.kind.as_ref()) {
             ("", "Namespace") => Subject::Namespace,
             ("", "PersistentVolumeClaim") => Subject::PersistentVolumeClaim,
             ("velero.io", "Schedule") => Subject::Schedule,
