@@ -62,8 +62,9 @@ pub struct RunArgs {
     /// Seed for the run's random choices (default: the scenario's, else chosen and printed).
     #[arg(long, env = "BACKSTOP_CHAOS_SEED")]
     pub seed: Option<u64>,
-    /// Where the run keeps its files (default: out/chaos/<scenario name>).
-    #[arg(long, env = "BACKSTOP_CHAOS_WORKDIR")]
+    /// Where the run keeps its files: result.json, reports, ground truth, commands.log,
+    /// diagnostics/, the kind kubeconfig (default: out/chaos/<scenario name>).
+    #[arg(long, visible_alias = "out", env = "BACKSTOP_CHAOS_WORKDIR")]
     pub workdir: Option<PathBuf>,
     /// Folder of workload manifests (default: <scenario folder>/../workloads).
     #[arg(long, env = "BACKSTOP_CHAOS_WORKLOADS")]
@@ -71,6 +72,16 @@ pub struct RunArgs {
     /// Keep the cluster and the store after the run.
     #[arg(long)]
     pub keep: bool,
+    /// Kubeconfig context of the existing cluster (scenario `cluster.provider: existing`).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Allow the run onto a cluster it did not create (it works only in namespaces it
+    /// creates and labels, and removes them at the end).
+    #[arg(long)]
+    pub allow_existing_cluster: bool,
+    /// The ledger image (an existing cluster pulls it; on kind it is built and loaded).
+    #[arg(long, default_value = crate::plan::LEDGER_IMAGE)]
+    pub ledger_image: String,
 }
 
 #[derive(Debug, Args)]

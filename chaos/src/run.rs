@@ -12,7 +12,9 @@
 
 pub mod corruption;
 pub mod engine;
+pub mod ledger_proxy;
 pub mod progress;
+pub mod real;
 pub mod rundir;
 pub mod truth;
 pub mod world;

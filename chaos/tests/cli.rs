@@ -77,19 +77,44 @@ fn the_same_seed_gives_the_same_plan() {
 }
 
 #[test]
-fn run_without_plan_says_live_execution_is_not_implemented_and_exits_3() {
+fn a_live_run_without_docker_says_how_to_install_it_and_exits_3_before_touching_anything() {
+    let bin = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let workdir = out.path().join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
+        .args([
+            "run",
+            "--scenario",
+            "fixtures/scenarios/namespace-loss.yaml",
+            "--out",
+        ])
+        .arg(&workdir)
+        .current_dir(repo())
+        .env("PATH", bin.path())
+        .env_remove("BACKSTOP_CHAOS_SEED")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let text = stderr(&o);
+    assert!(text.contains("`docker` was not found on PATH"), "{text}");
+    assert!(text.contains("docs.docker.com"), "{text}");
+    assert!(
+        !workdir.exists(),
+        "the run directory was created before the tools were checked"
+    );
+}
+
+#[test]
+fn a_context_for_a_kind_scenario_is_refused_as_bad_input() {
     let o = chaos(&[
         "run",
         "--scenario",
         "fixtures/scenarios/namespace-loss.yaml",
+        "--context",
+        "prod",
     ]);
-    assert_eq!(o.status.code(), Some(3));
-    assert!(
-        stderr(&o).contains("live execution is not implemented yet"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(stdout(&o).is_empty());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--context"), "{}", stderr(&o));
 }
 
 #[test]

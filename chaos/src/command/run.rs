@@ -1,25 +1,26 @@
-//! `backstop-chaos run`: with `--plan`, print what a run would do; live runs are not built yet.
+//! `backstop-chaos run`: with `--plan`, print what a run would do; without it, live through
+//! it: provider checks and tools first (before anything is touched), then the engine over
+//! the real world, with Ctrl-C as its interrupt.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cli::RunArgs;
+use crate::cluster::kind;
 use crate::command::Outcome;
 use crate::error::Error;
 use crate::plan::{self, Context, Workload};
-use crate::scenario::{self, Scenario};
+use crate::preflight;
+use crate::run::engine;
+use crate::run::progress::Progress;
+use crate::run::real::{Cluster, RealWorld};
+use crate::run::rundir::RunDir;
+use crate::run::{Config, Timeouts};
+use crate::scenario::{self, Provider, Scenario};
+use crate::verdict::Verdict;
 
 pub fn run(args: &RunArgs) -> Result<Outcome, Error> {
     let scenario = scenario::load(&args.scenario)?;
-    if !args.plan {
-        return Err(Error::NotImplemented(format!(
-            "live execution is not implemented yet: `run` without --plan would create a kind \
-             cluster and inject a {} fault, and this build cannot do that. Use \
-             `backstop-chaos run --scenario {} --plan` to see every step it would take.",
-            scenario.fault.kind,
-            args.scenario.display()
-        )));
-    }
     let ctx = Context {
         scenario_file: args.scenario.clone(),
         seed: args.seed.or(scenario.seed).unwrap_or_else(fresh_seed),
@@ -30,8 +31,88 @@ pub fn run(args: &RunArgs) -> Result<Outcome, Error> {
         workloads: load_workloads(&scenario, &args.scenario, args.workloads.as_deref())?,
         keep: args.keep,
     };
+    if !args.plan {
+        return live(args, scenario, &ctx);
+    }
     print!("{}", plan::render(&plan::build(&scenario, &ctx)));
     Ok(Outcome::Pass)
+}
+
+/// The live run: everything that can be refused is refused before anything is touched.
+fn live(args: &RunArgs, scenario: Scenario, ctx: &Context) -> Result<Outcome, Error> {
+    let cluster = cluster_of(args, &scenario, ctx.seed)?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    preflight::check(
+        match cluster {
+            Cluster::Kind { .. } => preflight::KIND_RUN,
+            Cluster::Existing { .. } => preflight::EXISTING_RUN,
+        },
+        &path,
+    )?;
+    let dir = RunDir::create(&ctx.workdir)?;
+    eprintln!(
+        "backstop-chaos: running {} with seed {} (replay with --seed {}); files in {}",
+        scenario.name,
+        ctx.seed,
+        ctx.seed,
+        dir.root().display()
+    );
+    let config = Config {
+        scenario: scenario.clone(),
+        scenario_file: args.scenario.clone(),
+        seed: ctx.seed,
+        keep: args.keep,
+        timeouts: Timeouts::default(),
+        poll_interval: Duration::from_secs(1),
+    };
+    let world = RealWorld::new(
+        scenario,
+        ctx.seed,
+        dir.clone(),
+        cluster,
+        args.ledger_image.clone(),
+        None,
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            path: dir.root().to_owned(),
+            source,
+        })?;
+    let progress = Progress::stderr();
+    let result = runtime.block_on(engine::run(&world, &config, &dir, &progress, interrupted()))?;
+    Ok(match result.verdict {
+        Verdict::Pass => Outcome::Pass,
+        Verdict::Fail => Outcome::Fail,
+    })
+}
+
+/// Resolves at Ctrl-C (never, when the signal cannot be listened for).
+async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The cluster the scenario and flags name; exit 2 for a flag that does not fit.
+fn cluster_of(args: &RunArgs, scenario: &Scenario, seed: u64) -> Result<Cluster, Error> {
+    match scenario.cluster.provider {
+        Provider::Kind => {
+            if let Some(context) = &args.context {
+                return Err(Error::InvalidArgument {
+                    argument: "--context".into(),
+                    message: format!(
+                        "the scenario runs on its own kind cluster (cluster.provider: kind); \
+                         --context {context} is for cluster.provider: existing"
+                    ),
+                });
+            }
+            Ok(Cluster::Kind {
+                name: kind::cluster_name(&scenario.name, seed),
+            })
+        }
+    }
 }
 
 /// Reads `<dir>/<name>.yaml` for every workload the scenario names.

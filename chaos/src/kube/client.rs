@@ -15,6 +15,11 @@ pub fn install_crypto_provider() {
 
 /// A client for `context` (the file's current context when `None`) of the kubeconfig at `path`.
 pub async fn for_kubeconfig(path: &Path, context: Option<&str>) -> Result<Client, Error> {
+    client(path, config_for(path, context).await?)
+}
+
+/// The client configuration for `context` of the kubeconfig at `path`.
+pub async fn config_for(path: &Path, context: Option<&str>) -> Result<::kube::Config, Error> {
     install_crypto_provider();
     let kubeconfig_error = |source| Error::Kubeconfig {
         path: path.to_owned(),
@@ -25,9 +30,13 @@ pub async fn for_kubeconfig(path: &Path, context: Option<&str>) -> Result<Client
         context: context.map(str::to_owned),
         ..KubeConfigOptions::default()
     };
-    let config = ::kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    ::kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map_err(kubeconfig_error)?;
+        .map_err(kubeconfig_error)
+}
+
+/// A client for `config`; `path` names the kubeconfig it came from in an error.
+pub fn client(path: &Path, config: ::kube::Config) -> Result<Client, Error> {
     Client::try_from(config).map_err(|source| Error::Kube {
         action: format!("build a client for {}", path.display()),
         source: Box::new(source),

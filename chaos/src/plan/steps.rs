@@ -20,14 +20,29 @@ pub(super) struct Names {
     pub workdir: String,
 }
 
+/// The Velero Schedule of a run.
+pub fn schedule_name(scenario: &Scenario) -> String {
+    format!("backstop-{}", scenario.name)
+}
+
+/// The Velero Restore of a run.
+pub fn restore_name(scenario: &Scenario, seed: u64) -> String {
+    format!("backstop-{}-{:x}", scenario.name, seed & 0xffff_ffff)
+}
+
+/// The MinIO container of a run's kind cluster.
+pub fn minio_name(cluster: &str) -> String {
+    format!("{cluster}-minio")
+}
+
 impl Names {
     pub(super) fn new(scenario: &Scenario, ctx: &Context) -> Self {
         let cluster = kind::cluster_name(&scenario.name, ctx.seed);
         Self {
             context: kind::context(&cluster),
-            minio: format!("{cluster}-minio"),
-            schedule: format!("backstop-{}", scenario.name),
-            restore: format!("backstop-{}-{:x}", scenario.name, ctx.seed & 0xffff_ffff),
+            minio: minio_name(&cluster),
+            schedule: schedule_name(scenario),
+            restore: restore_name(scenario, ctx.seed),
             workdir: ctx.workdir.display().to_string(),
             cluster,
         }
