@@ -112,6 +112,24 @@ fn cluster_of(args: &RunArgs, scenario: &Scenario, seed: u64) -> Result<Cluster,
                 name: kind::cluster_name(&scenario.name, seed),
             })
         }
+        Provider::Existing => {
+            let context = crate::cluster::existing::admit(
+                args.allow_existing_cluster,
+                args.context.as_deref(),
+            )?;
+            // The user's kubeconfig is only read, never written.
+            let kubeconfig = std::env::var_os("KUBECONFIG")
+                .and_then(|k| std::env::split_paths(&k).next())
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube/config")))
+                .ok_or_else(|| Error::InvalidArgument {
+                    argument: "--context".into(),
+                    message: "no kubeconfig: set KUBECONFIG or HOME".into(),
+                })?;
+            Ok(Cluster::Existing {
+                kubeconfig,
+                context,
+            })
+        }
     }
 }
 
