@@ -55,6 +55,7 @@ fn inventory() -> Inventory {
             inventory.pvcs.push(PvcFacts {
                 metadata: Meta::namespaced(&name, &claim),
                 spec: Default::default(),
+                status: Default::default(),
             });
             inventory.pods.push(PodFacts {
                 metadata: Meta::namespaced(&name, &format!("app-{p}")),

@@ -63,6 +63,34 @@ pub struct PvcFacts {
     pub metadata: Meta,
     #[serde(default, deserialize_with = "null_as_default")]
     pub spec: PvcSpecFacts,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub status: PvcStatusFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PvcStatusFacts {
+    /// `Pending`, `Bound` or `Lost`; absent in a manifest.
+    #[serde(default)]
+    pub phase: Option<String>,
+}
+
+impl PvcFacts {
+    /// Velero snapshots only a claim bound to a volume (`pkg/util/kube/pvc_pv.go`,
+    /// `GetPVForPVC`: `spec.volumeName` set and phase `Bound`). A claim from a manifest has no
+    /// status yet: it is taken to be what it asks for, a claim that will be bound.
+    pub fn is_bound(&self) -> bool {
+        match self.status.phase.as_deref() {
+            None => true,
+            Some(phase) => {
+                phase == "Bound"
+                    && self
+                        .spec
+                        .volume_name
+                        .as_deref()
+                        .is_some_and(|v| !v.is_empty())
+            }
+        }
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]

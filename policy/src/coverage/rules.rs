@@ -61,6 +61,10 @@ pub(crate) enum DataGapReason {
         pod: String,
     },
     SnapshotsOff,
+    /// The claim is not bound to a volume (`GetPVForPVC`), so no snapshot is taken.
+    Unbound {
+        phase: String,
+    },
     PersistentVolumesExcluded,
     NoSnapshotPath,
 }
@@ -116,7 +120,8 @@ impl DataGapReason {
                 "pod {pod} selects it for file-system backup, so Velero takes no snapshot of it, but the pod is not in the backup (resource or label filter, or excluded); include the pod or stop selecting the volume"
             ),
             Self::SnapshotsOff => "the schedule sets snapshotVolumes: false and no file-system backup applies".to_string(),
-            Self::PersistentVolumesExcluded => "the schedule does not include persistentvolumes, so no snapshot is taken, and no file-system backup applies".to_string(),
+            Self::Unbound { phase } => format!("it is not bound to a volume (phase {phase}), and Velero snapshots only bound claims (GetPVForPVC), while no file-system backup applies; find out why it is not bound (kubectl describe pvc {claim})"),
+            Self::PersistentVolumesExcluded => "the schedule does not include persistentvolumes, which a VolumeSnapshotLocation snapshot needs (a CSI snapshot would not), and no file-system backup applies".to_string(),
             Self::NoSnapshotPath => "no VolumeSnapshotLocation or Velero-labelled VolumeSnapshotClass matches its storage, and no file-system backup applies".to_string(),
         }
     }
@@ -253,8 +258,8 @@ fn volume_data(
     }
     if !chosen_by_pod
         && schedule.snapshot_volumes
-        && schedule.resources.includes_bound_volumes()
-        && let Some(path) = world.snapshot_path(pvc)
+        && pvc.is_bound()
+        && let Some(path) = world.snapshot_path(pvc, schedule.resources.includes_bound_volumes())
     {
         return Outcome::Covers(DataPath::Snapshot(path));
     }
@@ -296,6 +301,9 @@ fn volume_data(
         (Some(pod), _) => DataGapReason::FsChosenByPodOutsideBackup { pod },
         (None, Some(reason)) => reason,
         (None, None) if !schedule.snapshot_volumes => DataGapReason::SnapshotsOff,
+        (None, None) if !pvc.is_bound() => DataGapReason::Unbound {
+            phase: pvc.status.phase.clone().unwrap_or_default(),
+        },
         (None, None) if !schedule.resources.includes_bound_volumes() => {
             DataGapReason::PersistentVolumesExcluded
         }

@@ -173,8 +173,13 @@ impl World {
 
     /// Can Velero snapshot this claim's volume: a VolumeSnapshotLocation in its namespace, or a
     /// Velero-labelled VolumeSnapshotClass for the claim's CSI driver?
-    pub fn snapshot_path(&self, pvc: &PvcFacts) -> Option<SnapshotPath> {
-        if self.has_snapshot_location {
+    ///
+    /// A CSI snapshot is taken by the claim's own action (`pkg/backup/actions/csi/pvc_action.go`)
+    /// and needs neither the PersistentVolume nor cluster resources in the backup; a
+    /// VolumeSnapshotLocation snapshot is taken when the PersistentVolume itself is backed up, so
+    /// it needs `volumes_included`.
+    pub fn snapshot_path(&self, pvc: &PvcFacts, volumes_included: bool) -> Option<SnapshotPath> {
+        if self.has_snapshot_location && volumes_included {
             return Some(SnapshotPath::VolumeSnapshotLocation);
         }
         let class = pvc

@@ -12,8 +12,9 @@ use kube::core::DynamicObject;
 use policy::objects::{
     ClaimRef, ContainerFacts, HostPathFacts, Meta, NamespaceFacts, PersistentVolumeFacts, PodFacts,
     PodSpecFacts, PodStatusFacts, PodVolumeFacts, PvSpecFacts, PvcFacts, PvcSpecFacts,
-    SnapshotLocationFacts, SnapshotLocationSpecFacts, StorageClassFacts, StorageLocationFacts,
-    StorageLocationSpecFacts, StorageLocationStatusFacts, VolumeSnapshotClassFacts, VolumeUse,
+    PvcStatusFacts, SnapshotLocationFacts, SnapshotLocationSpecFacts, StorageClassFacts,
+    StorageLocationFacts, StorageLocationSpecFacts, StorageLocationStatusFacts,
+    VolumeSnapshotClassFacts, VolumeUse,
 };
 use policy::velero::{BackupStorageLocation, VolumeSnapshotLocation};
 use serde_json::Value;
@@ -108,6 +109,9 @@ pub fn pvc(pvc: &PersistentVolumeClaim) -> PvcFacts {
             storage_class_name: spec.and_then(|spec| spec.storage_class_name.clone()),
             volume_name: spec.and_then(|spec| spec.volume_name.clone()),
             volume_mode: spec.and_then(|spec| spec.volume_mode.clone()),
+        },
+        status: PvcStatusFacts {
+            phase: pvc.status.as_ref().and_then(|status| status.phase.clone()),
         },
     }
 }

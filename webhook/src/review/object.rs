@@ -84,6 +84,7 @@ impl ObjectHead {
             ObjectKind::PersistentVolumeClaim => Facts::Pvc(PvcFacts {
                 metadata,
                 spec: self.spec.unwrap_or_default(),
+                status: Default::default(),
             }),
         }
     }

@@ -8,6 +8,7 @@ fn new_pvc_counts_as_covered_by_default_fs_backup_with_a_warning_at_admission() 
     let new_pvc = PvcFacts {
         metadata: Meta::namespaced("registry", "data"),
         spec: Default::default(),
+        status: Default::default(),
     };
     let admitted = index.evaluate_pvc_at_admission(&new_pvc);
     assert_eq!(admitted.covered_by, ["s"]);
@@ -30,6 +31,7 @@ fn new_pvc_in_a_namespace_whose_schedule_misses_the_tier_is_denied_at_admission(
     let new_pvc = PvcFacts {
         metadata: Meta::namespaced("data-platform", "pg"),
         spec: Default::default(),
+        status: Default::default(),
     };
     let admitted = index.evaluate_pvc_at_admission(&new_pvc);
     assert_eq!(error_codes(&admitted), [GapCode::RpoExceedsTarget]);

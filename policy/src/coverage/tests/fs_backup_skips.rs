@@ -126,6 +126,7 @@ fn new_local_path_or_block_claim_is_not_counted_as_covered_once_mounted() {
                 storage_class_name: Some(if block { "fast" } else { "standard" }.to_string()),
                 ..PvcSpecFacts::default()
             },
+            status: Default::default(),
         };
         if block {
             new_pvc.spec.volume_mode = Some("Block".to_string());

@@ -28,24 +28,3 @@ fn pvc_included_by_alias_with_pvs_is_covered_by_csi_snapshot() {
     assert_eq!(verdict.covered_by, ["s"]);
     assert!(verdict.gaps.is_empty(), "{:?}", verdict.gaps);
 }
-
-#[test]
-fn pvc_snapshot_needs_persistentvolumes_included() {
-    let index = index(
-        &(namespace("registry", "")
-            + &pvc("registry", "data", "", "fast")
-            + CSI_STORAGE
-            + &schedule(
-                "s",
-                "0 2 * * *",
-                "{includedResources: [persistentvolumeclaims]}",
-            )),
-    );
-    let verdict = pvc_verdict(&index, "registry", "data");
-    assert_eq!(error_codes(&verdict), [GapCode::VolumeNotBackedUp]);
-    assert!(
-        verdict.gaps[0]
-            .message
-            .contains("does not include persistentvolumes")
-    );
-}
