@@ -14,7 +14,8 @@
 //!   the Restore.
 //! - [`exec`]: external commands, recorded in `commands.log`; [`preflight`]: tools on PATH;
 //!   [`cluster`]: the kind and existing-cluster providers.
-//! - [`store`]: the backup store through the S3 API (rusty-s3 over hyper).
+//! - [`store`]: the backup store through the S3 API (rusty-s3 over hyper); [`minio`]: the MinIO
+//!   container a kind run keeps it in; [`secret_file`]: credentials written 0600.
 //! - [`drill`]: the monthly restore drill's decisions (backup, target, Restore, comparison).
 //! - [`run`]: the live run: the engine sequencing the phases over a world (real or fake),
 //!   the ground-truth poller, the progress display and the run directory.
@@ -32,6 +33,7 @@ pub mod ground_truth;
 pub mod kube;
 pub mod ledger;
 pub mod measure;
+pub mod minio;
 pub mod outcome;
 pub mod plan;
 pub mod preflight;
@@ -39,6 +41,7 @@ pub mod report;
 pub mod result;
 pub mod run;
 pub mod scenario;
+pub mod secret_file;
 pub mod simulate;
 pub mod store;
 pub mod timeline;
