@@ -54,6 +54,19 @@ pub struct AuditArgs {
         requires = "cluster"
     )]
     pub context: Option<String>,
+    /// Also check what the newest real backups hold (Backups and PodVolumeBackups: listed
+    /// with `--cluster`, read from the manifests otherwise): failed, overdue and missed volumes.
+    #[arg(long, env = "BACKSTOP_VERIFY_BACKUPS")]
+    pub verify_backups: bool,
+    /// With `--verify-backups`: judge the backups as of this RFC 3339 time (default: now), for
+    /// reproducible reports over exported records.
+    #[arg(
+        long,
+        env = "BACKSTOP_NOW",
+        value_name = "TIME",
+        requires = "verify_backups"
+    )]
+    pub now: Option<k8s_openapi::jiff::Timestamp>,
     /// Output format.
     #[arg(long, env = "BACKSTOP_OUTPUT", value_enum, default_value_t = AuditOutput::Table)]
     pub output: AuditOutput,

@@ -2,6 +2,7 @@
 //! manifests, as a terminal table, JSON or Markdown. A CI gate: exit 1 when anything has a gap.
 
 mod cluster;
+mod evidence;
 mod render;
 
 use std::process::ExitCode;
@@ -14,7 +15,10 @@ use crate::args::{AuditArgs, AuditOutput};
 use crate::error::EXIT_GAPS;
 use crate::manifests::{load_inventory, load_policy};
 
-pub use cluster::{client as cluster_client, load_inventory as load_cluster_inventory};
+pub use cluster::{
+    client as cluster_client, load_inventory as load_cluster_inventory,
+    load_records as load_cluster_records,
+};
 pub use render::{AuditReport, ScheduleSummary};
 
 pub fn run(args: &AuditArgs) -> ExitCode {
@@ -36,12 +40,23 @@ pub fn run(args: &AuditArgs) -> ExitCode {
 
 fn audit(args: &AuditArgs) -> Result<(AuditReport, String), WebhookError> {
     let policy = Arc::new(load_policy(&args.policy)?);
-    let inventory = if args.cluster {
-        read_cluster(args.context.as_deref(), &policy.velero_namespace)?
+    let mut inventory = if args.cluster {
+        read_cluster(
+            args.context.as_deref(),
+            &policy.velero_namespace,
+            args.verify_backups,
+        )?
     } else {
         load_inventory(&args.manifests)?
     };
-    let report = AuditReport::new(&CoverageIndex::build(policy, inventory));
+    let records = evidence::take_records(&mut inventory);
+    let index = CoverageIndex::build(policy, inventory);
+    let mut report = AuditReport::new(&index);
+    if args.verify_backups {
+        let now = args.now.unwrap_or_else(k8s_openapi::jiff::Timestamp::now);
+        let evidence = records.judge(&index, &report.objects, now);
+        report = report.with_evidence(evidence);
+    }
     let rendered = match args.output {
         AuditOutput::Table => report.table(),
         AuditOutput::Json => report.json(),
@@ -50,7 +65,11 @@ fn audit(args: &AuditArgs) -> Result<(AuditReport, String), WebhookError> {
     Ok((report, rendered))
 }
 
-fn read_cluster(context: Option<&str>, velero_namespace: &str) -> Result<Inventory, WebhookError> {
+fn read_cluster(
+    context: Option<&str>,
+    velero_namespace: &str,
+    with_records: bool,
+) -> Result<Inventory, WebhookError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -60,6 +79,11 @@ fn read_cluster(context: Option<&str>, velero_namespace: &str) -> Result<Invento
         })?;
     runtime.block_on(async {
         let client = cluster::client(context).await?;
-        cluster::load_inventory(client, velero_namespace).await
+        let mut inventory = cluster::load_inventory(client.clone(), velero_namespace).await?;
+        if with_records {
+            (inventory.backups, inventory.pod_volume_backups) =
+                cluster::load_records(client, velero_namespace).await?;
+        }
+        Ok(inventory)
     })
 }

@@ -11,7 +11,9 @@ use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, Resource};
 use policy::Inventory;
-use policy::velero::{BackupStorageLocation, Schedule, VolumeSnapshotLocation};
+use policy::velero::{
+    Backup, BackupStorageLocation, PodVolumeBackup, Schedule, VolumeSnapshotLocation,
+};
 use serde::de::DeserializeOwned;
 
 use crate::WebhookError;
@@ -144,6 +146,33 @@ pub async fn load_inventory(
             .collect(),
         ..Inventory::default()
     })
+}
+
+/// Velero's records of what really ran, for `--verify-backups`: the Backups and
+/// PodVolumeBackups of the Velero namespace (read-only lists).
+pub async fn load_records(
+    client: Client,
+    velero_namespace: &str,
+) -> Result<(Vec<Backup>, Vec<PodVolumeBackup>), WebhookError> {
+    let lister = Lister { client };
+    let client = &lister.client;
+    let backups = lister
+        .list(
+            Api::<Backup>::namespaced(client.clone(), velero_namespace),
+            &(),
+            "backups",
+            Required,
+        )
+        .await?;
+    let volumes = lister
+        .list(
+            Api::<PodVolumeBackup>::namespaced(client.clone(), velero_namespace),
+            &(),
+            "podvolumebackups",
+            Required,
+        )
+        .await?;
+    Ok((backups, volumes))
 }
 
 struct Lister {

@@ -5,9 +5,12 @@ use std::fmt::Write as _;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
 use policy::duration::format_human;
+use policy::evidence::Evidence;
 use policy::schedule::ScheduleState;
 use policy::{CoverageIndex, Severity, Verdict};
 use serde_json::json;
+
+use super::evidence as section;
 
 #[derive(Debug, Clone)]
 pub struct ScheduleSummary {
@@ -24,11 +27,31 @@ pub struct ScheduleSummary {
 pub struct AuditReport {
     pub objects: Vec<Verdict>,
     pub schedules: Vec<ScheduleSummary>,
+    /// With `--verify-backups`: what the newest real backups hold.
+    pub evidence: Option<Evidence>,
 }
 
 impl AuditReport {
+    /// Adds the evidence: its findings join each object's gaps (so they count, and print, as
+    /// gaps do), and its own section follows the coverage tables.
+    #[must_use]
+    pub fn with_evidence(mut self, evidence: Evidence) -> Self {
+        for object in &evidence.objects {
+            if let Some(verdict) = self.objects.iter_mut().find(|verdict| {
+                verdict.kind == object.kind
+                    && verdict.namespace == object.namespace
+                    && verdict.name == object.name
+            }) {
+                verdict.gaps.extend(object.findings.iter().cloned());
+            }
+        }
+        self.evidence = Some(evidence);
+        self
+    }
+
     pub fn new(index: &CoverageIndex) -> Self {
         Self {
+            evidence: None,
             objects: index.evaluate_all(),
             schedules: index
                 .schedules()
@@ -100,7 +123,7 @@ impl AuditReport {
                 })
             })
             .collect();
-        let document = json!({
+        let mut document = json!({
             "objects": objects,
             "schedules": schedules,
             "summary": {
@@ -108,6 +131,9 @@ impl AuditReport {
                 "withGaps": self.failing(),
             },
         });
+        if let (Some(evidence), Some(map)) = (&self.evidence, document.as_object_mut()) {
+            map.insert("evidence".to_string(), section::json(evidence));
+        }
         format!(
             "{}\n",
             serde_json::to_string_pretty(&document).unwrap_or_default()
@@ -176,6 +202,9 @@ impl AuditReport {
             ]);
         }
         let mut out = format!("Protected objects\n{objects}\n\nVelero schedules\n{schedules}\n");
+        if let Some(evidence) = &self.evidence {
+            out.push_str(&section::table(evidence));
+        }
         self.write_findings(&mut out, "- ");
         out
     }
@@ -238,6 +267,9 @@ impl AuditReport {
                 format_human(std::time::Duration::from_secs(schedule.ttl_seconds)),
                 md(&schedule_state(schedule)),
             );
+        }
+        if let Some(evidence) = &self.evidence {
+            out.push_str(&section::markdown(evidence));
         }
         out.push('\n');
         self.write_findings(&mut out, "- ");
