@@ -16,6 +16,7 @@
 //!   [`cluster`]: the kind and existing-cluster providers.
 //! - [`store`]: the backup store through the S3 API (rusty-s3 over hyper); [`minio`]: the MinIO
 //!   container a kind run keeps it in; [`secret_file`]: credentials written 0600.
+//! - [`fault`]: the cluster-level faults' pieces: node loss, cluster loss, backup-storage loss.
 //! - [`drill`]: the monthly restore drill's decisions (backup, target, Restore, comparison).
 //! - [`run`]: the live run: the engine sequencing the phases over a world (real or fake),
 //!   the ground-truth poller, the progress display and the run directory.
@@ -29,6 +30,7 @@ pub mod command;
 pub mod drill;
 pub mod error;
 pub mod exec;
+pub mod fault;
 pub mod ground_truth;
 pub mod kube;
 pub mod ledger;

@@ -63,7 +63,8 @@ pub fn choose(schedule: &str, backups: &[Backup]) -> Choice {
     }
 }
 
-fn reference(b: &Backup) -> BackupRef {
+/// A Backup object in the words of the evidence (also the storage faults' view of the store).
+pub fn reference(b: &Backup) -> BackupRef {
     let status = b.status.as_ref();
     // metav1.Time wraps a jiff timestamp in k8s-openapi; result.json speaks chrono.
     let chrono = |secs: i64, nanos: i32| {
