@@ -24,7 +24,9 @@ const PREVIOUS: &str = "backstop-storage-loss-20261203121000";
 const OLDEST: &str = "backstop-storage-loss-20261203120500";
 
 fn fault_time() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-12-03T12:17:00Z").unwrap().to_utc()
+    DateTime::parse_from_rfc3339("2026-12-03T12:17:00Z")
+        .unwrap()
+        .to_utc()
 }
 
 /// Three Completed backups of the run's Schedule; a newer one that ended PartiallyFailed; one
@@ -32,12 +34,47 @@ fn fault_time() -> DateTime<Utc> {
 /// extends the newest's; a restore folder; the kopia repositories of two namespaces.
 async fn velero_bucket(store: &Store) {
     put_backup(store, OLDEST, "Completed", "2026-12-03T12:05:00Z", SCHEDULE).await;
-    put_backup(store, PREVIOUS, "Completed", "2026-12-03T12:10:00Z", SCHEDULE).await;
+    put_backup(
+        store,
+        PREVIOUS,
+        "Completed",
+        "2026-12-03T12:10:00Z",
+        SCHEDULE,
+    )
+    .await;
     put_backup(store, NEWEST, "Completed", "2026-12-03T12:15:00Z", SCHEDULE).await;
-    put_backup(store, "backstop-storage-loss-20261203121600", "PartiallyFailed", "2026-12-03T12:16:00Z", SCHEDULE).await;
-    put_backup(store, "backstop-storage-loss-20261203122000", "Completed", "2026-12-03T12:20:00Z", SCHEDULE).await;
-    put_backup(store, "nightly-20261203121600", "Completed", "2026-12-03T12:16:30Z", "nightly").await;
-    put_backup(store, &format!("{NEWEST}-manual"), "Completed", "2026-12-03T12:15:30Z", "").await;
+    put_backup(
+        store,
+        "backstop-storage-loss-20261203121600",
+        "PartiallyFailed",
+        "2026-12-03T12:16:00Z",
+        SCHEDULE,
+    )
+    .await;
+    put_backup(
+        store,
+        "backstop-storage-loss-20261203122000",
+        "Completed",
+        "2026-12-03T12:20:00Z",
+        SCHEDULE,
+    )
+    .await;
+    put_backup(
+        store,
+        "nightly-20261203121600",
+        "Completed",
+        "2026-12-03T12:16:30Z",
+        "nightly",
+    )
+    .await;
+    put_backup(
+        store,
+        &format!("{NEWEST}-manual"),
+        "Completed",
+        "2026-12-03T12:15:30Z",
+        "",
+    )
+    .await;
     store
         .put("restores/r1/restore-r1-logs.gz", b"restore log".to_vec())
         .await
@@ -56,7 +93,11 @@ async fn the_newest_completed_backup_before_the_fault_is_found_from_the_store_s_
     let newest = stored_backups::newest_completed(&stored, SCHEDULE, fault_time()).unwrap();
     assert_eq!(newest.name, NEWEST);
     assert!(newest.is_whole());
-    assert_eq!(newest.objects.len(), 9, "velero-backup.json and the 8 files PutBackup writes");
+    assert_eq!(
+        newest.objects.len(),
+        9,
+        "velero-backup.json and the 8 files PutBackup writes"
+    );
 }
 
 #[tokio::test]
@@ -74,7 +115,12 @@ async fn deleting_the_newest_backup_removes_exactly_its_objects_and_leaves_every
     let removed: Vec<String> = deleted.objects.iter().map(|o| o.key.clone()).collect();
     assert_eq!(removed, expected);
     for object in &deleted.objects {
-        assert_eq!(object.size, before[&object.key].len() as u64, "{}", object.key);
+        assert_eq!(
+            object.size,
+            before[&object.key].len() as u64,
+            "{}",
+            object.key
+        );
     }
     let after = snapshot(&store).await;
     let mut left = before.clone();
@@ -83,7 +129,9 @@ async fn deleting_the_newest_backup_removes_exactly_its_objects_and_leaves_every
     }
     assert_eq!(after, left, "every other object keeps its bytes");
     assert!(
-        after.keys().any(|k| k.starts_with(&format!("backups/{NEWEST}-manual/"))),
+        after
+            .keys()
+            .any(|k| k.starts_with(&format!("backups/{NEWEST}-manual/"))),
         "a backup whose name extends the deleted one's is another folder"
     );
     let names: BTreeSet<String> = stored_backups::read(&store)
@@ -92,7 +140,10 @@ async fn deleting_the_newest_backup_removes_exactly_its_objects_and_leaves_every
         .into_iter()
         .map(|s| s.name)
         .collect();
-    assert!(!names.contains(NEWEST), "Velero's ListBackups would no longer see it");
+    assert!(
+        !names.contains(NEWEST),
+        "Velero's ListBackups would no longer see it"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +231,11 @@ async fn corrupting_a_kopia_repository_alters_exactly_its_pack_blobs() {
         let (old, new) = (&before[&a.key], &after[&a.key]);
         assert_eq!(new.len(), old.len(), "{} keeps its size", a.key);
         assert_eq!(a.size, old.len() as u64);
-        assert!(old.iter().zip(new).all(|(o, n)| *o != *n), "{}: every byte differs", a.key);
+        assert!(
+            old.iter().zip(new).all(|(o, n)| *o != *n),
+            "{}: every byte differs",
+            a.key
+        );
         assert_ne!(a.sha256_before, a.sha256_after);
     }
     let changed: Vec<&str> = before

@@ -27,7 +27,9 @@ pub async fn backup_exists(client: &Client, name: &str) -> Result<bool, Error> {
     match api.get(name).await {
         Ok(_) => Ok(true),
         Err(::kube::Error::Api(status)) if status.code == 404 => Ok(false),
-        Err(e) => Err(kube_error(format!("get Backup {VELERO_NAMESPACE}/{name}"))(e)),
+        Err(e) => Err(kube_error(format!("get Backup {VELERO_NAMESPACE}/{name}"))(
+            e,
+        )),
     }
 }
 

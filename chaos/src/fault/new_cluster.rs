@@ -17,7 +17,11 @@ use crate::velero::restore::VELERO_NAMESPACE;
 
 /// Watches until Velero's backup sync has created the Backup `name` in the new cluster, in
 /// phase `Completed`.
-pub async fn wait_synced(client: &Client, name: &str, timeout: Duration) -> Result<BackupRef, Error> {
+pub async fn wait_synced(
+    client: &Client,
+    name: &str,
+    timeout: Duration,
+) -> Result<BackupRef, Error> {
     let api: Api<Backup> = Api::namespaced(client.clone(), VELERO_NAMESPACE);
     wait::until(
         &api,

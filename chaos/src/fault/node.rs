@@ -81,7 +81,9 @@ pub fn kind_container(node: &Node, cluster: &str) -> Result<String, Error> {
         ));
     }
     if container.is_empty() {
-        return Err(refuse(format!("its provider ID {provider_id:?} names no node")));
+        return Err(refuse(format!(
+            "its provider ID {provider_id:?} names no node"
+        )));
     }
     Ok((*container).to_owned())
 }
@@ -200,12 +202,18 @@ pub async fn force_remove(
 ) -> Result<ForceRemoved, Error> {
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
     let volume = match claims.get(claim).await {
-        Ok(found) => found.spec.and_then(|s| s.volume_name).filter(|v| !v.is_empty()),
+        Ok(found) => found
+            .spec
+            .and_then(|s| s.volume_name)
+            .filter(|v| !v.is_empty()),
         Err(e) if is_not_found(&e) => None,
         Err(e) => return Err(kube_error(format!("get claim {namespace}/{claim}"))(e)),
     };
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    match pods.delete(pod, &DeleteParams::default().grace_period(0)).await {
+    match pods
+        .delete(pod, &DeleteParams::default().grace_period(0))
+        .await
+    {
         Ok(_) => {}
         Err(e) if is_not_found(&e) => {}
         Err(e) => {

@@ -65,7 +65,10 @@ pub struct NewCluster {
 #[serde(rename_all = "camelCase", tag = "outcome", deny_unknown_fields)]
 pub enum CorruptionFinding {
     /// Velero's restore did not complete: it noticed.
-    RestoreFailed { phase: RestorePhase, errors: Vec<String> },
+    RestoreFailed {
+        phase: RestorePhase,
+        errors: Vec<String>,
+    },
     /// The restore completed, but the restored ledger does not verify: the damage came back.
     DataBroken {
         first_broken_seq: Option<u64>,
@@ -115,7 +118,9 @@ pub fn judge_corruption(
         });
     }
     match (restored, unread_because) {
-        (Some(v), _) if v.first_broken_seq.is_some() || !v.problems.is_empty() || v.records == 0 => {
+        (Some(v), _)
+            if v.first_broken_seq.is_some() || !v.problems.is_empty() || v.records == 0 =>
+        {
             Some(CorruptionFinding::DataBroken {
                 first_broken_seq: v.first_broken_seq,
                 problems: v.problems.len(),
@@ -148,7 +153,10 @@ mod tests {
     #[test]
     fn a_restore_that_did_not_complete_is_the_finding_whatever_was_read() {
         let finding = judge_corruption(
-            &restore(RestorePhase::PartiallyFailed, &["pod volume restore failed: unexpected content hash"]),
+            &restore(
+                RestorePhase::PartiallyFailed,
+                &["pod volume restore failed: unexpected content hash"],
+            ),
             None,
             None,
         )
@@ -165,22 +173,50 @@ mod tests {
         let mut bytes = encode_all(&chain(40, 1_000, 1_000));
         bytes[84 * 10 + 20] ^= 0xff;
         let verification = verify(&bytes);
-        let finding = judge_corruption(&restore(RestorePhase::Completed, &[]), Some(&verification), None)
-            .unwrap();
-        assert!(matches!(finding, CorruptionFinding::DataBroken { first_broken_seq: Some(11), .. }), "{finding:?}");
-        assert!(finding.reason().contains("chain breaks at seq 11"), "{}", finding.reason());
+        let finding = judge_corruption(
+            &restore(RestorePhase::Completed, &[]),
+            Some(&verification),
+            None,
+        )
+        .unwrap();
+        assert!(
+            matches!(
+                finding,
+                CorruptionFinding::DataBroken {
+                    first_broken_seq: Some(11),
+                    ..
+                }
+            ),
+            "{finding:?}"
+        );
+        assert!(
+            finding.reason().contains("chain breaks at seq 11"),
+            "{}",
+            finding.reason()
+        );
     }
 
     #[test]
     fn a_completed_restore_of_an_intact_chain_shows_no_damage() {
         let verification = verify(&encode_all(&chain(40, 1_000, 1_000)));
-        assert_eq!(judge_corruption(&restore(RestorePhase::Completed, &[]), Some(&verification), None), None);
+        assert_eq!(
+            judge_corruption(
+                &restore(RestorePhase::Completed, &[]),
+                Some(&verification),
+                None
+            ),
+            None
+        );
     }
 
     #[test]
     fn a_completed_restore_with_nothing_to_read_says_why() {
-        let finding = judge_corruption(&restore(RestorePhase::Completed, &[]), None, Some("pods never Ready"))
-            .unwrap();
+        let finding = judge_corruption(
+            &restore(RestorePhase::Completed, &[]),
+            None,
+            Some("pods never Ready"),
+        )
+        .unwrap();
         assert_eq!(
             finding.reason(),
             "the restore Completed but no ledger could be read back: pods never Ready"

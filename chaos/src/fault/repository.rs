@@ -146,15 +146,27 @@ mod tests {
     #[test]
     fn restic_data_is_under_data() {
         assert!(holds_data(FsBackup::Restic, "data/3f/3f1c2a9d8e7b6a5c"));
-        for other in ["config", "keys/abc", "index/abc", "snapshots/abc", "locks/abc"] {
+        for other in [
+            "config",
+            "keys/abc",
+            "index/abc",
+            "snapshots/abc",
+            "locks/abc",
+        ] {
             assert!(!holds_data(FsBackup::Restic, other), "{other}");
         }
     }
 
     #[test]
     fn the_repository_of_a_namespace_is_engine_then_namespace() {
-        assert_eq!(prefix(FsBackup::Kopia, "backstop-chaos"), "kopia/backstop-chaos/");
-        assert_eq!(prefix(FsBackup::Restic, "backstop-chaos"), "restic/backstop-chaos/");
+        assert_eq!(
+            prefix(FsBackup::Kopia, "backstop-chaos"),
+            "kopia/backstop-chaos/"
+        );
+        assert_eq!(
+            prefix(FsBackup::Restic, "backstop-chaos"),
+            "restic/backstop-chaos/"
+        );
     }
 
     #[test]

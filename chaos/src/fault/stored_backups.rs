@@ -71,7 +71,13 @@ pub fn folders(objects: &[Object]) -> BTreeMap<String, Vec<Object>> {
 /// Decodes a `velero-backup.json` (pure).
 pub fn parse_metadata(bytes: &[u8]) -> Result<Backup, String> {
     let backup: Backup = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    if backup.metadata.name.as_deref().unwrap_or_default().is_empty() {
+    if backup
+        .metadata
+        .name
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty()
+    {
         return Err("the Backup object has no metadata.name".into());
     }
     Ok(backup)
@@ -143,8 +149,10 @@ mod tests {
 
     #[test]
     fn metadata_without_a_name_is_refused() {
-        let err = parse_metadata(br#"{"apiVersion":"velero.io/v1","kind":"Backup","metadata":{},"spec":{}}"#)
-            .unwrap_err();
+        let err = parse_metadata(
+            br#"{"apiVersion":"velero.io/v1","kind":"Backup","metadata":{},"spec":{}}"#,
+        )
+        .unwrap_err();
         assert!(err.contains("metadata.name"), "{err}");
         assert!(parse_metadata(b"not json").is_err());
     }

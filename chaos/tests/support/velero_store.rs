@@ -15,14 +15,14 @@ pub const SCHEDULE: &str = "backstop-storage-loss";
 /// named by its `object_store_layout.go` function (`velero-backup.json` apart).
 pub fn backup_files(name: &str) -> Vec<String> {
     [
-        format!("{name}-logs.gz"),                    // getBackupLogKey
-        format!("{name}.tar.gz"),                     // getBackupContentsKey
-        format!("{name}-podvolumebackups.json.gz"),   // getPodVolumeBackupsKey
-        format!("{name}-volumesnapshots.json.gz"),    // getBackupVolumeSnapshotsKey
-        format!("{name}-itemoperations.json.gz"),     // getBackupItemOperationsKey
-        format!("{name}-resource-list.json.gz"),      // getBackupResourceListKey
-        format!("{name}-results.gz"),                 // getBackupResultsKey
-        format!("{name}-volumeinfo.json.gz"),         // getBackupVolumeInfoKey
+        format!("{name}-logs.gz"),                  // getBackupLogKey
+        format!("{name}.tar.gz"),                   // getBackupContentsKey
+        format!("{name}-podvolumebackups.json.gz"), // getPodVolumeBackupsKey
+        format!("{name}-volumesnapshots.json.gz"),  // getBackupVolumeSnapshotsKey
+        format!("{name}-itemoperations.json.gz"),   // getBackupItemOperationsKey
+        format!("{name}-resource-list.json.gz"),    // getBackupResourceListKey
+        format!("{name}-results.gz"),               // getBackupResultsKey
+        format!("{name}-volumeinfo.json.gz"),       // getBackupVolumeInfoKey
     ]
     .into_iter()
     .map(|f| format!("backups/{name}/{f}"))
@@ -79,8 +79,14 @@ pub fn kopia_repository(namespace: &str) -> Vec<(String, Vec<u8>)> {
         ("p0d41b3c7e2a9f8e6-s8c1f0a2b3c4d5e6f-c1", 5200),
         ("p9a7e51c0b2d4f6a8-s8c1f0a2b3c4d5e6f-c1", 3100),
         ("q5e3c1a9b7d5f3e1a-s8c1f0a2b3c4d5e6f-c1", 2400),
-        ("xn0_7c2e4a6b8d0f1e3c5a7b9d1f3e5a7c9b-s8c1f0a2b3c4d5e6f-c1", 900),
-        ("_log_20261203121503_4a1f_1764764103_1764764104_1_f0e1d2c3b4a59687", 700),
+        (
+            "xn0_7c2e4a6b8d0f1e3c5a7b9d1f3e5a7c9b-s8c1f0a2b3c4d5e6f-c1",
+            900,
+        ),
+        (
+            "_log_20261203121503_4a1f_1764764103_1764764104_1_f0e1d2c3b4a59687",
+            700,
+        ),
     ]
     .into_iter()
     .map(|(blob, size)| {

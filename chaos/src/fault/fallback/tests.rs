@@ -67,12 +67,35 @@ fn failed_restore() -> Unrestorable {
 
 #[test]
 fn falls_back_to_the_newest_whole_completed_backup_before_the_fault() {
-    let older = backup("backstop-storage-loss-20261203120500", "Completed", "2026-12-03T12:05:00Z");
-    let previous = backup("backstop-storage-loss-20261203121000", "Completed", "2026-12-03T12:10:00Z");
-    let after_fault = backup("backstop-storage-loss-20261203122000", "Completed", "2026-12-03T12:20:00Z");
+    let older = backup(
+        "backstop-storage-loss-20261203120500",
+        "Completed",
+        "2026-12-03T12:05:00Z",
+    );
+    let previous = backup(
+        "backstop-storage-loss-20261203121000",
+        "Completed",
+        "2026-12-03T12:10:00Z",
+    );
+    let after_fault = backup(
+        "backstop-storage-loss-20261203122000",
+        "Completed",
+        "2026-12-03T12:20:00Z",
+    );
     let cluster = [older.clone(), previous.clone(), after_fault.clone()];
-    let store = [stored(&older, true), stored(&previous, true), stored(&after_fault, true)];
-    let choice = choose(lost(), failed_restore(), SCHEDULE, at("2026-12-03T12:17:00Z"), &cluster, &store);
+    let store = [
+        stored(&older, true),
+        stored(&previous, true),
+        stored(&after_fault, true),
+    ];
+    let choice = choose(
+        lost(),
+        failed_restore(),
+        SCHEDULE,
+        at("2026-12-03T12:17:00Z"),
+        &cluster,
+        &store,
+    );
     assert_eq!(
         choice.restored_from.map(|b| b.name).as_deref(),
         Some("backstop-storage-loss-20261203121000")
@@ -82,12 +105,35 @@ fn falls_back_to_the_newest_whole_completed_backup_before_the_fault() {
 
 #[test]
 fn a_newer_backup_that_is_not_completed_or_not_whole_is_passed_over_with_its_reason() {
-    let good = backup("backstop-storage-loss-20261203120000", "Completed", "2026-12-03T12:00:00Z");
-    let partial = backup("backstop-storage-loss-20261203120500", "PartiallyFailed", "2026-12-03T12:05:00Z");
-    let broken = backup("backstop-storage-loss-20261203121000", "Completed", "2026-12-03T12:10:00Z");
+    let good = backup(
+        "backstop-storage-loss-20261203120000",
+        "Completed",
+        "2026-12-03T12:00:00Z",
+    );
+    let partial = backup(
+        "backstop-storage-loss-20261203120500",
+        "PartiallyFailed",
+        "2026-12-03T12:05:00Z",
+    );
+    let broken = backup(
+        "backstop-storage-loss-20261203121000",
+        "Completed",
+        "2026-12-03T12:10:00Z",
+    );
     let cluster = [good.clone(), partial.clone(), broken.clone()];
-    let store = [stored(&good, true), stored(&partial, true), stored(&broken, false)];
-    let choice = choose(lost(), failed_restore(), SCHEDULE, at("2026-12-03T12:17:00Z"), &cluster, &store);
+    let store = [
+        stored(&good, true),
+        stored(&partial, true),
+        stored(&broken, false),
+    ];
+    let choice = choose(
+        lost(),
+        failed_restore(),
+        SCHEDULE,
+        at("2026-12-03T12:17:00Z"),
+        &cluster,
+        &store,
+    );
     assert_eq!(
         choice.restored_from.as_ref().map(|b| b.name.as_str()),
         Some("backstop-storage-loss-20261203120000")
@@ -104,23 +150,45 @@ fn a_newer_backup_that_is_not_completed_or_not_whole_is_passed_over_with_its_rea
                 "backstop-storage-loss-20261203121000",
                 "its folder in the store is incomplete (backups/backstop-storage-loss-20261203121000/velero-backup.json is missing)"
             ),
-            ("backstop-storage-loss-20261203120500", "phase PartiallyFailed, not Completed"),
+            (
+                "backstop-storage-loss-20261203120500",
+                "phase PartiallyFailed, not Completed"
+            ),
         ]
     );
 }
 
 #[test]
 fn the_lost_backup_itself_is_never_chosen_even_while_the_cluster_still_lists_it() {
-    let lost_object = backup("backstop-storage-loss-20261203121500", "Completed", "2026-12-03T12:15:00Z");
+    let lost_object = backup(
+        "backstop-storage-loss-20261203121500",
+        "Completed",
+        "2026-12-03T12:15:00Z",
+    );
     let store = [stored(&lost_object, true)];
-    let choice = choose(lost(), failed_restore(), SCHEDULE, at("2026-12-03T12:17:00Z"), &[lost_object], &store);
+    let choice = choose(
+        lost(),
+        failed_restore(),
+        SCHEDULE,
+        at("2026-12-03T12:17:00Z"),
+        &[lost_object],
+        &store,
+    );
     assert_eq!(choice.restored_from, None);
-    assert!(choice.explain().contains("there is nothing to restore"), "{}", choice.explain());
+    assert!(
+        choice.explain().contains("there is nothing to restore"),
+        "{}",
+        choice.explain()
+    );
 }
 
 #[test]
 fn backups_of_other_schedules_are_not_candidates() {
-    let mut other = backup("nightly-20261203120000", "Completed", "2026-12-03T12:00:00Z");
+    let mut other = backup(
+        "nightly-20261203120000",
+        "Completed",
+        "2026-12-03T12:00:00Z",
+    );
     other
         .metadata
         .labels
@@ -128,13 +196,24 @@ fn backups_of_other_schedules_are_not_candidates() {
         .unwrap()
         .insert("velero.io/schedule-name".into(), "nightly".into());
     let store = [stored(&other, true)];
-    let choice = choose(lost(), Unrestorable::RemovedBySync, SCHEDULE, at("2026-12-03T12:17:00Z"), &[other], &store);
+    let choice = choose(
+        lost(),
+        Unrestorable::RemovedBySync,
+        SCHEDULE,
+        at("2026-12-03T12:17:00Z"),
+        &[other],
+        &store,
+    );
     assert_eq!(choice.restored_from, None);
 }
 
 #[test]
 fn the_explanation_names_both_backups_and_how_velero_showed_the_loss() {
-    let previous = backup("backstop-storage-loss-20261203121000", "Completed", "2026-12-03T12:10:00Z");
+    let previous = backup(
+        "backstop-storage-loss-20261203121000",
+        "Completed",
+        "2026-12-03T12:10:00Z",
+    );
     let store = [stored(&previous, true)];
     let choice = choose(
         lost(),
@@ -145,9 +224,18 @@ fn the_explanation_names_both_backups_and_how_velero_showed_the_loss() {
         &store,
     );
     let text = choice.explain();
-    assert!(text.contains("backstop-storage-loss-20261203121500 (started 2026-12-03T12:15:00+00:00)"), "{text}");
-    assert!(text.contains("fell back to backstop-storage-loss-20261203121000"), "{text}");
-    assert!(text.contains("Velero's backup sync removed the Backup"), "{text}");
+    assert!(
+        text.contains("backstop-storage-loss-20261203121500 (started 2026-12-03T12:15:00+00:00)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fell back to backstop-storage-loss-20261203121000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Velero's backup sync removed the Backup"),
+        "{text}"
+    );
     let failed = failed_restore().describe("b");
     assert_eq!(
         failed,
