@@ -124,7 +124,7 @@ pub fn choose(
     let mut whole = Vec::new();
     for b in in_cluster.iter().filter(|b| scheduled(b, schedule)) {
         let r = backup::reference(b);
-        if r.name == lost.name || !r.started.is_some_and(|t| t < before) {
+        if r.name == lost.name || r.started.is_none_or(|t| t >= before) {
             continue;
         }
         match stored.iter().find(|s| s.name == r.name) {
