@@ -432,6 +432,29 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
             format!("only applies to pvc-corruption, not {kind}"),
         ),
     }
+    match (s.fault.kind, s.cluster.provider) {
+        (kind @ (FaultKind::NodeLoss | FaultKind::ClusterLoss), Provider::Existing) => fail(
+            "fault.kind",
+            format!(
+                "{kind} {} a cluster the harness did not create: it needs provider: kind",
+                if kind == FaultKind::NodeLoss {
+                    "stops a kind node's container, and would stop a node of"
+                } else {
+                    "deletes the whole cluster, and would delete"
+                }
+            ),
+        ),
+        _ => {}
+    }
+    if s.fault.kind == FaultKind::StorageLoss && !s.velero.install {
+        fail(
+            "fault.kind",
+            "storage-loss deletes or overwrites objects in the backup store: the harness does \
+             that only in the store it creates (velero.install: true), never in a \
+             BackupStorageLocation that was there before"
+                .into(),
+        );
+    }
     if s.fault.mode.is_some() && s.fault.kind != FaultKind::StorageLoss {
         fail(
             "fault.mode",

@@ -5,7 +5,7 @@ use super::steps::{
     Names, argv, create_cluster, delete_cluster, install_velero, load_ledger_image, step,
 };
 use super::{Action, NAMESPACE, Step};
-use crate::scenario::{FaultKind, Scenario, StorageLossMode};
+use crate::scenario::{FaultKind, FsBackup, Scenario, StorageLossMode};
 use crate::timeline::Phase;
 
 /// Pushes the fault, detect and pre-restore steps of the scenario's fault.
@@ -141,24 +141,71 @@ fn node_loss(n: &Names, steps: &mut Vec<Step>) {
     steps.push(ledger_node(n, Phase::Fault));
     steps.push(step(
         Phase::Fault,
+        format!(
+            "Find that node's kind container from its provider ID (kind://docker/{}/<node>); \
+             refuse a control-plane node or one of another cluster → <container>",
+            n.cluster
+        ),
+        Action::Run(n.kubectl(&["get", "node/<node>", "--output=jsonpath={.spec.providerID}"])),
+    ));
+    steps.push(step(
+        Phase::Fault,
         "Stop that node's container",
-        Action::Run(argv(&["docker", "stop", "<node>"])),
+        Action::Run(argv(&["docker", "stop", "<container>"])),
     ));
     steps.push(step(
         Phase::Detect,
-        "See the loss",
-        Action::Wait("Node <node> turns NotReady (watch) and GET /last fails".into()),
+        "See the loss from the API server",
+        Action::Wait(
+            "Node <node>'s Ready condition turns Unknown (the kubelet stopped posting status) \
+             or False (watch, within the fault timeout)"
+                .into(),
+        ),
     ));
     steps.push(stop_ground_truth(Phase::Detect));
     steps.push(step(
         Phase::RestoreStart,
-        "Remove the lost node, so its pods are deleted",
-        Action::Run(n.kubectl(&["delete", "node", "<node>"])),
+        "Remove the ledger pod: no kubelet will ever confirm it gone",
+        Action::Run(n.kubectl_ns(&["delete", "pod/ledger-0", "--grace-period=0", "--force"])),
+    ));
+    steps.push(step(
+        Phase::RestoreStart,
+        "Find the local-path volume pinned to the dead node → <pv>",
+        Action::Run(n.kubectl_ns(&[
+            "get",
+            "pvc/data-ledger-0",
+            "--output=jsonpath={.spec.volumeName}",
+        ])),
+    ));
+    steps.push(step(
+        Phase::RestoreStart,
+        "Delete the claim and its volume (the volume's node affinity names the dead node)",
+        Action::Run(n.kubectl_ns(&["delete", "pvc/data-ledger-0", "--wait=false"])),
+    ));
+    steps.push(step(
+        Phase::RestoreStart,
+        "Delete the volume; wait until it is gone",
+        Action::Run(n.kubectl(&[
+            "delete",
+            "pv/<pv>",
+            "--wait=true",
+            "--timeout=<fault timeout / 2>",
+        ])),
+    ));
+    steps.push(step(
+        Phase::RestoreStart,
+        "If the volume is still there: take its finalizers off (nothing on a dead node runs them) and record them",
+        Action::Run(n.kubectl(&[
+            "patch",
+            "pv/<pv>",
+            "--type=merge",
+            "--patch={\"metadata\":{\"finalizers\":null}}",
+        ])),
     ));
     steps.push(delete_namespace(
         n,
         Phase::RestoreStart,
-        "Delete the namespace: its local-path volume is pinned to the lost node",
+        "Delete the namespace, so the restore recreates it on a surviving worker",
         true,
     ));
 }
@@ -194,38 +241,47 @@ fn cluster_loss(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
 
 fn storage_loss(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
     let bucket = &scenario.store.bucket;
-    let damage = match scenario.fault.storage_mode() {
-        StorageLossMode::DeleteNewestBackup => step(
-            Phase::Fault,
-            "Delete every object of the newest backup from the store",
-            Action::Run(argv(&[
-                "docker",
-                "exec",
-                &n.minio,
-                "mc",
-                "rm",
-                "--recursive",
-                "--force",
-                &format!("local/{bucket}/backups/<newest backup>/"),
-            ])),
-        ),
-        StorageLossMode::CorruptRepository => step(
-            Phase::Fault,
-            "Overwrite the pack files of the namespace's file-system backup repository",
-            Action::Run(argv(&[
-                "docker",
-                "exec",
-                &n.minio,
-                "sh",
-                "-c",
-                &format!(
-                    "for o in $(mc find local/{bucket}/kopia/{NAMESPACE} --name 'p*'); \
-                     do echo corrupted | mc pipe \"$o\"; done"
+    match scenario.fault.storage_mode() {
+        StorageLossMode::DeleteNewestBackup => {
+            steps.push(step(
+                Phase::Fault,
+                format!(
+                    "Find the newest Completed backup of {} that started before the fault → <newest backup>",
+                    n.schedule
                 ),
-            ])),
-        ),
-    };
-    steps.push(damage);
+                Action::Harness(format!(
+                    "S3 (the harness's own client): list s3://{bucket}/backups/, read each \
+                     backups/<name>/velero-backup.json, pick the newest Completed one of the \
+                     Schedule by status.startTimestamp"
+                )),
+            ));
+            steps.push(step(
+                Phase::Fault,
+                "Delete every object of the newest backup from the store",
+                Action::Harness(format!(
+                    "S3: DELETE each object under s3://{bucket}/backups/<newest backup>/, then \
+                     list the folder again: it must be empty; every key is kept in result.json"
+                )),
+            ));
+        }
+        StorageLossMode::CorruptRepository => steps.push(step(
+            Phase::Fault,
+            format!(
+                "Overwrite the data of the namespace's {} repository in the store",
+                scenario.velero.fs_backup
+            ),
+            Action::Harness(format!(
+                "S3: every {} under s3://{bucket}/{} is rewritten with each byte inverted \
+                 (same size) and read back; each key with its SHA-256 before and after is kept \
+                 in result.json",
+                match scenario.velero.fs_backup {
+                    FsBackup::Kopia => "pack blob p*",
+                    FsBackup::Restic => "file under data/",
+                },
+                crate::fault::repository::prefix(scenario.velero.fs_backup, NAMESPACE)
+            )),
+        )),
+    }
     steps.push(delete_namespace(
         n,
         Phase::Fault,
@@ -238,26 +294,45 @@ fn storage_loss(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
         Action::Wait("GET /last fails and the Namespace is gone (watch)".into()),
     ));
     steps.push(stop_ground_truth(Phase::Detect));
-    steps.push(step(
-        Phase::Detect,
-        "List what the store still holds",
-        Action::Run(argv(&[
-            "docker",
-            "exec",
-            &n.minio,
-            "mc",
-            "ls",
-            "--recursive",
-            &format!("local/{bucket}/backups/"),
-        ])),
-    ));
-    steps.push(step(
-        Phase::Detect,
-        "Compare with the Backups Velero reports Completed",
-        Action::Harness(
-            "a Completed backup whose objects are gone is reported as lost; the restore falls \
-             back to the newest one still whole, and the RPO shows the price"
-                .into(),
-        ),
-    ));
+    match scenario.fault.storage_mode() {
+        StorageLossMode::DeleteNewestBackup => {
+            steps.push(step(
+                Phase::Detect,
+                "See how Velero shows the lost backup: removed by its backup sync?",
+                Action::Run(n.kubectl(&["--namespace", "velero", "get", "backup/<newest backup>"])),
+            ));
+            steps.push(step(
+                Phase::Detect,
+                "If it is still listed: try to restore it, and keep Velero's reason when it fails",
+                Action::Apply {
+                    command: n.kubectl(&["create", "--validate=strict", "--filename", "-"]),
+                    manifest: super::manifests::restore(
+                        &format!("{}-newest", n.restore),
+                        NAMESPACE,
+                        "<newest backup>",
+                    ),
+                },
+            ));
+            steps.push(step(
+                Phase::Detect,
+                "Fall back to the newest backup still whole",
+                Action::Harness(
+                    "the newest Completed backup of the Schedule, started before the fault, \
+                     whose velero-backup.json and contents are in the store; newer ones passed \
+                     over are named with the reason, and the RPO comes with the explanation"
+                        .into(),
+                ),
+            ));
+        }
+        StorageLossMode::CorruptRepository => steps.push(step(
+            Phase::Detect,
+            "Judge the restore of the corrupted data",
+            Action::Harness(
+                "after the restore: did it fail (Velero's phase and errors), or did the data \
+                 come back broken (the restored chain breaks)? Either way the verdict is fail \
+                 with that reason"
+                    .into(),
+            ),
+        )),
+    }
 }

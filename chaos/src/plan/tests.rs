@@ -131,14 +131,14 @@ fn each_fault_strikes_with_its_own_command() {
             "pvc-corruption",
             "docker exec <node> dd if=/dev/zero of=<pv-path>/ledger.log bs=1 count=4096",
         ),
-        ("node-loss", "docker stop <node>"),
+        ("node-loss", "docker stop <container>"),
         (
             "cluster-loss",
             "kind delete cluster --name backstop-cluster-loss-0000002a --kubeconfig out/chaos/cluster-loss/kubeconfig",
         ),
         (
             "storage-loss",
-            "docker exec backstop-storage-loss-0000002a-minio mc rm --recursive --force local/backstop/backups/",
+            "kubectl --kubeconfig out/chaos/storage-loss/kubeconfig --context kind-backstop-storage-loss-0000002a delete namespace backstop-chaos",
         ),
     ];
     for (name, command) in cases {
@@ -227,4 +227,105 @@ fn keep_leaves_the_cluster_and_the_store_behind() {
     let full = commands(&plan_for("pvc-corruption"));
     assert!(full.iter().any(|c| c.starts_with("kind delete cluster")));
     assert!(full.iter().any(|c| c.starts_with("docker rm")));
+}
+
+fn plan_of(scenario: &scenario::Scenario, name: &str) -> Plan {
+    let ctx = Context {
+        scenario_file: PathBuf::from(format!("fixtures/scenarios/{name}.yaml")),
+        seed: 42,
+        workdir: PathBuf::from(format!("out/chaos/{name}")),
+        workloads: Vec::new(),
+        keep: false,
+    };
+    build(scenario, &ctx)
+}
+
+fn titles_and_actions(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| {
+            let action = match &s.action {
+                Action::Run(argv) => shell_line(argv),
+                Action::Apply { command, manifest } => {
+                    format!("{}\n{manifest}", shell_line(command))
+                }
+                Action::Wait(what) | Action::Harness(what) => what.clone(),
+                Action::WriteFile { path, .. } => path.display().to_string(),
+            };
+            format!("{}: {} | {action}", s.phase, s.title)
+        })
+        .collect()
+}
+
+fn index_of(lines: &[String], needle: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no step with {needle:?}:\n{}", lines.join("\n")))
+}
+
+#[test]
+fn node_loss_stops_the_container_sees_it_dead_and_clears_the_dead_node_before_the_namespace() {
+    let lines = titles_and_actions(&plan_for("node-loss"));
+    let order = [
+        "--output=jsonpath={.spec.nodeName}",
+        "--output=jsonpath={.spec.providerID}",
+        "docker stop <container>",
+        "Ready condition turns Unknown",
+        "delete pod/ledger-0 --grace-period=0 --force",
+        "delete pvc/data-ledger-0",
+        "delete pv/<pv>",
+        "delete namespace backstop-chaos --wait=true",
+    ];
+    let at: Vec<usize> = order.iter().map(|n| index_of(&lines, n)).collect();
+    assert!(at.is_sorted(), "{at:?}\n{}", lines.join("\n"));
+    assert!(lines[at[3]].starts_with("detect:"), "{}", lines[at[3]]);
+}
+
+#[test]
+fn deleting_the_newest_backup_goes_through_the_harness_s_s3_client_and_tries_its_restore() {
+    let lines = titles_and_actions(&plan_for("storage-loss"));
+    let delete = index_of(
+        &lines,
+        "DELETE each object under s3://backstop/backups/<newest backup>/",
+    );
+    let trial = index_of(&lines, "backupName: <newest backup>");
+    let fallback = index_of(&lines, "Fall back to the newest backup still whole");
+    assert!(delete < trial && trial < fallback, "{}", lines.join("\n"));
+    assert!(lines[delete].starts_with("fault:"));
+    assert!(
+        lines[trial].contains("--validate=strict"),
+        "{}",
+        lines[trial]
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("mc rm")),
+        "no MinIO client inside the container: {}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn corrupting_the_repository_names_the_engine_s_data_objects() {
+    let file = fixtures().join("scenarios/storage-loss.yaml");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("mode: delete-newest-backup", "mode: corrupt-repository");
+    for (engine, objects) in [
+        (
+            "kopia",
+            "every pack blob p* under s3://backstop/kopia/backstop-chaos/",
+        ),
+        (
+            "restic",
+            "every file under data/ under s3://backstop/restic/backstop-chaos/",
+        ),
+    ] {
+        let text = text.replace("fsBackup: kopia", &format!("fsBackup: {engine}"));
+        let s = scenario::parse(&file, &text).unwrap();
+        let lines = titles_and_actions(&plan_of(&s, "storage-loss"));
+        let at = index_of(&lines, objects);
+        assert!(lines[at].starts_with("fault:"), "{}", lines[at]);
+        index_of(&lines, "Judge the restore of the corrupted data");
+    }
 }

@@ -307,3 +307,42 @@ fn the_minio_image_may_be_chosen_but_must_be_a_reference() {
         "{text}"
     );
 }
+
+#[test]
+fn node_loss_and_cluster_loss_never_strike_a_cluster_the_harness_did_not_create() {
+    for (kind, words) in [
+        ("node-loss", "stops a kind node's container"),
+        ("cluster-loss", "deletes the whole cluster"),
+    ] {
+        let text = VALID
+            .replace("provider: kind", "provider: existing")
+            .replace("kind: pvc-corruption", &format!("kind: {kind}"));
+        let message = parse_text(&text).unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!(
+                "fixtures/scenarios/x.yaml: fault.kind: {kind} {words}"
+            )),
+            "{message}"
+        );
+        assert!(message.contains("needs provider: kind"), "{message}");
+        let on_kind = VALID.replace("kind: pvc-corruption", &format!("kind: {kind}"));
+        assert!(parse_text(&on_kind).is_ok(), "{kind} on kind");
+    }
+}
+
+#[test]
+fn storage_loss_never_touches_a_backup_store_that_was_there_before() {
+    let text = VALID
+        .replace("provider: kind", "provider: existing")
+        .replace(
+            "velero: { version: v1.16, fsBackup: kopia }",
+            "velero: { version: v1.16, fsBackup: kopia, install: false, backupStorageLocation: primary }",
+        )
+        .replace("kind: pvc-corruption", "kind: storage-loss");
+    let message = parse_text(&text).unwrap_err().to_string();
+    assert!(
+        message
+            .contains("fault.kind: storage-loss deletes or overwrites objects in the backup store"),
+        "{message}"
+    );
+}
