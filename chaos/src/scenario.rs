@@ -432,8 +432,10 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
             format!("only applies to pvc-corruption, not {kind}"),
         ),
     }
-    match (s.fault.kind, s.cluster.provider) {
-        (kind @ (FaultKind::NodeLoss | FaultKind::ClusterLoss), Provider::Existing) => fail(
+    if let (kind @ (FaultKind::NodeLoss | FaultKind::ClusterLoss), Provider::Existing) =
+        (s.fault.kind, s.cluster.provider)
+    {
+        fail(
             "fault.kind",
             format!(
                 "{kind} {} a cluster the harness did not create: it needs provider: kind",
@@ -443,8 +445,7 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
                     "deletes the whole cluster, and would delete"
                 }
             ),
-        ),
-        _ => {}
+        );
     }
     if s.fault.kind == FaultKind::StorageLoss && !s.velero.install {
         fail(
