@@ -18,7 +18,9 @@ Run through ci/validate-manifests.sh, which provides the Python packages.
      CRDs by --update-schemas: unknown fields are errors unless the schema says
      x-kubernetes-preserve-unknown-fields, as with the API server's strict
      field validation); metadata against the strict ObjectMeta schema.
-   An object whose kind has no schema is an error, never a skip.
+   An object whose kind has no schema is an error, never a skip. The fixtures of
+   custom resources Backstop reads or writes (fixtures/evidence/, fixtures/chaos/drill/)
+   are validated the same way.
 3. Contract checks: what docs/install.md promises of the rendered
    manifests (webhook rules and selectors, RBAC verbs, pod security, the
    certificate chain, the policy ConfigMap equal to fixtures/policy/platform.yaml,
@@ -1067,6 +1069,20 @@ def main() -> int:
     for path in written:
         docs = load_docs(path)
         errs = [e for d in docs for e in v.validate(d)] + ([] if docs else ["no YAML documents"])
+        res.record("schema (files)", rel(path), errs)
+
+    # Velero's records and the clusters they are judged against (audit --verify-backups and the
+    # webhook's evidence read them: policy/src/evidence/tests.rs, webhook/tests/evidence_*.rs),
+    # as `kubectl get -o yaml` exports them: every item of a List is validated on its own.
+    evidence = sorted(glob.glob(os.path.join(ROOT, "fixtures", "evidence", "**", "*.yaml"), recursive=True))
+    evidence = [p for p in evidence if os.path.basename(p) != "policy.yaml"]
+    if not evidence:
+        res.record("schema (files)", "fixtures/evidence has files", ["no files found"])
+    for path in evidence:
+        objs = []
+        for d in load_docs(path):
+            objs += d.get("items") or [] if d.get("kind") == "List" else [d]
+        errs = [f"{ident(o)}: {e}" for o in objs for e in v.validate(o)] + ([] if objs else ["no objects"])
         res.record("schema (files)", rel(path), errs)
 
     # Contract checks on the rendered bundles.

@@ -9,9 +9,11 @@
 //! - `last-backup-failed`: the newest *finished* backup of a covering schedule is `Failed`,
 //!   `PartiallyFailed` or `FailedValidation`. A newer backup still running is not judged yet.
 //! - `last-backup-missed-volume` (PVCs): the newest finished backup is `Completed` but holds no
-//!   copy of the claim's data: no `Completed` PodVolumeBackup for it, or, where coverage expects
-//!   a snapshot, fewer snapshots completed than attempted (the Backup counts them; cluster
-//!   objects do not attribute snapshots to claims).
+//!   copy of the claim's data: no `Completed` PodVolumeBackup for it; where coverage expects a
+//!   CSI snapshot moved by the data mover (the backup's `snapshotMoveData`), no `Completed`
+//!   DataUpload for it; where it expects a snapshot left in place, fewer snapshots completed
+//!   than attempted (the Backup counts them: Velero deletes a backup's VolumeSnapshots once it
+//!   finalizes, so no cluster object names them per claim).
 //! - `backup-overdue`: the achieved RPO (now − start of the newest `Completed` backup that holds
 //!   the object) is beyond the predicted worst case (the merged firings of every covering
 //!   schedule plus the reconcile tick, as coverage computes it) plus [`overdue_tolerance`].
@@ -29,7 +31,7 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::coverage::CoverageIndex;
-use crate::velero::{Backup, PodVolumeBackup};
+use crate::velero::{Backup, DataUpload, PodVolumeBackup};
 use crate::verdict::{Gap, ObjectKind, Verdict};
 
 use records::Records;
@@ -47,11 +49,13 @@ pub fn overdue_tolerance(worst_case: Duration) -> Duration {
     (worst_case / 4).clamp(OVERDUE_TOLERANCE_MIN, OVERDUE_TOLERANCE_MAX)
 }
 
-/// Velero's records, as read from a cluster or from exported manifests.
-#[derive(Debug, Clone, Copy)]
+/// Velero's records, as read from a cluster, its caches or exported manifests. DataUploads
+/// are optional: without any of a backup, its own counters stand in for them.
+#[derive(Debug, Clone, Default)]
 pub struct VeleroRecords<'a> {
-    pub backups: &'a [Backup],
-    pub pod_volume_backups: &'a [PodVolumeBackup],
+    pub backups: Vec<&'a Backup>,
+    pub pod_volume_backups: Vec<&'a PodVolumeBackup>,
+    pub data_uploads: Vec<&'a DataUpload>,
 }
 
 /// One backup as the evidence reports it.
@@ -77,8 +81,13 @@ pub struct ScheduleEvidence {
     pub last_completed: Option<BackupSummary>,
     /// now − start of `last_completed`.
     pub last_completed_age: Option<Duration>,
-    /// `last_completed_age` (or, with none, the schedule's own age) is past `worst_case` plus
-    /// [`overdue_tolerance`].
+    /// What the schedule's restorable data dates from: the start of `last_completed`, or,
+    /// before its first `Completed` backup, the schedule's creation (when known).
+    pub restorable_since: Option<Timestamp>,
+    /// `worst_case` plus [`overdue_tolerance`]: past this age of `restorable_since` the schedule
+    /// is overdue. `None` for a schedule that is paused, invalid or never fires.
+    pub overdue_after: Option<Duration>,
+    /// `restorable_since` is older than `overdue_after`.
     pub overdue: bool,
 }
 
@@ -95,6 +104,8 @@ pub struct ObjectEvidence {
     pub predicted_rpo: Option<Duration>,
     /// now − start of the newest `Completed` backup holding it; `None` when none does.
     pub achieved_rpo: Option<Duration>,
+    /// The start of that backup (what `achieved_rpo` counts from).
+    pub restorable_since: Option<Timestamp>,
     /// That backup's name.
     pub restorable_from: Option<String>,
     /// Evidence gaps: `last-backup-missed-volume`, `last-backup-failed`, `backup-overdue`.
@@ -118,24 +129,19 @@ impl Evidence {
 }
 
 /// The evidence of every protected, non-exempt object in `verdicts` (from `index`), read from
-/// the backups and PodVolumeBackups of the policy's Velero namespace. `schedule_created` gives
-/// each Schedule's creation time (a schedule with no `Completed` backup is overdue once it is
-/// older than its worst case plus the tolerance).
+/// Velero's records in the policy's Velero namespace. A schedule with no `Completed` backup is
+/// overdue once it is older (its creation, as the index knows it) than its worst case plus the
+/// tolerance.
 pub fn gather(
     index: &CoverageIndex,
     verdicts: &[Verdict],
-    records: VeleroRecords<'_>,
-    schedule_created: &HashMap<String, Timestamp>,
+    records: &VeleroRecords<'_>,
     now: Timestamp,
 ) -> Evidence {
-    let records = Records::new(
-        &index.policy().velero_namespace,
-        records.backups,
-        records.pod_volume_backups,
-    );
+    let records = Records::new(&index.policy().velero_namespace, records);
     let schedules: Vec<ScheduleEvidence> = index
         .schedules()
-        .map(|schedule| judge::schedule(schedule, &records, schedule_created, now))
+        .map(|schedule| judge::schedule(schedule, &records, now))
         .collect();
     let by_name: HashMap<&str, &ScheduleEvidence> = schedules
         .iter()

@@ -6,7 +6,7 @@ use crate::objects::{
     NamespaceFacts, PersistentVolumeFacts, PodFacts, PvcFacts, SnapshotLocationFacts,
     StorageClassFacts, StorageLocationFacts, VolumeSnapshotClassFacts,
 };
-use crate::velero::{Backup, PodVolumeBackup, Schedule};
+use crate::velero::{Backup, DataUpload, PodVolumeBackup, Schedule};
 use crate::{PolicyError, yaml};
 
 #[derive(Debug, Default, Clone)]
@@ -23,6 +23,7 @@ pub struct Inventory {
     /// Velero's records of what really ran: read by `crate::evidence`, never by coverage.
     pub backups: Vec<Backup>,
     pub pod_volume_backups: Vec<PodVolumeBackup>,
+    pub data_uploads: Vec<DataUpload>,
     /// BackupStorageLocations, when known: always in a cluster; from manifests only once they
     /// hold one (a repository without any says nothing about the cluster's locations, so the
     /// location checks are left out rather than failing every schedule).
@@ -90,6 +91,7 @@ impl Inventory {
             ("velero.io", "PodVolumeBackup") => self
                 .pod_volume_backups
                 .push(yaml::decode(document, origin)?),
+            ("velero.io", "DataUpload") => self.data_uploads.push(yaml::decode(document, origin)?),
             ("velero.io", "VolumeSnapshotLocation") => self
                 .snapshot_locations
                 .push(yaml::decode(document, origin)?),

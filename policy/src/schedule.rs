@@ -111,6 +111,9 @@ pub struct CompiledSchedule {
     /// `1h1m (best schedule hourly: "0 * * * *" leaves gaps of up to 1h, plus the 1m reconcile
     /// tick)`, written once here rather than into every verdict that quotes it.
     pub rpo_summary: String,
+    /// When the Schedule object was created (its metadata), if known: backup evidence counts a
+    /// schedule that never completed a backup as overdue from then.
+    pub created: Option<k8s_openapi::jiff::Timestamp>,
 }
 
 impl CompiledSchedule {
@@ -215,6 +218,11 @@ impl CompiledSchedule {
             labels,
             snapshot_volumes: template.snapshot_volumes != Some(false),
             default_volumes_to_fs_backup: template.default_volumes_to_fs_backup == Some(true),
+            created: schedule
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|time| time.0),
         }
     }
 

@@ -1,7 +1,8 @@
-//! Velero `velero.io/v1` custom resources, with the fields Backstop reads.
+//! Velero `velero.io/v1` custom resources (and the data mover's `velero.io/v2alpha1`
+//! DataUpload), with the fields Backstop reads.
 //!
 //! Unknown fields are tolerated (serde ignores them), so newer Velero versions still decode.
-//! Schemas follow the upstream CRDs in `config/crd/v1/bases`.
+//! Schemas follow the upstream CRDs in `config/crd/v1/bases` and `config/crd/v2alpha1/bases`.
 
 use std::collections::BTreeMap;
 
@@ -140,6 +141,13 @@ pub struct BackupStatus {
     pub csi_volume_snapshots_attempted: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csi_volume_snapshots_completed: Option<u32>,
+    /// Asynchronous plugin operations (one per DataUpload of the data mover, among others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_item_operations_attempted: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_item_operations_completed: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_item_operations_failed: Option<u32>,
 }
 
 /// A PodVolumeBackup: one pod volume that a Backup copies by file-system backup
@@ -186,6 +194,39 @@ pub struct PodVolumeBackupStatus {
     pub start_timestamp: Option<Time>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_timestamp: Option<Time>,
+}
+
+/// A DataUpload (`velero.io/v2alpha1`): the data mover's copy of one claim's CSI snapshot, made
+/// when a backup has `snapshotMoveData` (`pkg/backup/actions/csi/pvc_action.go`,
+/// `newDataUpload`). Created in the backup's namespace, labelled with its backup's name
+/// ([`keys::BACKUP_NAME`]); it stays until the backup is deleted.
+#[derive(CustomResource, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "velero.io",
+    version = "v2alpha1",
+    kind = "DataUpload",
+    namespaced,
+    status = "DataUploadStatus",
+    schema = "disabled"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DataUploadSpec {
+    /// The claim whose snapshot is moved, and its namespace.
+    #[serde(default, rename = "sourcePVC")]
+    pub source_pvc: String,
+    #[serde(default)]
+    pub source_namespace: String,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DataUploadStatus {
+    /// `New`, `Accepted`, `Prepared`, `InProgress`, `Canceling`, `Canceled`, `Completed`,
+    /// `Failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// A Velero Restore.

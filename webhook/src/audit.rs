@@ -16,7 +16,7 @@ use crate::error::EXIT_GAPS;
 use crate::manifests::{load_inventory, load_policy};
 
 pub use cluster::{
-    client as cluster_client, load_inventory as load_cluster_inventory,
+    ClusterRecords, client as cluster_client, load_inventory as load_cluster_inventory,
     load_records as load_cluster_records,
 };
 pub use render::{AuditReport, ScheduleSummary};
@@ -81,8 +81,10 @@ fn read_cluster(
         let client = cluster::client(context).await?;
         let mut inventory = cluster::load_inventory(client.clone(), velero_namespace).await?;
         if with_records {
-            (inventory.backups, inventory.pod_volume_backups) =
-                cluster::load_records(client, velero_namespace).await?;
+            let records = cluster::load_records(client, velero_namespace).await?;
+            inventory.backups = records.backups;
+            inventory.pod_volume_backups = records.pod_volume_backups;
+            inventory.data_uploads = records.data_uploads;
         }
         Ok(inventory)
     })

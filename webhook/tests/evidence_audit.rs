@@ -1,31 +1,34 @@
 //! `audit --verify-backups`: the real binary over the exported Velero records of
-//! `fixtures/evidence/` (`kubectl get … -o yaml` Lists, shaped by `ci/schemas/velero.io/`), and
-//! `--cluster` reading the same records from the mock API server of `support/apiserver.rs`
-//! (answers from `fixtures/apiserver-captures/`, each case names its capture and exchange).
+//! `fixtures/evidence/` (`kubectl get … -o yaml` Lists, validated against `ci/schemas/` by
+//! `ci/validate-manifests.sh`), and `--cluster` reading the same records of every case from
+//! the mock API server of `support/apiserver.rs` (answers from `fixtures/apiserver-captures/`,
+//! each named where it is served, in `support/evidence.rs`).
 
 // Test code: a failed unwrap is a failed test (clippy only exempts #[test] functions).
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
+mod support {
+    #[path = "apiserver.rs"]
+    pub mod apiserver;
+    #[path = "evidence.rs"]
+    pub mod evidence;
+}
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use apiserver::{Captured, MockApiServer, custom_list};
-use backstop_webhook::audit::load_cluster_records;
+use backstop_webhook::WebhookError;
+use backstop_webhook::audit::{ClusterRecords, load_cluster_records};
 use backstop_webhook::manifests::{load_inventory, load_policy};
+use http::Method;
 use policy::CoverageIndex;
-use policy::evidence::{VeleroRecords, gather};
+use policy::evidence::{Evidence, VeleroRecords, gather};
 use serde_json::Value;
-
-const NOW: &str = "2026-12-03T02:30:00Z";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use support::apiserver::{Captured, MockApiServer};
+use support::evidence::{
+    NOW, POD_VOLUME_BACKUPS, SCENARIOS, VELERO_V1_DISCOVERY, cluster_of, list_answer,
+    manifest_paths, repo, serve_records,
+};
 
 fn audit(scenario: &str, output: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_backstop-webhook"))
@@ -37,7 +40,8 @@ fn audit(scenario: &str, output: &str) -> Output {
             "--manifests",
         ])
         .arg(format!(
-            "fixtures/evidence/cluster,fixtures/evidence/{scenario}"
+            "fixtures/evidence/{},fixtures/evidence/{scenario}",
+            cluster_of(scenario)
         ))
         .args(["--verify-backups", "--now", NOW, "--output", output])
         .output()
@@ -139,101 +143,170 @@ fn now_without_verify_backups_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-/// The items of a fixture's `kind: List`, as a custom-resource list answer keeps them (with
-/// apiVersion and kind), split by kind.
-fn fixture_items(scenario: &str, kind: &str) -> Vec<Value> {
-    let path = repo().join(format!("fixtures/evidence/{scenario}/backups.yaml"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let list = policy::yaml::documents(&text, "backups.yaml")
-        .unwrap()
-        .remove(0);
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|item| item["kind"] == kind)
-        .cloned()
-        .collect()
+#[test]
+fn a_data_mover_backup_holds_the_claim_through_its_completed_data_upload() {
+    let (code, orders, codes) = judged("data-mover-upload-completed", "orders");
+    assert_eq!(code, Some(0), "{codes:?}");
+    assert_eq!(orders["restorableFrom"], "daily-20261203020005");
+    assert_eq!(orders["achievedRpoSeconds"], 29 * 60 + 55);
 }
 
-#[tokio::test]
-async fn verify_backups_on_a_cluster_lists_backups_and_pod_volume_backups_read_only() {
-    let server = MockApiServer::start().await;
-    // Capture 03, exchange 3: a 200 custom-resource list (its status and headers), with the
-    // fixture's objects as items; capture 04: velero.io/v1 discovery.
-    let scenario = "completed-backup-skipped-hostpath-volume";
-    for (path, kind) in [
-        ("/apis/velero.io/v1/namespaces/velero/backups", "Backup"),
-        (
-            "/apis/velero.io/v1/namespaces/velero/podvolumebackups",
-            "PodVolumeBackup",
-        ),
-    ] {
-        let body = custom_list("velero.io/v1", kind, "4417", &fixture_items(scenario, kind));
-        server.get(
-            path,
-            Captured::response("03-get-missing-object-and-missing-namespace.json", 3)
-                .with_json(&body),
-        );
-    }
-    server.get(
-        "/apis/velero.io/v1",
-        Captured::response("04-discovery-velero-v1.json", 0),
+#[test]
+fn a_failed_data_upload_makes_the_newest_backup_a_failure_and_the_older_one_restores() {
+    let (code, orders, _) = judged("data-mover-upload-failed-after-completed", "orders");
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        orders["findings"],
+        serde_json::json!(["last-backup-failed"])
     );
-    let (backups, volumes) = load_cluster_records(server.client(), "velero")
+    assert_eq!(orders["restorableFrom"], "daily-20261202020004");
+}
+
+/// The evidence of `scenario` judged from Velero's records as the mock API server lists them,
+/// and from the scenario's export, over the same manifests of the cluster.
+async fn judged_from_cluster_and_export(scenario: &str) -> (Evidence, Evidence) {
+    let server = MockApiServer::start().await;
+    serve_records(&server, scenario);
+    let from_cluster = load_cluster_records(server.client(), "velero")
         .await
         .unwrap();
-    assert_eq!(backups.len(), 1);
-    assert_eq!(volumes.len(), 1);
     assert!(
-        server
-            .seen()
-            .iter()
-            .all(|seen| seen.method == http::Method::GET),
+        server.seen().iter().all(|seen| seen.method == Method::GET),
         "read-only"
     );
     assert!(server.unrouted().is_empty(), "{:?}", server.unrouted());
 
     let policy = Arc::new(load_policy(&repo().join("fixtures/evidence/policy.yaml")).unwrap());
-    let inventory = load_inventory(&[
-        repo().join("fixtures/evidence/cluster"),
-        repo().join(format!("fixtures/evidence/{scenario}/cache-claim.yaml")),
-    ])
-    .unwrap();
+    let mut inventory = load_inventory(&manifest_paths(scenario)).unwrap();
+    let from_export = ClusterRecords {
+        backups: std::mem::take(&mut inventory.backups),
+        pod_volume_backups: std::mem::take(&mut inventory.pod_volume_backups),
+        data_uploads: std::mem::take(&mut inventory.data_uploads),
+    };
     let index = CoverageIndex::build(policy, inventory);
-    let evidence = gather(
-        &index,
-        &index.evaluate_all(),
-        VeleroRecords {
-            backups: &backups,
-            pod_volume_backups: &volumes,
-        },
-        &HashMap::new(),
-        NOW.parse().unwrap(),
-    );
-    let cache = evidence.objects.iter().find(|o| o.name == "cache").unwrap();
-    assert_eq!(cache.findings[0].code.as_str(), "last-backup-missed-volume");
-    let orders = evidence
+    let verdicts = index.evaluate_all();
+    let judge = |records: &ClusterRecords| {
+        gather(
+            &index,
+            &verdicts,
+            &VeleroRecords {
+                backups: records.backups.iter().collect(),
+                pod_volume_backups: records.pod_volume_backups.iter().collect(),
+                data_uploads: records.data_uploads.iter().collect(),
+            },
+            NOW.parse().unwrap(),
+        )
+    };
+    (judge(&from_cluster), judge(&from_export))
+}
+
+/// Every gap code of every object's evidence, as `namespace/name: code`.
+fn finding_codes(evidence: &Evidence) -> Vec<String> {
+    evidence
         .objects
         .iter()
-        .find(|o| o.name == "orders")
-        .unwrap();
-    assert!(orders.findings.is_empty(), "{:?}", orders.findings);
+        .flat_map(|object| {
+            object.findings.iter().map(move |gap| {
+                format!(
+                    "{}/{}: {}",
+                    object.namespace,
+                    object.name,
+                    gap.code.as_str()
+                )
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_case_reads_from_a_cluster_exactly_as_from_its_export() {
+    for (scenario, _) in SCENARIOS {
+        let (cluster, export) = judged_from_cluster_and_export(scenario).await;
+        assert_eq!(cluster, export, "{scenario}");
+        assert!(!cluster.objects.is_empty(), "{scenario}");
+    }
+}
+
+#[tokio::test]
+async fn a_completed_backup_with_every_volume_read_from_a_cluster_has_no_finding() {
+    let (cluster, _) = judged_from_cluster_and_export("completed-backup-with-every-volume").await;
+    assert_eq!(finding_codes(&cluster), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_completed_backup_that_skipped_a_hostpath_claim_read_from_a_cluster_missed_it() {
+    let (cluster, _) =
+        judged_from_cluster_and_export("completed-backup-skipped-hostpath-volume").await;
+    assert_eq!(
+        finding_codes(&cluster),
+        ["shop/cache: last-backup-missed-volume"]
+    );
+}
+
+#[tokio::test]
+async fn a_partially_failed_newest_backup_read_from_a_cluster_fails_and_the_older_restores() {
+    let (cluster, _) =
+        judged_from_cluster_and_export("partially-failed-newest-after-completed").await;
+    assert_eq!(
+        finding_codes(&cluster),
+        [
+            "shop/shop: last-backup-failed",
+            "shop/orders: last-backup-failed"
+        ]
+    );
+    let orders = cluster.objects.iter().find(|o| o.name == "orders").unwrap();
+    assert_eq!(
+        orders.restorable_from.as_deref(),
+        Some("daily-20261202020004")
+    );
+}
+
+#[tokio::test]
+async fn an_overdue_schedule_read_from_a_cluster_is_overdue() {
+    let (cluster, _) = judged_from_cluster_and_export("overdue-schedule").await;
+    assert!(cluster.schedules[0].overdue);
+    assert_eq!(
+        finding_codes(&cluster),
+        ["shop/shop: backup-overdue", "shop/orders: backup-overdue"]
+    );
+}
+
+#[tokio::test]
+async fn a_backup_in_progress_read_from_a_cluster_is_not_judged_yet() {
+    let (cluster, _) = judged_from_cluster_and_export("in-progress-newest-not-judged").await;
+    assert_eq!(finding_codes(&cluster), Vec::<String>::new());
+    let orders = cluster.objects.iter().find(|o| o.name == "orders").unwrap();
+    assert!(
+        orders.notes.iter().any(|note| note.contains("InProgress")),
+        "{:?}",
+        orders.notes
+    );
+}
+
+#[tokio::test]
+async fn data_uploads_read_from_a_cluster_that_serves_the_data_mover_api_hold_the_claim() {
+    let (cluster, _) = judged_from_cluster_and_export("data-mover-upload-completed").await;
+    assert_eq!(finding_codes(&cluster), Vec::<String>::new());
+    let (cluster, _) =
+        judged_from_cluster_and_export("data-mover-upload-failed-after-completed").await;
+    assert_eq!(
+        finding_codes(&cluster),
+        [
+            "shop/shop: last-backup-failed",
+            "shop/orders: last-backup-failed"
+        ]
+    );
 }
 
 #[tokio::test]
 async fn verify_backups_without_the_pod_volume_backup_crd_names_it() {
     let server = MockApiServer::start().await;
+    serve_records(&server, "completed-backup-with-every-volume");
+    // Capture 01, exchange 5: an unserved resource of a served group (text/plain 404); capture
+    // 04's discovery (the real velero.io/v1 list) with podvolumebackups removed.
     server.get(
-        "/apis/velero.io/v1/namespaces/velero/backups",
-        Captured::response("03-get-missing-object-and-missing-namespace.json", 3)
-            .with_json(&custom_list("velero.io/v1", "Backup", "4417", &[])),
-    );
-    // Capture 01, exchange 0: an unserved resource's text/plain 404; capture 04's discovery
-    // (the real velero.io/v1 list, with podvolumebackups removed).
-    server.get(
-        "/apis/velero.io/v1/namespaces/velero/podvolumebackups",
-        Captured::response("01-unserved-group-404-text-plain.json", 0),
+        POD_VOLUME_BACKUPS,
+        Captured::response("01-unserved-group-404-text-plain.json", 5),
     );
     let mut discovery = Captured::response("04-discovery-velero-v1.json", 0).json();
     discovery["resources"]
@@ -241,14 +314,42 @@ async fn verify_backups_without_the_pod_volume_backup_crd_names_it() {
         .unwrap()
         .retain(|resource| resource["name"] != "podvolumebackups");
     server.get(
-        "/apis/velero.io/v1",
+        VELERO_V1_DISCOVERY,
         Captured::response("04-discovery-velero-v1.json", 0).with_json(&discovery),
     );
     let error = load_cluster_records(server.client(), "velero")
         .await
         .unwrap_err();
+    assert!(matches!(error, WebhookError::CrdMissing { .. }), "{error}");
     assert_eq!(
         error.to_string(),
         "the CustomResourceDefinition podvolumebackups.velero.io is not installed in this cluster (is Velero installed?)"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_data_upload_list_is_no_evidence_against_a_backup_without_the_data_mover() {
+    // A cluster that serves velero.io/v2alpha1 with no DataUploads: file-system backups are
+    // judged as before.
+    let server = MockApiServer::start().await;
+    serve_records(&server, "completed-backup-with-every-volume");
+    server.get(
+        support::evidence::DATA_UPLOADS,
+        list_answer("velero.io/v2alpha1", "DataUpload", &[]),
+    );
+    server.get(
+        support::evidence::VELERO_V2ALPHA1_DISCOVERY,
+        support::evidence::v2alpha1_discovery(),
+    );
+    let records = load_cluster_records(server.client(), "velero")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            records.backups.len(),
+            records.pod_volume_backups.len(),
+            records.data_uploads.len()
+        ),
+        (1, 1, 0)
     );
 }

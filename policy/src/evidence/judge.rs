@@ -9,7 +9,7 @@ use k8s_openapi::jiff::Timestamp;
 use crate::coverage::{CoverageIndex, DataRoute};
 use crate::duration::format_human;
 use crate::schedule::{CompiledSchedule, ScheduleState};
-use crate::velero::{Backup, PodVolumeBackup};
+use crate::velero::{Backup, DataUpload, PodVolumeBackup};
 use crate::verdict::{Gap, GapCode, ObjectKind, Severity, Verdict};
 
 use super::records::{self, PhaseClass, Records};
@@ -58,27 +58,20 @@ fn data_time(backup: &Backup) -> Option<Timestamp> {
 pub(super) fn schedule(
     schedule: &CompiledSchedule,
     records: &Records<'_>,
-    created: &HashMap<String, Timestamp>,
     now: Timestamp,
 ) -> ScheduleEvidence {
     let backups = live(records, &schedule.name);
     let last_completed = backups.iter().copied().find(|backup| is_completed(backup));
-    let last_completed_age = last_completed
-        .and_then(data_time)
-        .map(|time| since(now, time));
+    let last_completed_time = last_completed.and_then(data_time);
+    let restorable_since = last_completed_time.or(schedule.created);
     let worst_case = schedule.worst_rpo();
-    let overdue = match (schedule.state(), worst_case) {
-        (ScheduleState::Active, Some(worst)) => {
-            let limit = worst + overdue_tolerance(worst);
-            match last_completed_age {
-                Some(age) => age > limit,
-                None => created
-                    .get(&schedule.name)
-                    .is_some_and(|created| since(now, *created) > limit),
-            }
-        }
-        _ => false,
+    let overdue_after = match (schedule.state(), worst_case) {
+        (ScheduleState::Active, Some(worst)) => Some(worst + overdue_tolerance(worst)),
+        _ => None,
     };
+    let overdue = overdue_after
+        .zip(restorable_since)
+        .is_some_and(|(limit, since_time)| since(now, since_time) > limit);
     ScheduleEvidence {
         schedule: schedule.name.clone(),
         worst_case,
@@ -88,7 +81,9 @@ pub(super) fn schedule(
             .find(|backup| is_finished(backup))
             .map(|backup| summary(backup)),
         last_completed: last_completed.map(summary),
-        last_completed_age,
+        last_completed_age: last_completed_time.map(|time| since(now, time)),
+        restorable_since,
+        overdue_after,
         overdue,
     }
 }
@@ -105,15 +100,34 @@ enum Wanted<'a> {
     },
 }
 
-/// Why a Completed backup holds no copy of a claim's data; `None` when it holds one.
-fn missing_data(records: &Records<'_>, backup: &Backup, wanted: Wanted<'_>) -> Option<String> {
+/// Whether a backup holds a copy of what is wanted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Holding {
+    Held,
+    /// Velero's own record of the claim's copy (a PodVolumeBackup or DataUpload) says why not.
+    Recorded(String),
+    /// Velero kept no record of a copy: why that means the data is missing.
+    Unrecorded(String),
+}
+
+impl Holding {
+    fn missing(&self) -> Option<&str> {
+        match self {
+            Self::Held => None,
+            Self::Recorded(reason) | Self::Unrecorded(reason) => Some(reason),
+        }
+    }
+}
+
+/// Whether `backup` holds a copy of a claim's data, along the route coverage predicts.
+fn holding(records: &Records<'_>, backup: &Backup, wanted: Wanted<'_>) -> Holding {
     let Wanted::Claim {
         namespace,
         claim,
         route,
     } = wanted
     else {
-        return None;
+        return Holding::Held;
     };
     let name = backup.metadata.name.as_deref().unwrap_or_default();
     let volumes = records.claim_volumes(name, namespace, claim);
@@ -121,29 +135,28 @@ fn missing_data(records: &Records<'_>, backup: &Backup, wanted: Wanted<'_>) -> O
         .iter()
         .any(|volume| pvb_phase(volume) == "Completed")
     {
-        return None;
+        return Holding::Held;
     }
     let status = backup.status.as_ref();
-    let counted = |attempted: Option<u32>, completed: Option<u32>, kind: &str| {
-        let (attempted, completed) = (attempted.unwrap_or(0), completed.unwrap_or(0));
-        (attempted == 0 || completed < attempted).then(|| {
-            format!(
-                "coverage expects a {kind} snapshot of it, and Velero completed {completed} of the {attempted} {kind} snapshots it attempted in this backup (snapshots are counted per backup, not named per claim: `velero backup describe {name} --details`)"
-            )
-        })
-    };
     match route {
+        DataRoute::CsiSnapshot if volumes.is_empty() && moves_data(backup) => {
+            moved_data(records, backup, namespace, claim)
+        }
         DataRoute::CsiSnapshot if volumes.is_empty() => counted(
+            name,
             status.and_then(|s| s.csi_volume_snapshots_attempted),
             status.and_then(|s| s.csi_volume_snapshots_completed),
-            "CSI",
+            "a CSI snapshot of it",
+            "CSI snapshots",
         ),
         DataRoute::NativeSnapshot if volumes.is_empty() => counted(
+            name,
             status.and_then(|s| s.volume_snapshots_attempted),
             status.and_then(|s| s.volume_snapshots_completed),
-            "native",
+            "a native snapshot of it",
+            "native snapshots",
         ),
-        _ => Some(match volumes.first() {
+        _ => match volumes.first() {
             Some(volume) => {
                 let message = volume
                     .status
@@ -151,24 +164,106 @@ fn missing_data(records: &Records<'_>, backup: &Backup, wanted: Wanted<'_>) -> O
                     .and_then(|status| status.message.as_deref())
                     .filter(|message| !message.is_empty())
                     .map_or_else(String::new, |message| format!(": {message}"));
-                format!(
+                Holding::Recorded(format!(
                     "its PodVolumeBackup {} (pod {}/{}, volume {:?}) is {}{message}",
                     volume.metadata.name.as_deref().unwrap_or_default(),
                     volume.spec.pod.namespace,
                     volume.spec.pod.name,
                     volume.spec.volume,
                     pvb_phase(volume),
-                )
+                ))
             }
             None => {
                 let warnings = status.and_then(|s| s.warnings).unwrap_or(0);
-                format!(
+                Holding::Unrecorded(format!(
                     "Velero made no PodVolumeBackup for it, so the backup holds the claim object but not its data; a volume Velero's file-system backup skips (hostPath, a raw block device, a volume no container mounts) leaves only a warning in the backup log (`velero backup logs {name}`; this backup counts {warnings} warning{})",
                     if warnings == 1 { "" } else { "s" }
-                )
+                ))
             }
-        }),
+        },
     }
+}
+
+/// Whether `backup` moves its CSI snapshots' data with the data mover (its own
+/// `spec.snapshotMoveData`, which may differ from its schedule's template today).
+fn moves_data(backup: &Backup) -> bool {
+    backup.spec.snapshot_move_data == Some(true)
+}
+
+/// Snapshots the Backup counts but no cluster object names per claim: held when every one it
+/// attempted completed. Velero deletes a backup's VolumeSnapshots (and their contents) once it
+/// finalizes (`pkg/backup/actions/csi/volumesnapshot_action.go`, `Execute` in `Finalizing`),
+/// so nothing finer is left to read.
+fn counted(
+    backup: &str,
+    attempted: Option<u32>,
+    completed: Option<u32>,
+    one: &str,
+    many: &str,
+) -> Holding {
+    let (attempted, completed) = (attempted.unwrap_or(0), completed.unwrap_or(0));
+    if attempted > 0 && completed >= attempted {
+        return Holding::Held;
+    }
+    Holding::Unrecorded(format!(
+        "coverage expects {one}, and Velero completed {completed} of the {attempted} {many} it attempted in this backup (counted per backup, not named per claim: `velero backup describe {backup} --details`)"
+    ))
+}
+
+/// The data mover's record of a claim: a `Completed` DataUpload of `backup` for it. Without
+/// any DataUpload of the backup (an export without them, or a cluster that does not serve
+/// `velero.io/v2alpha1`), the backup's item-operation counters stand in, as [`counted`].
+fn moved_data(records: &Records<'_>, backup: &Backup, namespace: &str, claim: &str) -> Holding {
+    let name = backup.metadata.name.as_deref().unwrap_or_default();
+    let uploads = records.uploads(name);
+    if uploads.is_empty() {
+        let status = backup.status.as_ref();
+        return counted(
+            name,
+            status.and_then(|s| s.backup_item_operations_attempted),
+            status.and_then(|s| s.backup_item_operations_completed),
+            "a CSI snapshot of it moved by the data mover",
+            "item operations (DataUploads among them)",
+        );
+    }
+    let of_claim: Vec<&DataUpload> = uploads
+        .into_iter()
+        .filter(|upload| {
+            upload.spec.source_namespace == namespace && upload.spec.source_pvc == claim
+        })
+        .collect();
+    if of_claim
+        .iter()
+        .any(|upload| upload_phase(upload) == "Completed")
+    {
+        return Holding::Held;
+    }
+    match of_claim.first() {
+        Some(upload) => {
+            let message = upload
+                .status
+                .as_ref()
+                .and_then(|status| status.message.as_deref())
+                .filter(|message| !message.is_empty())
+                .map_or_else(String::new, |message| format!(": {message}"));
+            Holding::Recorded(format!(
+                "its DataUpload {} (the data mover's copy of its CSI snapshot) is {}{message}",
+                upload.metadata.name.as_deref().unwrap_or_default(),
+                upload_phase(upload),
+            ))
+        }
+        None => Holding::Unrecorded(format!(
+            "coverage expects a CSI snapshot of it moved by the data mover, and Velero made no DataUpload for it (the backup has DataUploads for other claims); the CSI plugin skipped the claim, which the backup log says (`velero backup logs {name}`)"
+        )),
+    }
+}
+
+fn upload_phase(upload: &DataUpload) -> &str {
+    upload
+        .status
+        .as_ref()
+        .and_then(|status| status.phase.as_deref())
+        .unwrap_or("New")
 }
 
 fn pvb_phase(volume: &PodVolumeBackup) -> &str {
@@ -186,6 +281,25 @@ fn describe(backup: &Backup) -> String {
         Some(started) => format!("{name} ({phase}, started {started})"),
         None => format!("{name} ({phase})"),
     }
+}
+
+/// Velero's own words for why a backup failed: its failure reason and validation errors.
+fn failure_reasons(backup: &Backup) -> String {
+    let status = backup.status.as_ref();
+    let mut out = String::new();
+    if let Some(reason) = status
+        .and_then(|s| s.failure_reason.as_deref())
+        .filter(|reason| !reason.is_empty())
+    {
+        out.push_str(&format!(", failure reason: {reason}"));
+    }
+    let errors = status
+        .and_then(|s| s.validation_errors.as_deref())
+        .unwrap_or_default();
+    if !errors.is_empty() {
+        out.push_str(&format!(", validation errors: {}", errors.join("; ")));
+    }
+    out
 }
 
 fn error(code: GapCode, schedule: &str, message: String) -> Gap {
@@ -242,23 +356,24 @@ pub(super) fn object(
             Some(last) if !is_completed(last) => {
                 let status = last.status.as_ref();
                 let errors = status.and_then(|s| s.errors).unwrap_or(0);
-                let reason = status
-                    .and_then(|s| s.failure_reason.as_deref())
-                    .filter(|reason| !reason.is_empty())
-                    .map_or_else(String::new, |reason| format!(", failure reason: {reason}"));
                 let name = last.metadata.name.as_deref().unwrap_or_default();
+                let claim = match holding(records, last, *wanted) {
+                    Holding::Recorded(reason) => format!("; for this claim, {reason}"),
+                    Holding::Held | Holding::Unrecorded(_) => String::new(),
+                };
                 findings.push(error(
                     GapCode::LastBackupFailed,
                     schedule,
                     format!(
-                        "{subject}: the newest finished backup of schedule {schedule}, {}, did not complete ({errors} error{}{reason}); see `velero backup describe {name} --details` and `velero backup logs {name}`",
+                        "{subject}: the newest finished backup of schedule {schedule}, {}, did not complete ({errors} error{}{}){claim}; see `velero backup describe {name} --details` and `velero backup logs {name}`",
                         describe(last),
                         if errors == 1 { "" } else { "s" },
+                        failure_reasons(last),
                     ),
                 ));
             }
             Some(last) => {
-                if let Some(reason) = missing_data(records, last, *wanted) {
+                if let Some(reason) = holding(records, last, *wanted).missing() {
                     findings.push(error(
                         GapCode::LastBackupMissedVolume,
                         schedule,
@@ -271,7 +386,7 @@ pub(super) fn object(
             }
         }
         let holding = backups.iter().find(|backup| {
-            is_completed(backup) && missing_data(records, backup, *wanted).is_none()
+            is_completed(backup) && holding(records, backup, *wanted) == Holding::Held
         });
         if let Some(backup) = holding
             && let Some(time) = data_time(backup)
@@ -337,6 +452,7 @@ pub(super) fn object(
         schedules: reads.into_iter().map(|(schedule, _)| schedule).collect(),
         predicted_rpo: verdict.rpo,
         achieved_rpo,
+        restorable_since: restorable.as_ref().map(|(time, _)| *time),
         restorable_from: restorable.map(|(_, backup)| backup),
         findings,
         notes,

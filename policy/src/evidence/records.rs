@@ -1,12 +1,15 @@
 //! Velero's records, indexed for the questions the evidence asks: the backups of a schedule,
-//! newest first, and the PodVolumeBackups of a backup.
+//! newest first, and the PodVolumeBackups and DataUploads of a backup.
 
 use std::collections::HashMap;
 
 use k8s_openapi::jiff::Timestamp;
 
+use kube::Resource;
+
+use super::VeleroRecords;
 use crate::velero::keys::{BACKUP_NAME, PVC_NAME, SCHEDULE_NAME};
-use crate::velero::{Backup, PodVolumeBackup};
+use crate::velero::{Backup, DataUpload, PodVolumeBackup};
 
 /// Longest label value; Velero shortens longer names (`pkg/label/label.go`, `GetValidName`).
 const LABEL_MAX: usize = 63;
@@ -92,62 +95,64 @@ pub(crate) struct Records<'a> {
     by_schedule: HashMap<&'a str, Vec<&'a Backup>>,
     /// Backup label value → its PodVolumeBackups.
     volumes_by_backup: HashMap<&'a str, Vec<&'a PodVolumeBackup>>,
+    /// Backup label value → its DataUploads.
+    uploads_by_backup: HashMap<&'a str, Vec<&'a DataUpload>>,
+}
+
+/// Groups `objects` of the Velero namespace by the value of their label `key`.
+fn by_label<'a, T: Resource>(
+    namespace: &str,
+    objects: &[&'a T],
+    key: &str,
+) -> HashMap<&'a str, Vec<&'a T>> {
+    let mut grouped: HashMap<&str, Vec<&T>> = HashMap::new();
+    for object in objects
+        .iter()
+        .copied()
+        .filter(|object| object.meta().namespace.as_deref() == Some(namespace))
+    {
+        if let Some(value) = label(object.meta(), key) {
+            grouped.entry(value).or_default().push(object);
+        }
+    }
+    grouped
+}
+
+/// Every object filed under a label value that names `name` (exactly, or shortened by Velero).
+fn named<'a, T>(grouped: &HashMap<&'a str, Vec<&'a T>>, name: &str) -> Vec<&'a T> {
+    grouped
+        .iter()
+        .filter(|(label, _)| label_names(label, name))
+        .flat_map(|(_, objects)| objects.iter().copied())
+        .collect()
+}
+
+fn newest_first(backups: &mut [&Backup]) {
+    backups.sort_by(|a, b| {
+        began(b)
+            .cmp(&began(a))
+            .then_with(|| b.metadata.name.cmp(&a.metadata.name))
+    });
 }
 
 impl<'a> Records<'a> {
-    /// Indexes the backups and PodVolumeBackups of the Velero namespace `namespace`.
-    pub(crate) fn new(
-        namespace: &str,
-        backups: &'a [Backup],
-        pod_volume_backups: &'a [PodVolumeBackup],
-    ) -> Self {
-        let in_namespace = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-            meta.namespace.as_deref() == Some(namespace)
-        };
-        let mut by_schedule: HashMap<&str, Vec<&Backup>> = HashMap::new();
-        for backup in backups
-            .iter()
-            .filter(|backup| in_namespace(&backup.metadata))
-        {
-            if let Some(schedule) = label(&backup.metadata, SCHEDULE_NAME) {
-                by_schedule.entry(schedule).or_default().push(backup);
-            }
-        }
+    /// Indexes the records of the Velero namespace `namespace`.
+    pub(crate) fn new(namespace: &str, records: &VeleroRecords<'a>) -> Self {
+        let mut by_schedule = by_label(namespace, &records.backups, SCHEDULE_NAME);
         for list in by_schedule.values_mut() {
-            list.sort_by(|a, b| {
-                began(b)
-                    .cmp(&began(a))
-                    .then_with(|| b.metadata.name.cmp(&a.metadata.name))
-            });
-        }
-        let mut volumes_by_backup: HashMap<&str, Vec<&PodVolumeBackup>> = HashMap::new();
-        for volume in pod_volume_backups
-            .iter()
-            .filter(|volume| in_namespace(&volume.metadata))
-        {
-            if let Some(backup) = label(&volume.metadata, BACKUP_NAME) {
-                volumes_by_backup.entry(backup).or_default().push(volume);
-            }
+            newest_first(list);
         }
         Self {
             by_schedule,
-            volumes_by_backup,
+            volumes_by_backup: by_label(namespace, &records.pod_volume_backups, BACKUP_NAME),
+            uploads_by_backup: by_label(namespace, &records.data_uploads, BACKUP_NAME),
         }
     }
 
     /// The backups the schedule `schedule` created, newest first (by start, else creation).
     pub(crate) fn of_schedule(&self, schedule: &str) -> Vec<&'a Backup> {
-        let mut found: Vec<&Backup> = self
-            .by_schedule
-            .iter()
-            .filter(|(label, _)| label_names(label, schedule))
-            .flat_map(|(_, backups)| backups.iter().copied())
-            .collect();
-        found.sort_by(|a, b| {
-            began(b)
-                .cmp(&began(a))
-                .then_with(|| b.metadata.name.cmp(&a.metadata.name))
-        });
+        let mut found = named(&self.by_schedule, schedule);
+        newest_first(&mut found);
         found
     }
 
@@ -159,10 +164,8 @@ impl<'a> Records<'a> {
         namespace: &str,
         claim: &str,
     ) -> Vec<&'a PodVolumeBackup> {
-        self.volumes_by_backup
-            .iter()
-            .filter(|(label, _)| label_names(label, backup))
-            .flat_map(|(_, volumes)| volumes.iter().copied())
+        named(&self.volumes_by_backup, backup)
+            .into_iter()
             .filter(|volume| {
                 volume.spec.pod.namespace == namespace
                     && volume
@@ -173,6 +176,11 @@ impl<'a> Records<'a> {
                         .is_some_and(|name| name == claim)
             })
             .collect()
+    }
+
+    /// Every DataUpload of `backup`.
+    pub(crate) fn uploads(&self, backup: &str) -> Vec<&'a DataUpload> {
+        named(&self.uploads_by_backup, backup)
     }
 }
 

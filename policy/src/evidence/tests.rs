@@ -5,11 +5,8 @@
 //! `pkg/label/label.go` (`GetValidName`), `pkg/builder/backup_builder.go` (`FromSchedule`: the
 //! schedule-name label).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-use k8s_openapi::jiff::Timestamp;
 
 use super::records::label_names;
 use super::*;
@@ -30,14 +27,25 @@ const PARTIALLY_FAILED: &str =
 const OVERDUE: &str = include_str!("../../../fixtures/evidence/overdue-schedule/backups.yaml");
 const IN_PROGRESS: &str =
     include_str!("../../../fixtures/evidence/in-progress-newest-not-judged/backups.yaml");
+const DATA_MOVER_CLUSTER: &str =
+    include_str!("../../../fixtures/evidence/cluster-data-mover/shop.yaml");
+const UPLOAD_COMPLETED: &str =
+    include_str!("../../../fixtures/evidence/data-mover-upload-completed/backups.yaml");
+const UPLOAD_FAILED: &str = include_str!(
+    "../../../fixtures/evidence/data-mover-upload-failed-after-completed/backups.yaml"
+);
 
 /// The moment every fixture is judged at.
 const NOW: &str = "2026-12-03T02:30:00Z";
 
 fn judge(documents: &[&str], now: &str) -> Evidence {
+    judge_in(CLUSTER, documents, now)
+}
+
+fn judge_in(cluster: &str, documents: &[&str], now: &str) -> Evidence {
     let policy = Arc::new(Policy::from_yaml(POLICY, "policy.yaml").unwrap());
     let mut inventory = Inventory::default();
-    inventory.add_yaml(CLUSTER, "shop.yaml").unwrap();
+    inventory.add_yaml(cluster, "shop.yaml").unwrap();
     for (index, text) in documents.iter().enumerate() {
         inventory
             .add_yaml(text, &format!("fixture {index}"))
@@ -45,26 +53,17 @@ fn judge(documents: &[&str], now: &str) -> Evidence {
     }
     let backups = std::mem::take(&mut inventory.backups);
     let volumes = std::mem::take(&mut inventory.pod_volume_backups);
-    let created: HashMap<String, Timestamp> = inventory
-        .schedules
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s.metadata.name.clone()?,
-                s.metadata.creation_timestamp.clone()?.0,
-            ))
-        })
-        .collect();
+    let uploads = std::mem::take(&mut inventory.data_uploads);
     let index = CoverageIndex::build(policy, inventory);
     let verdicts = index.evaluate_all();
     gather(
         &index,
         &verdicts,
-        VeleroRecords {
-            backups: &backups,
-            pod_volume_backups: &volumes,
+        &VeleroRecords {
+            backups: backups.iter().collect(),
+            pod_volume_backups: volumes.iter().collect(),
+            data_uploads: uploads.iter().collect(),
         },
-        &created,
         now.parse().unwrap(),
     )
 }
@@ -277,5 +276,135 @@ fn the_overdue_tolerance_is_a_quarter_of_the_worst_case_within_five_minutes_and_
     assert_eq!(
         overdue_tolerance(Duration::from_secs(86_460)),
         OVERDUE_TOLERANCE_MAX
+    );
+}
+
+// The data mover (`snapshotMoveData`): `pkg/backup/actions/csi/pvc_action.go`, `newDataUpload`
+// (one DataUpload per claim, labelled with the backup's name); `pkg/backup/snapshots.go`,
+// `GetBackupCSIResources` (no VolumeSnapshots are counted when data is moved).
+
+#[test]
+fn a_completed_data_upload_of_the_claim_is_its_copy_in_a_data_mover_backup() {
+    let evidence = judge_in(DATA_MOVER_CLUSTER, &[UPLOAD_COMPLETED], NOW);
+    assert!(!evidence.has_errors(), "{evidence:#?}");
+    let orders = object(&evidence, "orders");
+    assert_eq!(
+        orders.restorable_from.as_deref(),
+        Some("daily-20261203020005")
+    );
+    assert_eq!(orders.achieved_rpo, Some(Duration::from_secs(29 * 60 + 55)));
+}
+
+#[test]
+fn a_data_mover_backup_is_not_judged_by_its_csi_snapshot_counters() {
+    // Velero counts no VolumeSnapshots when it moves their data: csiVolumeSnapshotsAttempted
+    // is absent from the fixture's Backup, and that is no evidence of a missing copy.
+    assert!(!UPLOAD_COMPLETED.contains("csiVolumeSnapshotsAttempted"));
+    let evidence = judge_in(DATA_MOVER_CLUSTER, &[UPLOAD_COMPLETED], NOW);
+    assert!(codes(object(&evidence, "orders")).is_empty());
+}
+
+#[test]
+fn a_failed_data_upload_in_the_newest_backup_names_velero_s_message_and_the_older_one_restores() {
+    let evidence = judge_in(DATA_MOVER_CLUSTER, &[UPLOAD_FAILED], NOW);
+    let orders = object(&evidence, "orders");
+    assert_eq!(codes(orders), ["last-backup-failed"]);
+    let message = &orders.findings[0].message;
+    assert!(
+        message.contains("daily-20261203020005 (PartiallyFailed, started 2026-12-03T02:00:05Z), did not complete (1 error); for this claim, its DataUpload daily-20261203020005-w5n9k (the data mover's copy of its CSI snapshot) is Failed: data path backup failed: Failed to run kopia backup: unable to write content chunk: no space left on device"),
+        "{message}"
+    );
+    assert_eq!(
+        orders.restorable_from.as_deref(),
+        Some("daily-20261202020004")
+    );
+}
+
+#[test]
+fn a_completed_data_mover_backup_with_uploads_for_other_claims_only_missed_the_claim() {
+    let elsewhere = UPLOAD_COMPLETED.replace("sourcePVC: orders", "sourcePVC: invoices");
+    let evidence = judge_in(DATA_MOVER_CLUSTER, &[&elsewhere], NOW);
+    let orders = object(&evidence, "orders");
+    assert_eq!(codes(orders), ["last-backup-missed-volume"]);
+    assert!(
+        orders.findings[0]
+            .message
+            .contains("Velero made no DataUpload for it"),
+        "{}",
+        orders.findings[0].message
+    );
+}
+
+#[test]
+fn without_any_data_upload_of_a_backup_its_item_operation_counters_stand_in() {
+    // An export without DataUploads (or a cluster that does not serve velero.io/v2alpha1).
+    let backup_only = |text: &str| {
+        text[..text.find("- apiVersion: velero.io/v2alpha1").unwrap()].to_string()
+            + "kind: List\nmetadata:\n  resourceVersion: ''\n"
+    };
+    let evidence = judge_in(DATA_MOVER_CLUSTER, &[&backup_only(UPLOAD_COMPLETED)], NOW);
+    assert!(
+        !evidence.has_errors(),
+        "1 of 1 operations completed: {evidence:#?}"
+    );
+    let none_attempted = backup_only(UPLOAD_COMPLETED)
+        .replace(
+            "backupItemOperationsAttempted: 1",
+            "backupItemOperationsAttempted: 0",
+        )
+        .replace(
+            "backupItemOperationsCompleted: 1",
+            "backupItemOperationsCompleted: 0",
+        );
+    let evidence = judge_in(DATA_MOVER_CLUSTER, &[&none_attempted], NOW);
+    let orders = object(&evidence, "orders");
+    assert_eq!(codes(orders), ["last-backup-missed-volume"]);
+    assert!(
+        orders.findings[0].message.contains(
+            "coverage expects a CSI snapshot of it moved by the data mover, and Velero completed 0 of the 0 item operations"
+        ),
+        "{}",
+        orders.findings[0].message
+    );
+}
+
+#[test]
+fn a_csi_snapshot_left_in_place_is_judged_by_the_backup_s_snapshot_counters() {
+    // The same backup without the data mover: Velero deleted its VolumeSnapshot when the
+    // backup finalized (`pkg/backup/actions/csi/volumesnapshot_action.go`, `Execute`), so only
+    // the Backup's counters remain.
+    let in_place = UPLOAD_COMPLETED.replace("snapshotMoveData: true", "snapshotMoveData: false");
+    let evidence = judge_in(DATA_MOVER_CLUSTER, &[&in_place], NOW);
+    assert_eq!(
+        codes(object(&evidence, "orders")),
+        ["last-backup-missed-volume"],
+        "no CSI snapshot counted"
+    );
+    let counted = in_place.replace(
+        "backupItemOperationsAttempted: 1",
+        "csiVolumeSnapshotsAttempted: 1\n    csiVolumeSnapshotsCompleted: 1\n    backupItemOperationsAttempted: 1",
+    );
+    let evidence = judge_in(DATA_MOVER_CLUSTER, &[&counted], NOW);
+    assert!(!evidence.has_errors(), "{evidence:#?}");
+}
+
+#[test]
+fn a_schedule_reports_what_its_restorable_data_dates_from_and_when_it_is_overdue() {
+    let evidence = judge(&[EVERY_VOLUME], NOW);
+    let daily = &evidence.schedules[0];
+    assert_eq!(
+        daily.restorable_since,
+        Some("2026-12-03T02:00:05Z".parse().unwrap())
+    );
+    // 24h1m worst case plus the 1h tolerance.
+    assert_eq!(
+        daily.overdue_after,
+        Some(Duration::from_secs(25 * 3600 + 60))
+    );
+    // Before its first backup, the schedule's own creation.
+    let evidence = judge(&[], NOW);
+    assert_eq!(
+        evidence.schedules[0].restorable_since,
+        Some("2026-11-01T00:00:00Z".parse().unwrap())
     );
 }

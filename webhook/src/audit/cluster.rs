@@ -12,7 +12,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, Resource};
 use policy::Inventory;
 use policy::velero::{
-    Backup, BackupStorageLocation, PodVolumeBackup, Schedule, VolumeSnapshotLocation,
+    Backup, BackupStorageLocation, DataUpload, PodVolumeBackup, Schedule, VolumeSnapshotLocation,
 };
 use serde::de::DeserializeOwned;
 
@@ -148,31 +148,50 @@ pub async fn load_inventory(
     })
 }
 
-/// Velero's records of what really ran, for `--verify-backups`: the Backups and
-/// PodVolumeBackups of the Velero namespace (read-only lists).
+/// Velero's records of what really ran, read for `--verify-backups`.
+#[derive(Debug, Default)]
+pub struct ClusterRecords {
+    pub backups: Vec<Backup>,
+    pub pod_volume_backups: Vec<PodVolumeBackup>,
+    /// Empty when the cluster does not serve `velero.io/v2alpha1` DataUploads.
+    pub data_uploads: Vec<DataUpload>,
+}
+
+/// The Backups, PodVolumeBackups and DataUploads of the Velero namespace (read-only lists).
+/// DataUploads are optional (the data mover's API, `velero.io/v2alpha1`); a missing Backup or
+/// PodVolumeBackup CRD is an error naming it.
 pub async fn load_records(
     client: Client,
     velero_namespace: &str,
-) -> Result<(Vec<Backup>, Vec<PodVolumeBackup>), WebhookError> {
+) -> Result<ClusterRecords, WebhookError> {
     let lister = Lister { client };
     let client = &lister.client;
-    let backups = lister
-        .list(
-            Api::<Backup>::namespaced(client.clone(), velero_namespace),
-            &(),
-            "backups",
-            Required,
-        )
-        .await?;
-    let volumes = lister
-        .list(
-            Api::<PodVolumeBackup>::namespaced(client.clone(), velero_namespace),
-            &(),
-            "podvolumebackups",
-            Required,
-        )
-        .await?;
-    Ok((backups, volumes))
+    Ok(ClusterRecords {
+        backups: lister
+            .list(
+                Api::<Backup>::namespaced(client.clone(), velero_namespace),
+                &(),
+                "backups",
+                Required,
+            )
+            .await?,
+        pod_volume_backups: lister
+            .list(
+                Api::<PodVolumeBackup>::namespaced(client.clone(), velero_namespace),
+                &(),
+                "podvolumebackups",
+                Required,
+            )
+            .await?,
+        data_uploads: lister
+            .list(
+                Api::<DataUpload>::namespaced(client.clone(), velero_namespace),
+                &(),
+                "datauploads",
+                Optional,
+            )
+            .await?,
+    })
 }
 
 struct Lister {

@@ -1,7 +1,6 @@
 //! `audit --verify-backups`: Velero's records taken out of the inventory, judged by
 //! [`policy::evidence`], and the evidence section of each rendering.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
@@ -9,15 +8,15 @@ use comfy_table::{ContentArrangement, Table};
 use k8s_openapi::jiff::Timestamp;
 use policy::duration::format_human;
 use policy::evidence::{self, BackupSummary, Evidence, VeleroRecords};
-use policy::velero::{Backup, PodVolumeBackup};
+use policy::velero::{Backup, DataUpload, PodVolumeBackup};
 use policy::{CoverageIndex, Inventory, ObjectKind, Verdict};
 use serde_json::{Value, json};
 
-/// The Backups and PodVolumeBackups read with the inventory, and each Schedule's creation.
+/// The Backups, PodVolumeBackups and DataUploads read with the inventory.
 pub struct Records {
     backups: Vec<Backup>,
     pod_volume_backups: Vec<PodVolumeBackup>,
-    schedule_created: HashMap<String, Timestamp>,
+    data_uploads: Vec<DataUpload>,
 }
 
 /// Takes Velero's records out of `inventory` (coverage never reads them).
@@ -25,16 +24,7 @@ pub fn take_records(inventory: &mut Inventory) -> Records {
     Records {
         backups: std::mem::take(&mut inventory.backups),
         pod_volume_backups: std::mem::take(&mut inventory.pod_volume_backups),
-        schedule_created: inventory
-            .schedules
-            .iter()
-            .filter_map(|schedule| {
-                Some((
-                    schedule.metadata.name.clone()?,
-                    schedule.metadata.creation_timestamp.as_ref()?.0,
-                ))
-            })
-            .collect(),
+        data_uploads: std::mem::take(&mut inventory.data_uploads),
     }
 }
 
@@ -43,11 +33,11 @@ impl Records {
         evidence::gather(
             index,
             verdicts,
-            VeleroRecords {
-                backups: &self.backups,
-                pod_volume_backups: &self.pod_volume_backups,
+            &VeleroRecords {
+                backups: self.backups.iter().collect(),
+                pod_volume_backups: self.pod_volume_backups.iter().collect(),
+                data_uploads: self.data_uploads.iter().collect(),
             },
-            &self.schedule_created,
             now,
         )
     }
