@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Stamp;
 use crate::error::Error;
+use crate::fault::report::FaultReport;
 use crate::ground_truth::Ack;
 use crate::ledger::verify::Verification;
 use crate::measure::{ClockStep, LedgerFigures, Rpo, Rto, measure};
@@ -41,6 +42,9 @@ pub struct RunResult {
     pub targets: TargetsMs,
     pub checks: Vec<Check>,
     pub verdict: Verdict,
+    /// What a cluster-level fault did and found (node-loss, cluster-loss, storage-loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<FaultReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +122,7 @@ impl RunResult {
             targets: o.targets,
             checks,
             verdict,
+            fault: None,
         }
     }
 

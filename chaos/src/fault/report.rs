@@ -34,6 +34,90 @@ pub struct FaultReport {
     pub corruption_finding: Option<CorruptionFinding>,
 }
 
+impl FaultReport {
+    /// What the fault did and found, one sentence each, in the order it happened.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(n) = &self.node {
+            out.push(format!(
+                "node {} (container {}) stopped; the API server showed it dead: {}",
+                n.node, n.container, n.seen_dead
+            ));
+            let r = &n.force_removed;
+            out.push(format!(
+                "removed what the dead node held: pod {} (grace period 0), claim {}, {}{}",
+                r.pod,
+                r.claim,
+                r.volume
+                    .as_ref()
+                    .map_or_else(|| "no bound volume".to_owned(), |v| format!("volume {v}")),
+                if r.finalizers_removed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (its finalizers taken off: {})",
+                        r.finalizers_removed.join(", ")
+                    )
+                }
+            ));
+            if let Some(on) = &n.restored_on {
+                out.push(format!("the restored pod runs on {on}"));
+            }
+        }
+        if let Some(c) = &self.new_cluster {
+            out.push(format!(
+                "cluster {} deleted and created anew, Velero installed on the same bucket; its \
+                 backup sync brought backup {} into the new cluster",
+                c.cluster, c.synced_backup
+            ));
+        }
+        if let Some(d) = &self.deleted_backup {
+            let bytes: u64 = d.objects.iter().map(|o| o.size).sum();
+            out.push(format!(
+                "deleted every object of backup {} from the store: {} object(s), {bytes} bytes: {}",
+                d.backup,
+                d.objects.len(),
+                d.objects
+                    .iter()
+                    .map(|o| o.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(f) = &self.fallback {
+            out.push(f.explain());
+            for p in &f.passed_over {
+                out.push(format!("passed over {}: {}", p.backup, p.why));
+            }
+        }
+        if let Some(c) = &self.corrupted_repository {
+            out.push(format!(
+                "overwrote {} {} data object(s) under {} (every byte inverted, sizes kept; {} \
+                 other object(s) of the repository untouched): {}",
+                c.altered.len(),
+                c.engine,
+                c.prefix,
+                c.untouched.len(),
+                c.altered
+                    .iter()
+                    .map(|a| format!(
+                        "{} ({} bytes, sha256 {}… → {}…)",
+                        a.key,
+                        a.size,
+                        &a.sha256_before[..a.sha256_before.len().min(12)],
+                        &a.sha256_after[..a.sha256_after.len().min(12)]
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(f) = &self.corruption_finding {
+            out.push(f.reason());
+        }
+        out
+    }
+}
+
 /// `node-loss` evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

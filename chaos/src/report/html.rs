@@ -120,6 +120,14 @@ pub(super) fn render(r: &RunResult) -> String {
         }
     }
 
+    if let Some(fault) = &r.fault {
+        out.push_str("<h2>Fault</h2>\n<ul>\n");
+        for line in fault.lines() {
+            let _ = writeln!(out, "<li>{}</li>", escape(&line));
+        }
+        out.push_str("</ul>\n");
+    }
+
     if !r.clock_steps.is_empty() {
         out.push_str("<h2>Clock</h2>\n<ul>\n");
         for s in &r.clock_steps {

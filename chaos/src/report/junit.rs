@@ -67,11 +67,12 @@ pub(super) fn render(r: &RunResult) -> String {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "    <system-out>{}</system-out>",
-        escape(&versions_line(&r.versions))
-    );
+    let mut system_out = versions_line(&r.versions);
+    for line in r.fault.iter().flat_map(|f| f.lines()) {
+        system_out.push_str("\nfault: ");
+        system_out.push_str(&line);
+    }
+    let _ = writeln!(out, "    <system-out>{}</system-out>", escape(&system_out));
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }

@@ -98,6 +98,13 @@ pub(super) fn render(r: &RunResult) -> String {
         }
     }
 
+    if let Some(fault) = &r.fault {
+        out.push_str("\n### Fault\n\n");
+        for line in fault.lines() {
+            let _ = writeln!(out, "- {}", cell(&line));
+        }
+    }
+
     if !r.clock_steps.is_empty() {
         out.push_str("\n### Clock\n\n");
         for s in &r.clock_steps {
