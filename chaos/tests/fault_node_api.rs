@@ -10,13 +10,17 @@
 
 #[path = "support/apiserver.rs"]
 mod apiserver;
+#[path = "support/fake_tools.rs"]
+mod fake_tools;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use apiserver::{Answer, MockApiServer, captured, captured_object};
 use backstop_chaos::error::{EXIT_BAD_INPUT, EXIT_INFRASTRUCTURE, Error};
 use backstop_chaos::fault::node;
+use fake_tools::FakeTools;
 use k8s_openapi::api::core::v1::Node;
 use serde_json::{Value, json};
 
@@ -379,4 +383,77 @@ async fn objects_already_gone_are_no_error() {
     .await
     .unwrap();
     assert_eq!(removed.volume, None);
+}
+
+fn api_with_ledger_on(node: Value) -> MockApiServer {
+    MockApiServer::new()
+        .on(
+            "GET",
+            &format!("/api/v1/namespaces/{NS}/pods/ledger-0"),
+            ok(&scheduled_ledger_pod(WORKER)),
+        )
+        .on("GET", &format!("/api/v1/nodes/{WORKER}"), ok(&node))
+}
+
+#[tokio::test]
+async fn the_ledger_s_node_container_is_stopped_with_docker_stop_and_recorded() {
+    let server = api_with_ledger_on(fixture("node-worker-ready"));
+    let (client, _) = server.start().await;
+    let tools = FakeTools::new().tool("docker", "exit 0");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("commands.log");
+    let stopped = node::stop_node_of(
+        &client,
+        Arc::new(tools.runner(&log)),
+        CLUSTER,
+        NS,
+        "ledger-0",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (stopped.node.as_str(), stopped.container.as_str()),
+        (WORKER, WORKER)
+    );
+    assert_eq!(tools.invocations(), [vec!["docker", "stop", WORKER]]);
+    let logged = std::fs::read_to_string(log).unwrap();
+    assert!(logged.contains(r#""argv":["docker","stop","#), "{logged}");
+}
+
+#[tokio::test]
+async fn a_control_plane_host_is_refused_before_docker_is_called() {
+    let mut control_plane = fixture("node-worker-ready");
+    control_plane["metadata"]["labels"]["node-role.kubernetes.io/control-plane"] = "".into();
+    let server = api_with_ledger_on(control_plane);
+    let (client, _) = server.start().await;
+    let tools = FakeTools::new().tool("docker", "exit 0");
+    let dir = tempfile::tempdir().unwrap();
+    let runner = Arc::new(tools.runner(&dir.path().join("commands.log")));
+    let err = node::stop_node_of(&client, runner, CLUSTER, NS, "ledger-0")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("control-plane node"), "{err}");
+    assert!(tools.invocations().is_empty(), "docker was not called");
+}
+
+#[tokio::test]
+async fn a_failing_docker_stop_is_an_infrastructure_failure_naming_the_command() {
+    let server = api_with_ledger_on(fixture("node-worker-ready"));
+    let (client, _) = server.start().await;
+    let tools = FakeTools::new().tool(
+        "docker",
+        "echo 'Error response from daemon: No such container: x' >&2; exit 1",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let runner = Arc::new(tools.runner(&dir.path().join("commands.log")));
+    let err = node::stop_node_of(&client, runner, CLUSTER, NS, "ledger-0")
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), EXIT_INFRASTRUCTURE);
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("`docker stop {WORKER}` exited 1")),
+        "{text}"
+    );
+    assert!(text.contains("No such container"), "{text}");
 }

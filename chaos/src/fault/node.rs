@@ -17,6 +17,7 @@
 //!   claim bound to it could never be scheduled elsewhere: both are deleted, and the volume
 //!   is waited for until it is gone.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::kube::api::{DeleteParams, Patch, PatchParams};
@@ -25,6 +26,7 @@ use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::exec::Runner;
 use crate::kube::wait::{self, Target};
 
 /// The label kubeadm puts on control-plane nodes.
@@ -91,6 +93,36 @@ pub fn kind_container(node: &Node, cluster: &str) -> Result<String, Error> {
 /// `docker stop <container>`: the node's kubelet, containerd and every pod on it stop.
 pub fn stop_argv(container: &str) -> Vec<String> {
     vec!["docker".into(), "stop".into(), container.to_owned()]
+}
+
+/// How long `docker stop` may take (its own grace period is 10 s, then it kills).
+const STOP_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The node that was stopped and its container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoppedNode {
+    pub node: String,
+    pub container: String,
+}
+
+/// Stops the kind node that runs `namespace/pod`: its node from the pod, its container from
+/// the Node's provider ID (refused unless it is a worker of `cluster`), then `docker stop`.
+/// Nothing is stopped when any of that fails.
+pub async fn stop_node_of(
+    client: &Client,
+    runner: Arc<dyn Runner>,
+    cluster: &str,
+    namespace: &str,
+    pod: &str,
+) -> Result<StoppedNode, Error> {
+    let node = pod_node(client, namespace, pod).await?;
+    let container = kind_container(&get(client, &node).await?, cluster)?;
+    let argv = stop_argv(&container);
+    tokio::task::spawn_blocking(move || runner.checked(&argv, STOP_TIMEOUT))
+        .await
+        .map_err(|e| Error::Unavailable(format!("a command's thread failed: {e}")))??;
+    Ok(StoppedNode { node, container })
 }
 
 /// The `Ready` condition in words when it says the node is dead (`False` or `Unknown`);
