@@ -4,9 +4,9 @@
 //!
 //! Velero's CRDs have no status subresource (capture 04): a Restore's or DownloadRequest's
 //! status is on the object every LIST and watch event carries. Custom-resource list items
-//! keep `apiVersion`/`kind`, core list items have neither (capture 13). The mock ignores label
-//! selectors, so each answer here holds only what a real server would select, and the tests
-//! check the selector was sent.
+//! keep `apiVersion`/`kind`, core list items have neither (capture 13). The mock applies label
+//! and `metadata.name` field selectors as a server does, and the tests check the selectors
+//! were sent.
 
 #![allow(clippy::unwrap_used)] // test helpers, outside #[test] functions, may unwrap
 
@@ -152,18 +152,26 @@ fn pod(name: &str, ready: bool) -> Value {
     pod
 }
 
-/// What the backup store serves at the pre-signed URL: the gzip-compressed resource list.
-async fn backup_store(resource_list: Value) -> SocketAddr {
+fn gzip(document: &Value) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(resource_list.to_string().as_bytes()).unwrap();
-    let bytes = gz.finish().unwrap();
-    let app = axum::Router::new().route(
-        "/velero/backups/daily-20261202020000/daily-20261202020000-resource-list.json.gz",
-        axum::routing::get(move || {
-            let bytes = bytes.clone();
-            async move { bytes }
-        }),
-    );
+    gz.write_all(document.to_string().as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// What the backup store serves at the pre-signed URLs (Velero's object store layout,
+/// `pkg/persistence/object_store_layout.go`): each `(key, document)` gzip-compressed.
+async fn backup_store(files: Vec<(String, Value)>) -> SocketAddr {
+    let mut app = axum::Router::new();
+    for (key, document) in files {
+        let bytes = gzip(&document);
+        app = app.route(
+            &format!("/velero/{key}"),
+            axum::routing::get(move || {
+                let bytes = bytes.clone();
+                async move { bytes }
+            }),
+        );
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -179,6 +187,12 @@ struct Cluster {
     pods_ready: bool,
     check: Answer,
     pvr_phase: &'static str,
+    /// Extra `(resource, name)` items of data-platform in the backup's resource list.
+    more_in_backup: Vec<(&'static str, &'static str)>,
+    /// The restore's results (`RestoreResults`), as the restore controller writes them.
+    results: Value,
+    /// Whether NS2 exists before the drill.
+    restore_namespace_exists: bool,
 }
 
 impl Default for Cluster {
@@ -195,6 +209,9 @@ impl Default for Cluster {
                 events: None,
             },
             pvr_phase: "Completed",
+            more_in_backup: Vec::new(),
+            results: json!({"errors": {}, "warnings": {}}),
+            restore_namespace_exists: false,
         }
     }
 }
@@ -203,7 +220,7 @@ const BACKUP: &str = "daily-20261202020000";
 
 impl Cluster {
     async fn serve(self) -> MockApiServer {
-        let resource_list = json!({
+        let mut resource_list = json!({
             "apps/v1/StatefulSet": [format!("{SOURCE}/ledger")],
             "v1/Service": [format!("{SOURCE}/ledger")],
             "v1/PersistentVolumeClaim": [format!("{SOURCE}/data-ledger-0")],
@@ -212,12 +229,63 @@ impl Cluster {
             "v1/Namespace": [SOURCE],
             "v1/Secret": [format!("{SOURCE}/ledger-token")],
         });
-        let store = backup_store(resource_list).await;
-        let url = format!(
-            "http://{store}/velero/backups/{BACKUP}/{BACKUP}-resource-list.json.gz?X-Amz-Expires=600"
-        );
-        let download_name = format!("{RESTORE}-resource-list");
-        let download_spec = json!({"target": {"kind": "BackupResourceList", "name": BACKUP}});
+        for (resource, name) in &self.more_in_backup {
+            let entries = resource_list[*resource].as_array_mut();
+            match entries {
+                Some(entries) => entries.push(json!(format!("{SOURCE}/{name}"))),
+                None => resource_list[*resource] = json!([format!("{SOURCE}/{name}")]),
+            }
+        }
+        // What Velero restored, as RestoredResourceList (pkg/restore/request.go) writes it: the
+        // backup's items in NS2 with what it did; completed Pods and Jobs get no entry.
+        let restored_list = json!({
+            "apps/v1/StatefulSet": [format!("{NS2}/ledger(created)")],
+            "v1/Namespace": [format!("{NS2}(created)")],
+            "v1/PersistentVolume": ["pvc-8d1c(skipped)"],
+            "v1/PersistentVolumeClaim": [format!("{NS2}/data-ledger-0(created)")],
+            "v1/Pod": [format!("{NS2}/ledger-0(created)")],
+            "v1/Secret": [format!("{NS2}/ledger-token(created)")],
+            "v1/Service": [format!("{NS2}/ledger(created)")],
+        });
+        let store = backup_store(vec![
+            (
+                format!("backups/{BACKUP}/{BACKUP}-resource-list.json.gz"),
+                resource_list,
+            ),
+            (
+                format!("restores/{RESTORE}/restore-{RESTORE}-resource-list.json.gz"),
+                restored_list,
+            ),
+            (
+                format!("restores/{RESTORE}/restore-{RESTORE}-results.gz"),
+                self.results.clone(),
+            ),
+        ])
+        .await;
+        let url = |key: String| format!("http://{store}/velero/{key}?X-Amz-Expires=600");
+        // The drill's three downloads, in the order it asks for them.
+        let downloads = [
+            (
+                "restore-results",
+                "RestoreResults",
+                RESTORE,
+                url(format!("restores/{RESTORE}/restore-{RESTORE}-results.gz")),
+            ),
+            (
+                "restore-resource-list",
+                "RestoreResourceList",
+                RESTORE,
+                url(format!(
+                    "restores/{RESTORE}/restore-{RESTORE}-resource-list.json.gz"
+                )),
+            ),
+            (
+                "resource-list",
+                "BackupResourceList",
+                BACKUP,
+                url(format!("backups/{BACKUP}/{BACKUP}-resource-list.json.gz")),
+            ),
+        ];
         let restore_spec = json!({"backupName": BACKUP, "includedNamespaces": [SOURCE],
             "namespaceMapping": {SOURCE: NS2}, "restorePVs": true, "existingResourcePolicy": "none"});
         let restore_status = json!({"phase": self.restore_phase, "startTimestamp": "2026-12-03T14:30:02Z",
@@ -245,43 +313,161 @@ impl Cluster {
         // Capture 22, exchange 0: a Restore without finalizers deletes with a Status Success.
         let mut deleted = captured_object("22-restore-delete-background-finalizer-precondition", 0);
         deleted["details"]["name"] = json!(RESTORE);
-        let mut download_deleted = deleted.clone();
-        download_deleted["details"]["name"] = json!(download_name);
-        download_deleted["details"]["kind"] = json!("downloadrequests");
 
-        MockApiServer::new()
+        // Capture 03, exchange 5: the restore namespace does not exist before the drill; or
+        // capture 02, exchange 0: a Namespace as the server returns it, renamed to NS2.
+        let before = if self.restore_namespace_exists {
+            let mut existing = captured_object("02-create-namespace-201-then-409", 0);
+            existing["metadata"]["name"] = json!(NS2);
+            json_answer(200, &existing)
+        } else {
+            captured("03-get-missing-object-and-missing-namespace", 5)
+        };
+        let mut server = MockApiServer::new();
+        let mut processed = Vec::new();
+        for (suffix, kind, target, url) in downloads {
+            let name = format!("{RESTORE}-{suffix}");
+            let spec = json!({"target": {"kind": kind, "name": target}});
+            let mut download_deleted = deleted.clone();
+            download_deleted["details"]["name"] = json!(name);
+            download_deleted["details"]["kind"] = json!("downloadrequests");
+            server = server
+                // Capture 05: a valid custom resource is created (201) with no status.
+                .once(
+                    "POST",
+                    &format!("{VELERO}/downloadrequests"),
+                    json_answer(
+                        201,
+                        &velero_object("DownloadRequest", &name, spec.clone(), None),
+                    ),
+                )
+                .on(
+                    "DELETE",
+                    &format!("{VELERO}/downloadrequests/{name}"),
+                    json_answer(200, &download_deleted),
+                );
+            // Velero's download_request_controller: phase Processed and a pre-signed URL.
+            processed.push(velero_object("DownloadRequest", &name, spec,
+                Some(json!({"phase": "Processed", "downloadURL": url, "expiration": "2026-12-03T14:41:35Z"}))));
+        }
+
+        server
             .on("GET", "/version", captured("00-version", 0))
             .on("GET", &format!("{VELERO}/backups"), backups(self.backups))
             // Capture 05: a valid Restore is created (201) with no status.
-            .on("POST", &format!("{VELERO}/restores"),
-                json_answer(201, &velero_object("Restore", RESTORE, restore_spec.clone(), None)))
-            .on("GET", &format!("{VELERO}/restores"),
-                cr_list("Restore", vec![velero_object("Restore", RESTORE, restore_spec.clone(), Some(restore_status.clone()))]))
-            .on("GET", &format!("{VELERO}/restores/{RESTORE}"),
-                json_answer(200, &velero_object("Restore", RESTORE, restore_spec, Some(restore_status))))
-            .on("DELETE", &format!("{VELERO}/restores/{RESTORE}"), json_answer(200, &deleted))
-            .on("POST", &format!("{VELERO}/downloadrequests"),
-                json_answer(201, &velero_object("DownloadRequest", &download_name, download_spec.clone(), None)))
-            // Velero's download_request_controller: phase Processed and a pre-signed URL.
-            .on("GET", &format!("{VELERO}/downloadrequests"),
-                cr_list("DownloadRequest", vec![velero_object("DownloadRequest", &download_name, download_spec,
-                    Some(json!({"phase": "Processed", "downloadURL": url, "expiration": "2026-12-03T14:41:35Z"})))]))
-            .on("DELETE", &format!("{VELERO}/downloadrequests/{download_name}"), json_answer(200, &download_deleted))
-            .on("GET", &format!("{VELERO}/podvolumebackups"), cr_list("PodVolumeBackup", vec![pvb]))
-            .on("GET", &format!("{VELERO}/podvolumerestores"), cr_list("PodVolumeRestore", vec![pvr]))
-            .on("GET", &core(SOURCE, "persistentvolumeclaims"),
-                core_list("PersistentVolumeClaim", vec![claim("data-ledger-0", SOURCE, "1Gi")]))
-            .on("GET", &core(NS2, "persistentvolumeclaims"),
-                core_list("PersistentVolumeClaim", vec![claim("data-ledger-0", NS2, "1Gi")]))
-            .on("GET", &core(NS2, "pods"), core_list("Pod", vec![pod("ledger-0", self.pods_ready)]))
-            .on("GET", &core(NS2, "services"), core_list("Service", vec![core_item("ledger", NS2, json!({}))]))
-            .on("GET", &apps("statefulsets"), json_answer(200, &json!({"kind": "StatefulSetList",
+            .on(
+                "POST",
+                &format!("{VELERO}/restores"),
+                json_answer(
+                    201,
+                    &velero_object("Restore", RESTORE, restore_spec.clone(), None),
+                ),
+            )
+            .on(
+                "GET",
+                &format!("{VELERO}/restores"),
+                cr_list(
+                    "Restore",
+                    vec![velero_object(
+                        "Restore",
+                        RESTORE,
+                        restore_spec.clone(),
+                        Some(restore_status.clone()),
+                    )],
+                ),
+            )
+            .on(
+                "GET",
+                &format!("{VELERO}/restores/{RESTORE}"),
+                json_answer(
+                    200,
+                    &velero_object("Restore", RESTORE, restore_spec, Some(restore_status)),
+                ),
+            )
+            .on(
+                "DELETE",
+                &format!("{VELERO}/restores/{RESTORE}"),
+                json_answer(200, &deleted),
+            )
+            // The list a watch on one DownloadRequest starts with (fieldSelector metadata.name).
+            .on(
+                "GET",
+                &format!("{VELERO}/downloadrequests"),
+                cr_list("DownloadRequest", processed),
+            )
+            .on(
+                "GET",
+                &format!("{VELERO}/podvolumebackups"),
+                cr_list("PodVolumeBackup", vec![pvb]),
+            )
+            .on(
+                "GET",
+                &format!("{VELERO}/podvolumerestores"),
+                cr_list("PodVolumeRestore", vec![pvr]),
+            )
+            .on(
+                "GET",
+                &core(SOURCE, "persistentvolumeclaims"),
+                core_list(
+                    "PersistentVolumeClaim",
+                    vec![claim("data-ledger-0", SOURCE, "1Gi")],
+                ),
+            )
+            .on(
+                "GET",
+                &core(NS2, "persistentvolumeclaims"),
+                core_list(
+                    "PersistentVolumeClaim",
+                    vec![claim("data-ledger-0", NS2, "1Gi")],
+                ),
+            )
+            .on(
+                "GET",
+                &core(NS2, "pods"),
+                core_list("Pod", vec![pod("ledger-0", self.pods_ready)]),
+            )
+            .on(
+                "GET",
+                &core(NS2, "services"),
+                core_list("Service", vec![core_item("ledger", NS2, json!({}))]),
+            )
+            .on(
+                "GET",
+                &apps("statefulsets"),
+                json_answer(
+                    200,
+                    &json!({"kind": "StatefulSetList",
                 "apiVersion": "apps/v1", "metadata": {"resourceVersion": "303"},
-                "items": [core_item("ledger", NS2, json!({}))]})))
-            .on("GET", &format!("/api/v1/namespaces/{NS2}/services/ledger:8080/proxy/healthz"), self.check)
-            .on("DELETE", &format!("/api/v1/namespaces/{NS2}"), json_answer(200, &terminating))
+                "items": [core_item("ledger", NS2, json!({}))]}),
+                ),
+            )
+            // Velero restores no completed Job: the list is empty.
+            .on(
+                "GET",
+                &format!("/apis/batch/v1/namespaces/{NS2}/jobs"),
+                json_answer(
+                    200,
+                    &json!({"kind": "JobList",
+                "apiVersion": "batch/v1", "metadata": {"resourceVersion": "303"}, "items": []}),
+                ),
+            )
+            .on(
+                "GET",
+                &format!("/api/v1/namespaces/{NS2}/services/ledger:8080/proxy/healthz"),
+                self.check,
+            )
+            .on(
+                "DELETE",
+                &format!("/api/v1/namespaces/{NS2}"),
+                json_answer(200, &terminating),
+            )
+            .once("GET", &format!("/api/v1/namespaces/{NS2}"), before)
             // Capture 16, exchange 0: the drill's ClusterRole grants no list on Secrets.
-            .on("GET", &core(NS2, "secrets"), captured("16-rbac-forbidden-403", 0))
+            .on(
+                "GET",
+                &core(NS2, "secrets"),
+                captured("16-rbac-forbidden-403", 0),
+            )
     }
 }
 
@@ -677,6 +863,8 @@ async fn cleanup_deletes_the_scratch_namespace_and_the_restore_and_records_it() 
     assert_eq!(
         deletes,
         [
+            format!("DELETE {VELERO}/downloadrequests/{RESTORE}-restore-results?"),
+            format!("DELETE {VELERO}/downloadrequests/{RESTORE}-restore-resource-list?"),
             format!("DELETE {VELERO}/downloadrequests/{RESTORE}-resource-list?"),
             format!("DELETE /api/v1/namespaces/{NS2}?"),
             format!("DELETE {VELERO}/restores/{RESTORE}?"),
@@ -687,7 +875,7 @@ async fn cleanup_deletes_the_scratch_namespace_and_the_restore_and_records_it() 
 }
 
 #[tokio::test]
-async fn without_cleanup_nothing_is_deleted_but_the_download_request() {
+async fn without_cleanup_nothing_is_deleted_but_the_download_requests() {
     let (r, server) = drill(Cluster::default(), &["--wait", "--timeout", "2s"]).await;
     assert!(r.drill.cleanup.is_none());
     let deletes: Vec<String> = server
@@ -697,9 +885,8 @@ async fn without_cleanup_nothing_is_deleted_but_the_download_request() {
         .collect();
     assert_eq!(
         deletes,
-        [format!(
-            "DELETE {VELERO}/downloadrequests/{RESTORE}-resource-list?"
-        )]
+        ["restore-results", "restore-resource-list", "resource-list"]
+            .map(|suffix| format!("DELETE {VELERO}/downloadrequests/{RESTORE}-{suffix}?"))
     );
 }
 
@@ -731,4 +918,162 @@ async fn velero_not_installed_is_said_plainly_with_exit_3() {
     let e = live::drill(&clients, &args, &target).await.unwrap_err();
     assert_eq!(e.exit_code(), EXIT_INFRASTRUCTURE);
     assert!(e.to_string().contains("Velero is not installed"), "{e}");
+}
+
+#[tokio::test]
+async fn completed_pods_and_jobs_velero_never_restores_neither_fail_the_drill_nor_hold_up_the_wait()
+{
+    // A CronJob's finished run in the backup: Velero skips it on restore (`isCompleted`,
+    // pkg/restore/restore.go) and its record of the restore does not name it.
+    let (r, _) = drill(
+        Cluster {
+            more_in_backup: vec![
+                ("v1/Pod", "compact-29001-x7k2p"),
+                ("batch/v1/Job", "compact-29001"),
+            ],
+            ..Cluster::default()
+        },
+        &FULL,
+    )
+    .await;
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.checks);
+    // One pod restored, one pod waited for (not the two the backup lists).
+    assert_eq!(r.pods.detail, format!("1/1 pods Ready in {NS2}"));
+    let c = r.drill.comparison.as_ref().unwrap();
+    assert_eq!(c.differences, []);
+    let passed_over: Vec<(&str, Vec<&str>)> = c
+        .passed_over
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(
+        passed_over,
+        [
+            ("batch/v1/Job", vec!["compact-29001"]),
+            ("v1/Pod", vec!["compact-29001-x7k2p"])
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_restore_s_own_error_messages_are_the_evidence_of_a_partial_failure() {
+    let (r, _) = drill(
+        Cluster {
+            restore_phase: "PartiallyFailed",
+            results: json!({"errors": {"namespaces": {NS2: [
+                "error restoring services/data-platform-drill-test/ledger: the server could not find the requested resource",
+                "error restoring pods/data-platform-drill-test/ledger-0: pods \"ledger-0\" is forbidden"]}},
+                "warnings": {}}),
+            ..Cluster::default()
+        },
+        &FULL,
+    )
+    .await;
+    let restore = r.restore.as_ref().unwrap();
+    assert_eq!(
+        restore.errors,
+        [
+            format!(
+                "{NS2}: error restoring services/{NS2}/ledger: the server could not find the requested resource"
+            ),
+            format!("{NS2}: error restoring pods/{NS2}/ledger-0: pods \"ledger-0\" is forbidden"),
+        ]
+    );
+    let (passed, evidence) = check(&r, CheckName::RestoreCompleted);
+    assert!(!passed);
+    assert!(
+        evidence.contains("could not find the requested resource"),
+        "{evidence}"
+    );
+}
+
+#[tokio::test]
+async fn a_restore_still_running_when_the_timeout_runs_out_fails_the_drill_and_is_cleaned_up() {
+    let started = std::time::Instant::now();
+    let (r, server) = drill(
+        Cluster {
+            restore_phase: "InProgress",
+            ..Cluster::default()
+        },
+        &["--wait", "--timeout", "1s", "--cleanup"],
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.verdict, Verdict::Fail);
+    let restore = r.restore.as_ref().unwrap();
+    assert_eq!(restore.phase, RestorePhase::InProgress);
+    assert_eq!(
+        restore.errors,
+        ["still InProgress when the drill's timeout ran out"]
+    );
+    assert!(
+        r.drill
+            .why_not_compared
+            .as_deref()
+            .unwrap()
+            .contains("the Restore did not finish within 1s"),
+        "{:?}",
+        r.drill.why_not_compared
+    );
+    assert!(!r.pods.ready);
+    // Nothing was downloaded for a restore that has not finished; what it made is deleted.
+    let requests = server.requests();
+    assert!(
+        !requests.iter().any(|q| q.contains("downloadrequests")),
+        "{requests:#?}"
+    );
+    assert!(r.drill.cleanup.as_ref().unwrap().namespace_deleted);
+    let phases: Vec<&str> = r.phases.iter().map(|p| p.phase.name()).collect();
+    assert_eq!(phases, ["backups", "restore-start", "teardown"]);
+}
+
+#[tokio::test]
+async fn an_api_server_that_refuses_the_credentials_is_said_plainly_with_exit_3() {
+    // Capture 17, exchange 0: a request with a bad token is answered 401 Unauthorized.
+    let server = MockApiServer::new().on(
+        "GET",
+        "/version",
+        captured("17-unauthenticated-401-and-anonymous-403", 0),
+    );
+    let clients = clients(&server).await;
+    let args = args(&["--wait"]);
+    let target = backstop_chaos::command::drill::settle(&args, chrono::Utc::now()).unwrap();
+    let e = live::drill(&clients, &args, &target).await.unwrap_err();
+    assert_eq!(e.exit_code(), EXIT_INFRASTRUCTURE);
+    assert!(
+        e.to_string()
+            .contains("the Kubernetes API server refused the drill: 401"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_restore_namespace_that_already_exists_is_refused_before_the_restore() {
+    let server = Cluster {
+        restore_namespace_exists: true,
+        ..Cluster::default()
+    }
+    .serve()
+    .await;
+    let clients = clients(&server).await;
+    let args = args(&FULL);
+    let target = backstop_chaos::command::drill::settle(&args, chrono::Utc::now()).unwrap();
+    let e = live::drill(&clients, &args, &target).await.unwrap_err();
+    assert_eq!(e.exit_code(), backstop_chaos::error::EXIT_BAD_INPUT);
+    assert!(
+        e.to_string()
+            .contains(&format!("namespace {NS2} already exists")),
+        "{e}"
+    );
+    let requests = server.requests();
+    assert!(
+        !requests
+            .iter()
+            .any(|q| q.starts_with("POST") || q.starts_with("DELETE")),
+        "{requests:#?}"
+    );
 }

@@ -169,3 +169,52 @@ fn the_delete_policy_binds_the_drills_account_to_the_drills_namespace_names() {
     assert_eq!(binding["spec"]["policyName"], policy["metadata"]["name"]);
     assert_eq!(strings(&binding["spec"]["validationActions"]), ["Deny"]);
 }
+
+/// `backstop-system` enforces the restricted Pod Security Standard (deploy/webhook labels it
+/// `pod-security.kubernetes.io/enforce: restricted`): a pod that breaks it is never created,
+/// and the drill would silently never run.
+#[test]
+fn the_cronjob_pod_meets_the_restricted_pod_security_standard() {
+    let cron = &documents("cronjob.yaml")[0];
+    let pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    assert!(pod.get("hostNetwork").is_none() && pod.get("hostPID").is_none());
+    for volume in pod["volumes"].as_array().unwrap() {
+        assert!(volume.get("hostPath").is_none(), "{volume}");
+    }
+    for container in pod["containers"].as_array().unwrap() {
+        let sc = &container["securityContext"];
+        assert_eq!(sc["allowPrivilegeEscalation"], false, "{container}");
+        assert_eq!(strings(&sc["capabilities"]["drop"]), ["ALL"], "{container}");
+        assert!(sc["capabilities"].get("add").is_none(), "{container}");
+        assert_eq!(sc["readOnlyRootFilesystem"], true, "{container}");
+    }
+}
+
+/// The Job outlives the drill's own --timeout (the restore and pods) by enough for the
+/// downloads, checks, comparison and cleanup, so a slow restore fails as a drill (exit 1,
+/// with its report) and is not killed mid-way by Kubernetes.
+#[test]
+fn the_job_deadline_leaves_room_after_the_drills_timeout() {
+    let cron = &documents("cronjob.yaml")[0];
+    let deadline = cron["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+        .as_u64()
+        .unwrap();
+    let container = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    let mut argv = vec!["backstop-chaos".to_owned()];
+    argv.extend(strings(&container["args"]));
+    let Command::Drill(args) = Cli::try_parse_from(&argv).unwrap().command else {
+        panic!("not a drill: {argv:?}")
+    };
+    assert!(
+        deadline >= args.timeout.as_secs() + 10 * 60,
+        "activeDeadlineSeconds {deadline} vs --timeout {:?}",
+        args.timeout
+    );
+    assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+    assert_eq!(cron["spec"]["jobTemplate"]["spec"]["backoffLimit"], 0);
+}

@@ -1,7 +1,7 @@
 //! `backstop-chaos drill`: refuse what is unsafe or contradictory before anything talks to a
 //! cluster (exit 2), then run the drill ([`crate::drill::live`]) and write its evidence:
-//! `result.json`, `report.md` and `junit.xml` in the output directory, the Markdown report on
-//! stdout. Exit 0 when the drill passes, 1 when it fails, 3 when it could not judge.
+//! `result.json`, `report.md`, `junit.xml` and `report.html` in the output directory, the
+//! Markdown report on stdout. Exit 0 when the drill passes, 1 when it fails, 3 when it could not judge.
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +42,11 @@ pub fn drill(args: &DrillArgs) -> Result<Outcome, Error> {
         &out,
         "junit.xml",
         &report::render_drill(&result, Format::Junit),
+    )?;
+    write(
+        &out,
+        "report.html",
+        &report::render_drill(&result, Format::Html),
     )?;
     print!("{markdown}");
     eprintln!(

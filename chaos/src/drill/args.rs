@@ -42,7 +42,8 @@ pub struct DrillArgs {
     /// The kubeconfig (default: $KUBECONFIG, else ~/.kube/config; in a pod, its ServiceAccount).
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
-    /// Where result.json, report.md and junit.xml go (default: out/drill/<restore namespace>).
+    /// Where result.json, report.md, junit.xml and report.html go (default:
+    /// out/drill/<restore namespace>).
     #[arg(long, env = "BACKSTOP_DRILL_OUT")]
     pub out: Option<PathBuf>,
     /// Restore into --namespace itself, over its live objects (objects that exist are left as

@@ -2,6 +2,13 @@
 //! PersistentVolumeClaims with their requested sizes, and one Completed PodVolumeRestore for
 //! every PodVolumeBackup. Pure: both sides are gathered by the caller, names already without
 //! their namespace (the backup's are in NS, the restored ones in NS2).
+//!
+//! Velero's own record of the restore (its `RestoreResourceList`) says why an item is missing:
+//! Velero failed it, skipped it, or never took it up. Velero never restores a Pod that had
+//! Succeeded or Failed, nor a Job that had a `completionTime`, when it was backed up
+//! (`isCompleted` in `pkg/restore/restore.go`; such items get no entry in its record), so a
+//! Pod or Job missing from both the restore namespace and Velero's record is passed over by
+//! design, not a difference: the backup resource list names items but not their status.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +20,27 @@ pub const NEVER_RESTORED: [&str; 2] = ["v1/Event", "events.k8s.io/v1/Event"];
 
 /// Velero's `PodVolumeRestorePhaseCompleted`.
 const COMPLETED: &str = "Completed";
+
+/// The kinds Velero leaves out of a restore when they had completed at backup time
+/// (`isCompleted`: Pods that Succeeded or Failed, Jobs with a `completionTime`).
+pub const RESTORED_ONLY_UNLESS_COMPLETED: [&str; 2] = ["v1/Pod", "batch/v1/Job"];
+
+/// Velero's `ItemRestoreResultCreated` and `ItemRestoreResultUpdated`: the item is in the
+/// cluster as the backup had it.
+const RESTORED_ACTIONS: [&str; 2] = ["created", "updated"];
+
+/// Velero's record of one restore in one namespace: `group/version/Kind` → name → what it did
+/// (`created`, `updated`, `skipped`, `failed`).
+pub type VeleroRecord = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The pods Velero restored into the namespace (created or updated): how many to wait for.
+pub fn pods_restored(record: &VeleroRecord) -> usize {
+    record.get("v1/Pod").map_or(0, |pods| {
+        pods.values()
+            .filter(|action| RESTORED_ACTIONS.contains(&action.as_str()))
+            .count()
+    })
+}
 
 /// What the backup holds of the namespace.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,15 +70,24 @@ pub struct RestoredContents {
     /// ClusterRole does not, and Secrets are not compared unless it is given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unlisted: BTreeMap<String, String>,
+    /// Velero's record of this restore in the restore namespace.
+    #[serde(default)]
+    pub velero: VeleroRecord,
 }
 
 /// One way the restore differs from the backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Difference {
-    /// An item of the backup that is not in the restore namespace.
+    /// An item of the backup that is not in the restore namespace, with what Velero's record
+    /// says it did with it (`None`: its record does not name it).
     #[serde(rename_all = "camelCase")]
-    MissingItem { resource: String, name: String },
+    MissingItem {
+        resource: String,
+        name: String,
+        #[serde(default)]
+        velero: Option<String>,
+    },
     /// A claim of the backup that was not restored.
     #[serde(rename_all = "camelCase")]
     MissingPvc { name: String, requested: String },
@@ -73,7 +110,19 @@ impl Difference {
     /// One line for reports.
     pub fn describe(&self) -> String {
         match self {
-            Self::MissingItem { resource, name } => format!("{resource} {name} was not restored"),
+            Self::MissingItem {
+                resource,
+                name,
+                velero: None,
+            } => format!(
+                "{resource} {name} was not restored (Velero's record of the restore does not \
+                 name it)"
+            ),
+            Self::MissingItem {
+                resource,
+                name,
+                velero: Some(action),
+            } => format!("{resource} {name} was not restored (Velero: {action})"),
             Self::MissingPvc { name, requested } => {
                 format!("PersistentVolumeClaim {name} ({requested}) was not restored")
             }
@@ -109,10 +158,15 @@ pub struct Comparison {
     /// Resources of the backup not compared because the drill may not list them (why).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub not_listed: BTreeMap<String, String>,
+    /// Pods and Jobs of the backup that Velero passed over, as it does those that had
+    /// completed (`group/version/Kind` → names): not restored, by design.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub passed_over: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Compares. Items restored beyond the backup's (a `default` ServiceAccount, the
-/// `kube-root-ca.crt` ConfigMap that controllers add to every namespace) are no difference.
+/// `kube-root-ca.crt` ConfigMap that controllers add to every namespace) are no difference,
+/// nor are completed Pods and Jobs Velero passed over (see the module's notes).
 /// Without `restore_pvs` the volume data is not restored, so pod volumes are not compared.
 pub fn compare(
     backup: &BackupContents,
@@ -120,20 +174,33 @@ pub fn compare(
     restore_pvs: bool,
 ) -> Comparison {
     let mut differences = Vec::new();
+    let mut passed_over: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut items_compared = 0;
     for (resource, names) in &backup.items {
         if NEVER_RESTORED.contains(&resource.as_str()) || restored.unlisted.contains_key(resource) {
             continue;
         }
         let present = restored.items.get(resource);
+        let recorded = restored.velero.get(resource);
         for name in names {
-            items_compared += 1;
-            if !present.is_some_and(|p| p.contains(name)) {
-                differences.push(Difference::MissingItem {
-                    resource: resource.clone(),
-                    name: name.clone(),
-                });
+            if present.is_some_and(|p| p.contains(name)) {
+                items_compared += 1;
+                continue;
             }
+            let velero = recorded.and_then(|r| r.get(name)).cloned();
+            if velero.is_none() && RESTORED_ONLY_UNLESS_COMPLETED.contains(&resource.as_str()) {
+                passed_over
+                    .entry(resource.clone())
+                    .or_default()
+                    .insert(name.clone());
+                continue;
+            }
+            items_compared += 1;
+            differences.push(Difference::MissingItem {
+                resource: resource.clone(),
+                name: name.clone(),
+                velero,
+            });
         }
     }
     for (name, size) in &backup.pvcs {
@@ -176,6 +243,7 @@ pub fn compare(
             .filter(|(resource, _)| backup.items.contains_key(*resource))
             .map(|(resource, why)| (resource.clone(), why.clone()))
             .collect(),
+        passed_over,
     }
 }
 
@@ -198,6 +266,33 @@ pub fn namespace_items(
                 .filter_map(|e| e.strip_prefix(&prefix).map(str::to_owned))
                 .collect();
             (!names.is_empty()).then(|| (resource.clone(), names))
+        })
+        .collect()
+}
+
+/// Velero's record of a restore in `namespace`, out of its restore resource list (the
+/// `RestoreResourceList` download: `group/version/Kind` → `namespace/name(action)` entries,
+/// written by `RestoredResourceList` in Velero's `pkg/restore/request.go`; the namespace is
+/// the one restored into). Entries of other namespaces and cluster-scoped ones are left out.
+pub fn velero_record(
+    resource_list: &BTreeMap<String, Vec<String>>,
+    namespace: &str,
+) -> VeleroRecord {
+    let prefix = format!("{namespace}/");
+    resource_list
+        .iter()
+        .filter_map(|(resource, entries)| {
+            let actions: BTreeMap<String, String> = entries
+                .iter()
+                .filter_map(|entry| {
+                    let (name, action) = entry
+                        .strip_prefix(&prefix)?
+                        .strip_suffix(')')?
+                        .rsplit_once('(')?;
+                    Some((name.to_owned(), action.to_owned()))
+                })
+                .collect();
+            (!actions.is_empty()).then(|| (resource.clone(), actions))
         })
         .collect()
 }
@@ -245,7 +340,23 @@ mod tests {
                 "Completed".to_owned(),
             )]),
             unlisted: BTreeMap::new(),
+            velero: record(&[
+                ("apps/v1/StatefulSet", "ledger", "created"),
+                ("v1/ConfigMap", "app-config", "created"),
+                ("v1/PersistentVolumeClaim", "data-ledger-0", "created"),
+            ]),
         }
+    }
+
+    fn record(entries: &[(&str, &str, &str)]) -> VeleroRecord {
+        let mut record = VeleroRecord::new();
+        for (resource, name, action) in entries {
+            record
+                .entry((*resource).to_owned())
+                .or_default()
+                .insert((*name).to_owned(), (*action).to_owned());
+        }
+        record
     }
 
     #[test]
@@ -267,13 +378,107 @@ mod tests {
             c.differences,
             [Difference::MissingItem {
                 resource: "apps/v1/StatefulSet".into(),
-                name: "ledger".into()
+                name: "ledger".into(),
+                velero: Some("created".into()),
             }]
         );
         assert_eq!(
             c.differences[0].describe(),
-            "apps/v1/StatefulSet ledger was not restored"
+            "apps/v1/StatefulSet ledger was not restored (Velero: created)"
         );
+    }
+
+    #[test]
+    fn an_item_velero_failed_or_never_took_up_is_a_difference_saying_so() {
+        let mut restored = faithful();
+        restored.items.remove("v1/ConfigMap");
+        restored.velero.insert(
+            "v1/ConfigMap".into(),
+            BTreeMap::from([("app-config".into(), "failed".into())]),
+        );
+        assert_eq!(
+            compare(&backup(), &restored, true).differences[0].describe(),
+            "v1/ConfigMap app-config was not restored (Velero: failed)"
+        );
+        restored.velero.remove("v1/ConfigMap");
+        assert_eq!(
+            compare(&backup(), &restored, true).differences[0].describe(),
+            "v1/ConfigMap app-config was not restored (Velero's record of the restore does not \
+             name it)"
+        );
+    }
+
+    /// Velero's `isCompleted` (pkg/restore/restore.go): a Pod that had Succeeded or Failed and
+    /// a Job with a completionTime are never restored and get no entry in its record.
+    #[test]
+    fn completed_pods_and_jobs_velero_passes_over_are_no_difference() {
+        let mut backup = backup();
+        backup
+            .items
+            .insert("v1/Pod".into(), names(&["ledger-0", "compact-29001-x7k2p"]));
+        backup
+            .items
+            .insert("batch/v1/Job".into(), names(&["compact-29001"]));
+        let mut restored = faithful();
+        restored.items.insert("v1/Pod".into(), names(&["ledger-0"]));
+        restored.velero.insert(
+            "v1/Pod".into(),
+            BTreeMap::from([("ledger-0".into(), "created".into())]),
+        );
+        let c = compare(&backup, &restored, true);
+        assert_eq!(c.differences, []);
+        assert_eq!(c.items_compared, 4);
+        assert_eq!(
+            c.passed_over,
+            BTreeMap::from([
+                ("batch/v1/Job".to_owned(), names(&["compact-29001"])),
+                ("v1/Pod".to_owned(), names(&["compact-29001-x7k2p"])),
+            ])
+        );
+        // A pod Velero did take up and that is gone is a difference all the same.
+        restored.items.insert("v1/Pod".into(), names(&[]));
+        assert_eq!(
+            compare(&backup, &restored, true).differences,
+            [Difference::MissingItem {
+                resource: "v1/Pod".into(),
+                name: "ledger-0".into(),
+                velero: Some("created".into()),
+            }]
+        );
+    }
+
+    #[test]
+    fn velero_s_restore_resource_list_gives_what_it_did_in_the_restore_namespace() {
+        // The shape `RestoredResourceList` writes (pkg/restore/request.go).
+        let list: BTreeMap<String, Vec<String>> = serde_json::from_str(
+            r#"{"apps/v1/StatefulSet":["ns2/ledger(created)"],
+                "v1/Namespace":["ns2(created)"],
+                "v1/Pod":["ns2/ledger-0(created)","ns2/web-1(failed)","other/x(created)"],
+                "v1/ServiceAccount":["ns2/default(skipped)"]}"#,
+        )
+        .unwrap();
+        let record = velero_record(&list, "ns2");
+        assert_eq!(
+            record,
+            BTreeMap::from([
+                (
+                    "apps/v1/StatefulSet".to_owned(),
+                    BTreeMap::from([("ledger".to_owned(), "created".to_owned())])
+                ),
+                (
+                    "v1/Pod".to_owned(),
+                    BTreeMap::from([
+                        ("ledger-0".to_owned(), "created".to_owned()),
+                        ("web-1".to_owned(), "failed".to_owned())
+                    ])
+                ),
+                (
+                    "v1/ServiceAccount".to_owned(),
+                    BTreeMap::from([("default".to_owned(), "skipped".to_owned())])
+                ),
+            ])
+        );
+        assert_eq!(pods_restored(&record), 1);
     }
 
     #[test]

@@ -16,12 +16,14 @@ use std::time::{Duration, Instant};
 
 use ::kube::api::DeleteParams;
 use ::kube::{Api, Client};
+use k8s_openapi::api::core::v1::Namespace;
 use policy::velero::Restore;
 
 use super::args::DrillArgs;
 use super::backup::{self, Choice};
+use super::compare;
 use super::record::{Cleanup, DrillRecord};
-use super::restore::{self as drill_restore, Target, VELERO_NAMESPACE};
+use super::restore::{self as drill_restore, Messages, Target, VELERO_NAMESPACE};
 use super::result::DrillResult;
 use crate::clock::RunClock;
 use crate::error::Error;
@@ -62,7 +64,7 @@ pub const ACCESS: &[(Scope, &str, &str, &[&str])] = &[
     ),
     (Scope::Velero, "velero.io", "podvolumebackups", &["list"]),
     (Scope::Velero, "velero.io", "podvolumerestores", &["list"]),
-    (Scope::Cluster, "", "namespaces", &["delete"]),
+    (Scope::Cluster, "", "namespaces", &["get", "delete"]),
     (Scope::Cluster, "", "pods", &["list", "watch"]),
     (Scope::Cluster, "", "services/proxy", &["get"]),
     (Scope::Cluster, "", "persistentvolumeclaims", &["list"]),
@@ -99,7 +101,8 @@ pub const ACCESS: &[(Scope, &str, &str, &[&str])] = &[
 
 /// How long one `--check` may take at most (within what is left of `--timeout`).
 const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long the backup's resource list may take to arrive (Velero answers in seconds).
+/// How long one of Velero's downloads (the backup's resource list, the restore's resource list
+/// and results) may take to arrive (Velero answers in seconds).
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A kube-rs error as the crate's error, naming the action.
@@ -140,8 +143,15 @@ pub async fn drill(
     let kubernetes = client
         .apiserver_version()
         .await
-        .map_err(|e| {
-            Error::Unavailable(format!("the Kubernetes API server cannot be reached: {e}"))
+        .map_err(|e| match e {
+            // It answered: the kubeconfig's credentials or the drill's access are wrong
+            // (capture 17: 401 for a bad token, 403 for the anonymous user).
+            ::kube::Error::Api(status) => Error::Unavailable(format!(
+                "the Kubernetes API server refused the drill: {} {} ({}); check the \
+                 kubeconfig's credentials, or the ServiceAccount in a pod",
+                status.code, status.reason, status.message
+            )),
+            e => Error::Unavailable(format!("the Kubernetes API server cannot be reached: {e}")),
         })?
         .git_version;
 
@@ -188,6 +198,9 @@ pub async fn drill(
         return Ok(finish(record, marks, None, pods));
     };
 
+    if !target.in_place() {
+        refuse_existing(client, &target.restore_namespace).await?;
+    }
     let restore = drill_restore::restore(target, &chosen.name, args.restore_pvs);
     let restore_name = drill_restore::restore_name(target);
     velero_restore::create(client, &drill_restore::manifest(&restore)).await?;
@@ -231,24 +244,46 @@ pub async fn drill(
         return Ok(finish(record, marks, Some(outcome), pods));
     };
     mark(Phase::RestoreComplete, &mut marks);
-    let outcome = velero_restore::outcome(&restore_name, &chosen.name, &finished, &[], &[]);
-
-    // What the backup holds first: it tells how many pods to wait for.
-    let request_name = format!("{restore_name}-resource-list");
+    let ns2 = target.restore_namespace.as_str();
+    let download_timeout = || left().min(DOWNLOAD_TIMEOUT);
+    // Velero's record of the restore: its messages for the evidence, and the pods it restored,
+    // which are the ones to wait for. A restore that failed validation never ran: Velero wrote
+    // nothing to read.
+    let ran = finished.phase != RestorePhase::FailedValidation;
+    let messages = if ran {
+        contents::restore_messages(client, &restore_name, ns2, download_timeout())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("{e}; the restore's messages are left to `velero restore describe`");
+                Messages::default()
+            })
+    } else {
+        Messages::default()
+    };
+    let outcome = velero_restore::outcome(
+        &restore_name,
+        &chosen.name,
+        &finished,
+        &messages.warnings,
+        &messages.errors,
+    );
+    let velero_record = if ran {
+        contents::velero_record(client, &restore_name, ns2, download_timeout()).await
+    } else {
+        Err(Error::Unavailable(
+            "the Restore failed validation: Velero restored nothing".to_owned(),
+        ))
+    };
+    let expected_pods = velero_record.as_ref().map_or(0, compare::pods_restored);
     let backup_contents = contents::of_backup(
         client,
         &chosen.name,
         &target.source,
-        &request_name,
-        &target.restore_namespace,
-        left().min(DOWNLOAD_TIMEOUT),
+        &restore_name,
+        ns2,
+        download_timeout(),
     )
     .await;
-    let expected_pods = backup_contents
-        .as_ref()
-        .ok()
-        .and_then(|c| c.items.get("v1/Pod"))
-        .map_or(0, std::collections::BTreeSet::len);
 
     let pods = if matches!(
         finished.phase,
@@ -275,18 +310,19 @@ pub async fn drill(
             record.service_checks.push(seen);
         }
     }
-    match backup_contents {
-        Ok(backup_contents) => {
+    match (backup_contents, velero_record) {
+        (Ok(backup_contents), Ok(velero_record)) => {
             match contents::of_restore(
                 client,
-                &target.restore_namespace,
+                ns2,
                 &restore_name,
                 backup_contents.items.keys(),
+                velero_record,
             )
             .await
             {
                 Ok(restored) => {
-                    record.comparison = Some(super::compare::compare(
+                    record.comparison = Some(compare::compare(
                         &backup_contents,
                         &restored,
                         args.restore_pvs,
@@ -295,7 +331,7 @@ pub async fn drill(
                 Err(e) => record.why_not_compared = Some(e.to_string()),
             }
         }
-        Err(e) => record.why_not_compared = Some(e.to_string()),
+        (Err(e), _) | (_, Err(e)) => record.why_not_compared = Some(e.to_string()),
     }
     if pods.ready && record.comparison.is_some() {
         mark(Phase::DataVerified, &mut marks);
@@ -306,6 +342,25 @@ pub async fn drill(
         mark(Phase::Teardown, &mut marks);
     }
     Ok(finish(record, marks, Some(outcome), pods))
+}
+
+/// Refuses (exit 2) a restore namespace that already exists: the drill would restore into
+/// someone's objects, and `--cleanup` would delete a namespace it did not create. A 404
+/// (capture 03, exchange 5) is the answer wanted.
+async fn refuse_existing(client: &Client, namespace: &str) -> Result<(), Error> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    match api.get_opt(namespace).await {
+        Ok(None) => Ok(()),
+        Ok(Some(_)) => Err(Error::InvalidArgument {
+            argument: "--restore-namespace".into(),
+            message: format!(
+                "namespace {namespace} already exists: a drill restores into a namespace of its \
+                 own, which Velero creates (and --cleanup deletes). Name one that does not \
+                 exist, or leave --restore-namespace out for a fresh one"
+            ),
+        }),
+        Err(e) => Err(api_error(format!("get namespace {namespace}"), e)),
+    }
 }
 
 fn not_waited(why: &str) -> PodsOutcome {

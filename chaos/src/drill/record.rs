@@ -175,10 +175,11 @@ impl DrillRecord {
             Some(c) if c.differences.is_empty() => (
                 true,
                 format!(
-                    "{} item(s), {} claim(s) and {} pod volume(s) restored as the backup holds them{}",
+                    "{} item(s), {} claim(s) and {} pod volume(s) restored as the backup holds them{}{}",
                     c.items_compared,
                     c.pvcs_compared,
                     c.pod_volumes_compared,
+                    passed_over(c),
                     not_listed(c)
                 ),
             ),
@@ -193,7 +194,7 @@ impl DrillRecord {
                 (
                     false,
                     format!(
-                        "{} difference(s): {}{}{}",
+                        "{} difference(s): {}{}{}{}",
                         c.differences.len(),
                         named.join("; "),
                         if more > 0 {
@@ -201,6 +202,7 @@ impl DrillRecord {
                         } else {
                             String::new()
                         },
+                        passed_over(c),
                         not_listed(c)
                     ),
                 )
@@ -224,6 +226,30 @@ impl DrillRecord {
             evidence,
         }
     }
+}
+
+/// `; passed over by Velero, as completed when backed up: v1/Pod a, …` for the Pods and Jobs
+/// Velero never restores.
+pub fn passed_over(c: &Comparison) -> String {
+    let all: Vec<String> = c
+        .passed_over
+        .iter()
+        .flat_map(|(resource, names)| names.iter().map(move |name| format!("{resource} {name}")))
+        .collect();
+    if all.is_empty() {
+        return String::new();
+    }
+    let more = all.len().saturating_sub(DIFFERENCES_NAMED);
+    format!(
+        "; {} passed over by Velero, which never restores Pods and Jobs that had completed: {}{}",
+        all.len(),
+        all[..all.len().min(DIFFERENCES_NAMED)].join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// `; not compared: v1/Secret (forbidden …)` for resources the drill may not list.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use policy::velero::{Restore, RestoreSpec};
+use serde::Deserialize;
 
 use crate::error::Error;
 
@@ -154,6 +155,52 @@ pub fn restore(target: &Target, backup: &str, restore_pvs: bool) -> Restore {
 /// The Restore as a YAML manifest (what is created, and what the fixtures hold).
 pub fn manifest(restore: &Restore) -> String {
     serde_saphyr::to_string(restore).unwrap_or_else(|e| format!("# cannot serialize: {e}\n"))
+}
+
+/// One half of Velero's restore results (`results.Result` in Velero's
+/// `pkg/util/results/result.go`): messages about Velero itself, cluster-scoped items, and each
+/// namespace's items.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VeleroResult {
+    #[serde(default)]
+    pub velero: Vec<String>,
+    #[serde(default)]
+    pub cluster: Vec<String>,
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, Vec<String>>,
+}
+
+/// A restore's warning and error messages, in words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Messages {
+    pub warnings: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+/// The messages of Velero's `RestoreResults` download (`{"warnings": …, "errors": …}`, as the
+/// restore controller's `putResults` writes them), each prefixed with where it applies as
+/// `velero restore describe` prints them: `Velero:`, `Cluster:` or the namespace.
+pub fn messages(results: &BTreeMap<String, VeleroResult>) -> Messages {
+    let lines = |key: &str| -> Vec<String> {
+        let Some(result) = results.get(key) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = result
+            .velero
+            .iter()
+            .map(|m| format!("Velero: {m}"))
+            .collect();
+        out.extend(result.cluster.iter().map(|m| format!("Cluster: {m}")));
+        for (namespace, list) in &result.namespaces {
+            out.extend(list.iter().map(|m| format!("{namespace}: {m}")));
+        }
+        out
+    };
+    Messages {
+        warnings: lines("warnings"),
+        errors: lines("errors"),
+    }
 }
 
 #[cfg(test)]

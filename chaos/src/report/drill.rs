@@ -115,6 +115,17 @@ fn sections(r: &DrillResult) -> Vec<Section> {
                     c.differences.len()
                 )];
                 items.extend(c.differences.iter().map(|x| x.describe()));
+                items.extend(c.passed_over.iter().flat_map(|(resource, names)| {
+                    names.iter().map(move |name| {
+                        format!(
+                            "{resource} {name}: not restored, as Velero never restores a Pod or \
+                             Job that had completed"
+                        )
+                    })
+                }));
+                items.extend(c.not_listed.iter().map(|(resource, why)| {
+                    format!("{resource}: not compared, the drill may not list it ({why})")
+                }));
                 items
             }
         };

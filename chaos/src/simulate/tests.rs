@@ -89,6 +89,29 @@ fn hourly_with_zero_duration_gives_an_rpo_uniform_over_the_hour() {
             quantile_bound(HOUR, q, SAMPLES) + MINUTE,
         );
     }
+    // The whole distribution, not only three quantiles: the share of instants whose RPO is at
+    // most k·6 min is k/10, each within four standard deviations (and the delay's minute).
+    let settings = settings(SAMPLES, 7);
+    let from = settings.start.timestamp_millis();
+    let span = millis(settings.horizon);
+    let timeline = schedule_steps(&report.schedules[0], from, from + span, settings.seed);
+    let mut rpos = Vec::new();
+    rpo_at(
+        &timeline,
+        &draw_samples(settings.seed, from, span, SAMPLES),
+        &mut rpos,
+    );
+    for k in 1..10 {
+        let at_most = (k as f64 * 6.0 * MINUTE * 1000.0) as Millis;
+        let share = rpos.iter().filter(|rpo| **rpo <= at_most).count() as f64 / SAMPLES as f64;
+        let expected = k as f64 / 10.0;
+        assert_near(
+            &format!("share at most {} min", k * 6),
+            share,
+            expected,
+            fraction_bound(expected, SAMPLES) + MINUTE / HOUR,
+        );
+    }
     // Exact: the largest gap between two starts, an hour plus at most one delay.
     let max = secs(result.rpo.max);
     assert!((HOUR - MINUTE..=HOUR + MINUTE).contains(&max), "max {max}");

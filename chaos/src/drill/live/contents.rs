@@ -7,7 +7,10 @@
 //! `status.phase: Processed` and a pre-signed `status.downloadURL` to the gzip-compressed JSON
 //! in the backup store; and the `PodVolumeBackup`s labelled `velero.io/backup-name`. What was
 //! restored is listed in the restore namespace, with the `PodVolumeRestore`s labelled
-//! `velero.io/restore-name`.
+//! `velero.io/restore-name`, beside Velero's own record of the restore, as `velero restore
+//! describe --details` reads it (`pkg/cmd/util/output/restore_describer.go`): the
+//! `RestoreResourceList` (every item it restored and what it did with it) and the
+//! `RestoreResults` (its warning and error messages), downloaded the same way.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -23,10 +26,11 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::TokioExecutor;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::super::compare::{self, BackupContents, RestoredContents};
-use super::super::restore::{DRILL_LABEL, VELERO_NAMESPACE};
+use super::super::compare::{self, BackupContents, RestoredContents, VeleroRecord};
+use super::super::restore::{self as drill_restore, DRILL_LABEL, Messages, VELERO_NAMESPACE};
 use super::api_error;
 use crate::error::Error;
 use crate::kube::wait::{self, Target};
@@ -36,15 +40,63 @@ use crate::kube::wait::{self, Target};
 pub const BACKUP_NAME_LABEL: &str = "velero.io/backup-name";
 pub const RESTORE_NAME_LABEL: &str = "velero.io/restore-name";
 
-/// The largest resource list the drill reads (decompressed).
-const RESOURCE_LIST_LIMIT: u64 = 64 * 1024 * 1024;
+/// The largest download the drill reads (decompressed).
+const DOWNLOAD_LIMIT: u64 = 64 * 1024 * 1024;
 
 fn velero_resource(kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("velero.io", "v1", kind), plural)
 }
 
-/// The DownloadRequest a drill creates for a backup's resource list.
-pub fn download_request(name: &str, backup: &str, restore_namespace: &str) -> Value {
+/// What a drill downloads from the backup store through Velero (Velero's
+/// `DownloadTargetKind`s in `pkg/apis/velero/v1/download_request_types.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Download {
+    /// `backups/<backup>/<backup>-resource-list.json.gz`: `group/version/Kind` → `namespace/name`.
+    BackupResourceList,
+    /// `restores/<restore>/restore-<restore>-resource-list.json.gz`: `group/version/Kind` →
+    /// `namespace/name(action)` (Velero ≥ 1.11).
+    RestoreResourceList,
+    /// `restores/<restore>/restore-<restore>-results.gz`: the warnings and errors.
+    RestoreResults,
+}
+
+impl Download {
+    /// The target kind, as Velero names it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::BackupResourceList => "BackupResourceList",
+            Self::RestoreResourceList => "RestoreResourceList",
+            Self::RestoreResults => "RestoreResults",
+        }
+    }
+
+    /// The DownloadRequest's name for the drill's Restore `restore`.
+    pub fn request_name(self, restore: &str) -> String {
+        let suffix = match self {
+            Self::BackupResourceList => "resource-list",
+            Self::RestoreResourceList => "restore-resource-list",
+            Self::RestoreResults => "restore-results",
+        };
+        format!("{restore}-{suffix}")
+    }
+
+    /// What it is, for errors and the timeout message.
+    fn what(self, target: &str) -> String {
+        match self {
+            Self::BackupResourceList => format!("backup {target}'s resource list"),
+            Self::RestoreResourceList => format!("restore {target}'s resource list"),
+            Self::RestoreResults => format!("restore {target}'s results"),
+        }
+    }
+}
+
+/// The DownloadRequest a drill creates for `download` of `target` (a backup or restore name).
+pub fn download_request(
+    name: &str,
+    download: Download,
+    target: &str,
+    restore_namespace: &str,
+) -> Value {
     json!({
         "apiVersion": "velero.io/v1",
         "kind": "DownloadRequest",
@@ -56,23 +108,30 @@ pub fn download_request(name: &str, backup: &str, restore_namespace: &str) -> Va
                 "app.kubernetes.io/managed-by": "backstop-chaos",
             },
         },
-        "spec": { "target": { "kind": "BackupResourceList", "name": backup } },
+        "spec": { "target": { "kind": download.kind(), "name": target } },
     })
 }
 
-/// What the backup holds of `namespace`: the resource list through a DownloadRequest named
-/// `request_name` (deleted afterwards), the Completed pod volume backups, and the sizes the
-/// source claims request now (see [`BackupContents::pvcs`]).
+/// What the backup holds of `namespace`: the resource list through a DownloadRequest named for
+/// `restore` (deleted afterwards), the Completed pod volume backups, and the sizes the source
+/// claims request now (see [`BackupContents::pvcs`]).
 pub async fn of_backup(
     client: &Client,
     backup: &str,
     namespace: &str,
-    request_name: &str,
+    restore: &str,
     restore_namespace: &str,
     timeout: Duration,
 ) -> Result<BackupContents, Error> {
-    let resource_list =
-        resource_list(client, backup, request_name, restore_namespace, timeout).await?;
+    let resource_list: BTreeMap<String, Vec<String>> = download(
+        client,
+        Download::BackupResourceList,
+        backup,
+        restore,
+        restore_namespace,
+        timeout,
+    )
+    .await?;
     let items = compare::namespace_items(&resource_list, namespace);
 
     let pvbs: Api<DynamicObject> = Api::namespaced_with(
@@ -108,13 +167,52 @@ pub async fn of_backup(
     })
 }
 
-/// What the restore namespace holds of the `resources` the backup has, and the pod volume
-/// restores of `restore`.
+/// Velero's record of what `restore` did in `restore_namespace` (its `RestoreResourceList`).
+pub async fn velero_record(
+    client: &Client,
+    restore: &str,
+    restore_namespace: &str,
+    timeout: Duration,
+) -> Result<VeleroRecord, Error> {
+    let list: BTreeMap<String, Vec<String>> = download(
+        client,
+        Download::RestoreResourceList,
+        restore,
+        restore,
+        restore_namespace,
+        timeout,
+    )
+    .await?;
+    Ok(compare::velero_record(&list, restore_namespace))
+}
+
+/// The warning and error messages of `restore` (its `RestoreResults`).
+pub async fn restore_messages(
+    client: &Client,
+    restore: &str,
+    restore_namespace: &str,
+    timeout: Duration,
+) -> Result<Messages, Error> {
+    let results: BTreeMap<String, drill_restore::VeleroResult> = download(
+        client,
+        Download::RestoreResults,
+        restore,
+        restore,
+        restore_namespace,
+        timeout,
+    )
+    .await?;
+    Ok(drill_restore::messages(&results))
+}
+
+/// What the restore namespace holds of the `resources` the backup has, the pod volume
+/// restores of `restore`, and Velero's record of it.
 pub async fn of_restore(
     client: &Client,
     restore_namespace: &str,
     restore: &str,
     resources: impl Iterator<Item = &String>,
+    velero: VeleroRecord,
 ) -> Result<RestoredContents, Error> {
     let mut items = BTreeMap::new();
     let mut unlisted = BTreeMap::new();
@@ -167,6 +265,7 @@ pub async fn of_restore(
         pvcs: claim_sizes(client, restore_namespace).await?,
         pod_volume_restores,
         unlisted,
+        velero,
     })
 }
 
@@ -213,22 +312,26 @@ async fn claim_sizes(client: &Client, namespace: &str) -> Result<BTreeMap<String
         .collect())
 }
 
-/// Creates the DownloadRequest, waits for Velero to process it, fetches and decompresses the
-/// list, and deletes the request (Velero would also delete it once expired).
-async fn resource_list(
+/// Creates the DownloadRequest for `download` of `target` (named for the drill's Restore
+/// `restore`), waits for Velero to process it, fetches and decompresses the JSON, and deletes
+/// the request (Velero would also delete it once expired).
+async fn download<T: DeserializeOwned>(
     client: &Client,
-    backup: &str,
-    name: &str,
+    download: Download,
+    target: &str,
+    restore: &str,
     restore_namespace: &str,
     timeout: Duration,
-) -> Result<BTreeMap<String, Vec<String>>, Error> {
+) -> Result<T, Error> {
+    let name = &download.request_name(restore);
+    let what = download.what(target);
     let api: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         VELERO_NAMESPACE,
         &velero_resource("DownloadRequest", "downloadrequests"),
     );
     let request: DynamicObject =
-        serde_json::from_value(download_request(name, backup, restore_namespace))
+        serde_json::from_value(download_request(name, download, target, restore_namespace))
             .map_err(|e| Error::Unavailable(format!("DownloadRequest {name}: {e}")))?;
     api.create(&PostParams::default(), &request)
         .await
@@ -243,8 +346,7 @@ async fn resource_list(
         Target {
             name,
             what: format!(
-                "DownloadRequest {VELERO_NAMESPACE}/{name} (backup {backup}'s resource list) \
-                 to be Processed by Velero"
+                "DownloadRequest {VELERO_NAMESPACE}/{name} ({what}) to be Processed by Velero"
             ),
             timeout,
         },
@@ -265,7 +367,7 @@ async fn resource_list(
     )
     .await;
     let fetched = match url {
-        Ok(url) => fetch(&url, backup, timeout).await,
+        Ok(url) => fetch(&url, &what, timeout).await,
         Err(e) => Err(e),
     };
     if let Err(e) = api.delete(name, &DeleteParams::background()).await {
@@ -275,18 +377,10 @@ async fn resource_list(
 }
 
 /// GETs the pre-signed URL (http or https, the system's trust roots) and decodes the gzip
-/// JSON. A 404 is Velero's "backup resource list not found" (a backup older than v1.1, or
-/// the file deleted from the store).
-async fn fetch(
-    url: &str,
-    backup: &str,
-    timeout: Duration,
-) -> Result<BTreeMap<String, Vec<String>>, Error> {
-    let failed = |why: String| {
-        Error::Unavailable(format!(
-            "backup {backup}'s resource list could not be read: {why}"
-        ))
-    };
+/// JSON. A 404 is a file the store does not have (a backup resource list older than Velero
+/// v1.1, a restore resource list older than v1.11, or the file deleted from the store).
+async fn fetch<T: DeserializeOwned>(url: &str, what: &str, timeout: Duration) -> Result<T, Error> {
+    let failed = |why: String| Error::Unavailable(format!("{what} could not be read: {why}"));
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| failed(format!("no TLS trust roots: {e}")))?
@@ -308,9 +402,7 @@ async fn fetch(
             .map_err(|e| failed(e.to_string()))?
             .to_bytes();
         if status == http::StatusCode::NOT_FOUND {
-            return Err(failed(
-                "the backup store has no resource list for it (404)".to_owned(),
-            ));
+            return Err(failed("the backup store does not have it (404)".to_owned()));
         }
         if !status.is_success() {
             return Err(failed(format!(
@@ -327,35 +419,51 @@ async fn fetch(
     })??;
     let mut json = Vec::new();
     GzDecoder::new(&body[..])
-        .take(RESOURCE_LIST_LIMIT)
+        .take(DOWNLOAD_LIMIT)
         .read_to_end(&mut json)
         .map_err(|e| failed(format!("not gzip: {e}")))?;
-    serde_json::from_slice(&json).map_err(|e| failed(format!("not a resource list: {e}")))
+    serde_json::from_slice(&json).map_err(|e| failed(format!("not what Velero writes: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The request equals `fixtures/chaos/drill/downloadrequests/backup-resource-list.yaml`,
-    /// which CI validates strictly against Velero's DownloadRequest CRD schema.
+    /// Each request equals its file in `fixtures/chaos/drill/downloadrequests/`, which CI
+    /// validates strictly against Velero's DownloadRequest CRD schema.
     #[test]
-    fn the_download_request_is_the_schema_validated_fixture() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../fixtures/chaos/drill/downloadrequests/backup-resource-list.yaml"
-        );
-        let fixture: Value =
-            serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    fn the_download_requests_are_the_schema_validated_fixtures() {
         let ns2 = "data-platform-drill-20261203-143000";
-        assert_eq!(
-            download_request(
-                &format!("drill-{ns2}-resource-list"),
+        let restore = format!("drill-{ns2}");
+        for (download, target, file) in [
+            (
+                Download::BackupResourceList,
                 "daily-20261202020000",
-                ns2
+                "backup-resource-list",
             ),
-            fixture
-        );
+            (
+                Download::RestoreResourceList,
+                restore.as_str(),
+                "restore-resource-list",
+            ),
+            (
+                Download::RestoreResults,
+                restore.as_str(),
+                "restore-results",
+            ),
+        ] {
+            let path = format!(
+                "{}/../fixtures/chaos/drill/downloadrequests/{file}.yaml",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let fixture: Value =
+                serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            assert_eq!(
+                download_request(&download.request_name(&restore), download, target, ns2),
+                fixture,
+                "{file}"
+            );
+        }
     }
 
     #[test]

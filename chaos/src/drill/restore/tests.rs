@@ -146,3 +146,28 @@ fn restore_names_fit_a_label_value() {
     assert!(name.len() <= 63, "{name}");
     assert!(name.starts_with("drill-b"), "{name}");
 }
+
+#[test]
+fn velero_s_restore_results_become_messages_saying_where_they_apply() {
+    // The shape the restore controller's putResults writes (results.Result per kind).
+    let results: BTreeMap<String, VeleroResult> = serde_json::from_str(
+        r#"{"errors": {"namespaces": {"dp-drill": ["error restoring pods/dp-drill/web-1: admission webhook denied"]}},
+            "warnings": {"velero": ["resource list not found"], "cluster": ["could not restore, CustomResourceDefinition \"x\" already exists"],
+                         "namespaces": {"dp-drill": ["could not restore, ConfigMap \"kube-root-ca.crt\" already exists"]}}}"#,
+    )
+    .unwrap();
+    let m = messages(&results);
+    assert_eq!(
+        m.errors,
+        ["dp-drill: error restoring pods/dp-drill/web-1: admission webhook denied"]
+    );
+    assert_eq!(
+        m.warnings,
+        [
+            "Velero: resource list not found",
+            "Cluster: could not restore, CustomResourceDefinition \"x\" already exists",
+            "dp-drill: could not restore, ConfigMap \"kube-root-ca.crt\" already exists",
+        ]
+    );
+    assert_eq!(messages(&BTreeMap::new()), Messages::default());
+}

@@ -43,16 +43,22 @@ fn names(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// What the backup holds: the ledger, and a CronJob's finished run (a completed Job and its
+/// Pod), which Velero never restores.
 fn backup_contents() -> BackupContents {
     BackupContents {
         items: BTreeMap::from([
             ("apps/v1/StatefulSet".to_owned(), names(&["ledger"])),
+            ("batch/v1/Job".to_owned(), names(&["compact-29001"])),
             ("v1/Service".to_owned(), names(&["ledger"])),
             (
                 "v1/PersistentVolumeClaim".to_owned(),
                 names(&["data-ledger-0"]),
             ),
-            ("v1/Pod".to_owned(), names(&["ledger-0"])),
+            (
+                "v1/Pod".to_owned(),
+                names(&["compact-29001-x7k2p", "ledger-0"]),
+            ),
         ]),
         pvcs: BTreeMap::from([("data-ledger-0".to_owned(), "1Gi".to_owned())]),
         pod_volume_backups: names(&["ledger-0/data"]),
@@ -60,8 +66,24 @@ fn backup_contents() -> BackupContents {
 }
 
 fn restored_contents() -> RestoredContents {
+    let restored = BTreeMap::from([
+        ("apps/v1/StatefulSet".to_owned(), names(&["ledger"])),
+        ("v1/Service".to_owned(), names(&["ledger"])),
+        (
+            "v1/PersistentVolumeClaim".to_owned(),
+            names(&["data-ledger-0"]),
+        ),
+        ("v1/Pod".to_owned(), names(&["ledger-0"])),
+    ]);
     RestoredContents {
-        items: backup_contents().items,
+        velero: restored
+            .iter()
+            .map(|(resource, names)| {
+                let created = names.iter().map(|n| (n.clone(), "created".to_owned()));
+                (resource.clone(), created.collect())
+            })
+            .collect(),
+        items: restored,
         pvcs: backup_contents().pvcs,
         pod_volume_restores: BTreeMap::from([("ledger-0/data".to_owned(), "Completed".to_owned())]),
         unlisted: BTreeMap::new(),
