@@ -166,3 +166,48 @@ fn the_sample_report_in_the_docs_is_what_the_renderer_makes_of_the_pass_fixture(
          report fixtures/chaos/drill/results/pass.json --format markdown`"
     );
 }
+
+#[test]
+fn a_kubeconfig_variable_listing_several_files_is_read_as_kubectl_reads_it() {
+    // $KUBECONFIG is a list (`a:b`), not a path: the cluster comes from the first file, the
+    // context from the second. The server is unreachable, so reading it all is exit 3 saying
+    // so, not a kubeconfig error about a file named "a:b".
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let clusters = dir.path().join("clusters");
+    std::fs::write(
+        &clusters,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster: {{server: \
+             \"http://127.0.0.1:{port}\"}}\nusers:\n- name: nobody\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let contexts = dir.path().join("contexts");
+    std::fs::write(
+        &contexts,
+        "apiVersion: v1\nkind: Config\ncurrent-context: gone\ncontexts:\n- name: gone\n  \
+         context: {cluster: gone, user: nobody}\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
+        .args([&DRILL[..], &["--wait", "--out"]].concat())
+        .arg(dir.path().join("out"))
+        .env(
+            "KUBECONFIG",
+            format!("{}:{}", clusters.display(), contexts.display()),
+        )
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the Kubernetes API server cannot be reached"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1077,3 +1077,61 @@ async fn a_restore_namespace_that_already_exists_is_refused_before_the_restore()
         "{requests:#?}"
     );
 }
+
+/// The binary, against the mock through a kubeconfig naming it.
+async fn run_binary(server: &MockApiServer, extra: &[&str]) -> std::process::Output {
+    let (_, addr) = server.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: mock\nclusters:\n- name: mock\n  \
+             cluster: {{server: \"http://{addr}\"}}\ncontexts:\n- name: mock\n  \
+             context: {{cluster: mock, user: nobody}}\nusers:\n- name: nobody\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    let mut argv: Vec<String> = ["drill", "--schedule", "daily", "--namespace", SOURCE]
+        .map(str::to_owned)
+        .to_vec();
+    argv.extend(extra.iter().map(|s| (*s).to_owned()));
+    argv.extend([
+        "--kubeconfig".to_owned(),
+        kubeconfig.display().to_string(),
+        "--out".to_owned(),
+        dir.path().join("out").display().to_string(),
+    ]);
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
+            .args(&argv)
+            .output()
+            .unwrap();
+        drop(dir);
+        output
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn restoring_into_the_source_namespace_is_refused_before_any_request_reaches_the_cluster() {
+    let server = Cluster::default().serve().await;
+    let refused = run_binary(&server, &["--restore-namespace", SOURCE, "--wait"]).await;
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(server.requests(), Vec::<String>::new());
+    // The same kubeconfig does reach the mock once the namespace is a scratch one.
+    let drilled = run_binary(&server, &["--restore-namespace", NS2]).await;
+    assert_eq!(
+        drilled.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&drilled.stderr)
+    );
+    assert!(server.requests().iter().any(|q| q.starts_with("POST")));
+}

@@ -186,3 +186,93 @@ fn markdown_and_table_name_every_object() {
         }
     }
 }
+
+/// The block of `docs/simulate.md` that follows `opening` (up to its closing fence).
+fn docs_block(opening: &str) -> String {
+    let docs = std::fs::read_to_string(format!("{ROOT}/docs/simulate.md")).unwrap();
+    let start = docs.find(opening).unwrap() + opening.len();
+    let end = start + docs[start..].find("\n```").unwrap();
+    docs[start..end].to_owned()
+}
+
+/// Every key path of a JSON document, arrays reduced to their first element (`objects[].rpo.p50Seconds`).
+fn key_paths(value: &Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let path = format!("{prefix}{}{key}", if prefix.is_empty() { "" } else { "." });
+                out.insert(path.clone());
+                key_paths(inner, &path, out);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(first) = items.first() {
+                key_paths(first, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_json_has_exactly_the_keys_the_docs_show() {
+    let documented: Value = serde_json::from_str(&docs_block("```json\n")).unwrap();
+    let report = platform_report("1000");
+    let (mut want, mut got) = (Default::default(), Default::default());
+    key_paths(&documented, "", &mut want);
+    key_paths(&report, "", &mut got);
+    assert_eq!(got, want);
+    // Issue #15, item 3, by name.
+    for path in [
+        "samples",
+        "seed",
+        "horizon.start",
+        "horizon.end",
+        "objects[].kind",
+        "objects[].namespace",
+        "objects[].name",
+        "objects[].tier",
+        "objects[].targetSeconds",
+        "objects[].coveredBy",
+        "objects[].rpo.p50Seconds",
+        "objects[].rpo.p90Seconds",
+        "objects[].rpo.p99Seconds",
+        "objects[].rpo.maxSeconds",
+        "objects[].breachFraction",
+        "objects[].longestBreachSeconds",
+        "objects[].noRestorableFraction",
+        "tiers[].tier",
+        "tiers[].objects",
+        "tiers[].breachFraction",
+        "tiers[].worstObject",
+    ] {
+        assert!(got.contains(path), "{path} missing");
+    }
+}
+
+#[test]
+fn the_platform_table_in_the_docs_is_what_simulate_prints() {
+    let output = simulate(&[
+        "--policy",
+        "fixtures/policy/platform.yaml",
+        "--manifests",
+        "fixtures/platform",
+    ]);
+    assert!(output.status.success());
+    let documented = docs_block("```console\n");
+    let printed = documented
+        .lines()
+        .next()
+        .and_then(|command| command.strip_prefix("$ "))
+        .unwrap();
+    assert_eq!(
+        printed,
+        "backstop-chaos simulate --policy fixtures/policy/platform.yaml --manifests fixtures/platform"
+    );
+    let (_, shown) = documented.split_once('\n').unwrap();
+    assert_eq!(
+        shown.trim_end(),
+        String::from_utf8_lossy(&output.stdout).trim_end(),
+        "docs/simulate.md's platform table is stale: paste the command's output"
+    );
+}

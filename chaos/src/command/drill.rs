@@ -70,8 +70,9 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<(), Error> {
     std::fs::write(dir.join(name), text).map_err(io)
 }
 
-/// The clients: the kubeconfig named (`--kubeconfig`, `$KUBECONFIG`) with `--context`, else
-/// kube-rs' inference (the pod's ServiceAccount in a cluster, `~/.kube/config` outside).
+/// The clients: the `--kubeconfig` file, else kube-rs' own reading of `$KUBECONFIG` (a list
+/// of files, merged) or `~/.kube/config`, with `--context`; else kube-rs' inference (those,
+/// then the pod's ServiceAccount in a cluster).
 /// The kubeconfig is only read; nobody's current context changes.
 async fn clients(args: &DrillArgs) -> Result<live::Clients, Error> {
     crate::kube::client::install_crypto_provider();

@@ -39,8 +39,9 @@ pub struct DrillArgs {
     /// The kubeconfig context to use (default: the kubeconfig's current context).
     #[arg(long, env = "BACKSTOP_DRILL_CONTEXT")]
     pub context: Option<String>,
-    /// The kubeconfig (default: $KUBECONFIG, else ~/.kube/config; in a pod, its ServiceAccount).
-    #[arg(long, env = "KUBECONFIG")]
+    /// The kubeconfig file (default: the files $KUBECONFIG lists, merged as kubectl merges
+    /// them, else ~/.kube/config; in a pod without either, its ServiceAccount).
+    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// Where result.json, report.md, junit.xml and report.html go (default:
     /// out/drill/<restore namespace>).

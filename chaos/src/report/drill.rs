@@ -4,9 +4,13 @@
 
 use std::fmt::Write as _;
 
-use super::html::CSS;
-use super::junit::escape;
-use super::markdown::{cell, code};
+use super::html::{
+    CSS, checks_table as checks_table_html, phases_table as phases_table_html, timeline_svg,
+};
+use super::junit::{Suite, escape, suite};
+use super::markdown::{
+    cell, checks_table as checks_table_md, code, phases_table as phases_table_md,
+};
 use super::{ms, verdict_word, versions_line};
 use crate::drill::result::DrillResult;
 use crate::verdict::Verdict;
@@ -193,26 +197,9 @@ pub(super) fn markdown(r: &DrillResult) -> String {
         verdict_word(r.verdict)
     );
     let _ = writeln!(out, "{}\n", cell(&headline(r)));
-    out.push_str("### Checks\n\n| check | result | evidence |\n|---|---|---|\n");
-    for c in &r.checks {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            c.name,
-            if c.passed { "✅ pass" } else { "❌ fail" },
-            cell(&c.evidence)
-        );
-    }
-    out.push_str("\n### Steps\n\n| step | completed at (UTC) | duration |\n|---|---|---|\n");
-    for p in &r.phases {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            p.phase,
-            p.ended.wall.format("%Y-%m-%d %H:%M:%S"),
-            ms(p.duration_ms)
-        );
-    }
+    out.push_str(&checks_table_md(&r.checks));
+    out.push('\n');
+    out.push_str(&phases_table_md("Steps", "step", &r.phases));
     for s in sections(r) {
         let _ = writeln!(out, "\n### {}\n", s.title);
         for item in s.items {
@@ -224,23 +211,6 @@ pub(super) fn markdown(r: &DrillResult) -> String {
 }
 
 pub(super) fn junit(r: &DrillResult) -> String {
-    let failures = r.checks.iter().filter(|c| !c.passed).count();
-    let suite = format!("backstop-chaos.drill.{}", r.drill.schedule);
-    let seconds = format!("{:.3}", length_ms(r) as f64 / 1000.0);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"backstop-chaos\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{seconds}\">",
-        r.checks.len()
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{seconds}\" timestamp=\"{}\">",
-        escape(&suite),
-        r.checks.len(),
-        r.started.wall.format("%Y-%m-%dT%H:%M:%S")
-    );
-    out.push_str("    <properties>\n");
     let d = &r.drill;
     let properties = [
         ("kind", "drill".to_owned()),
@@ -258,40 +228,14 @@ pub(super) fn junit(r: &DrillResult) -> String {
         ("backstop", r.versions.backstop.clone()),
         ("verdict", r.verdict.to_string()),
     ];
-    for (name, value) in properties {
-        let _ = writeln!(
-            out,
-            "      <property name=\"{name}\" value=\"{}\"/>",
-            escape(&value)
-        );
-    }
-    out.push_str("    </properties>\n");
-    for c in &r.checks {
-        let _ = write!(
-            out,
-            "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
-            escape(&suite),
-            c.name
-        );
-        if c.passed {
-            let _ = writeln!(
-                out,
-                ">\n      <system-out>{}</system-out>\n    </testcase>",
-                escape(&c.evidence)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                ">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
-                c.name,
-                escape(&c.evidence),
-                escape(&c.evidence)
-            );
-        }
-    }
-    let _ = writeln!(out, "    <system-out>{}</system-out>", escape(&footer(r)));
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    suite(&Suite {
+        name: &format!("backstop-chaos.drill.{}", d.schedule),
+        checks: &r.checks,
+        started: r.started.wall,
+        length_ms: length_ms(r),
+        properties: &properties,
+        footer: &footer(r),
+    })
 }
 
 pub(super) fn html(r: &DrillResult) -> String {
@@ -320,33 +264,10 @@ pub(super) fn html(r: &DrillResult) -> String {
         verdict_word(r.verdict)
     );
     let _ = writeln!(out, "<p>{}</p>", escape(&headline(r)));
-    out.push_str(
-        "<h2>Checks</h2>\n<table>\n<tr><th>check</th><th>result</th><th>evidence</th></tr>\n",
-    );
-    for c in &r.checks {
-        let (cls, word) = if c.passed {
-            ("pass", "pass")
-        } else {
-            ("fail", "fail")
-        };
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td><span class=\"badge {cls}\">{word}</span></td><td>{}</td></tr>",
-            c.name,
-            escape(&c.evidence)
-        );
-    }
-    out.push_str("</table>\n<h2>Steps</h2>\n<table>\n<tr><th>step</th><th>completed at (UTC)</th><th>duration</th></tr>\n");
-    for p in &r.phases {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            p.phase,
-            p.ended.wall.format("%Y-%m-%d %H:%M:%S"),
-            ms(p.duration_ms)
-        );
-    }
-    out.push_str("</table>\n");
+    out.push_str("<h2>Timeline</h2>\n");
+    out.push_str(&timeline_svg(&r.started, &r.phases, ""));
+    out.push_str(&checks_table_html(&r.checks));
+    out.push_str(&phases_table_html("Steps", "step", &r.phases));
     for s in sections(r) {
         let _ = writeln!(out, "<h2>{}</h2>\n<ul>", s.title);
         for item in s.items {
@@ -411,5 +332,20 @@ mod tests {
         assert!(html.contains("<span class=\"badge fail\">FAIL</span>"));
         assert!(html.contains("no Completed backup of schedule daily"));
         assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn html_for_a_passing_drill_draws_its_steps_on_a_timeline_without_a_fault() {
+        let html = render_drill(&fixture("pass"), Format::Html);
+        let svg = &html[html.find("<svg id=\"timeline\"").unwrap()..];
+        let svg = &svg[..svg.find("</svg>").unwrap()];
+        // One bar per step, and no fault line or RTO band: a drill breaks nothing.
+        assert_eq!(svg.matches("<rect class=\"phase\"").count(), 6);
+        for step in ["backups", "restore-complete", "pods-ready", "teardown"] {
+            assert!(svg.contains(&format!(">{step}</text>")), "{step}");
+        }
+        assert!(!svg.contains("fault") && !svg.contains("RTO"), "{svg}");
+        assert!(html.contains("<h2>Steps</h2>"));
+        assert!(html.contains("compact-29001-x7k2p: not restored"));
     }
 }

@@ -7,9 +7,10 @@ use super::junit::escape;
 use super::{
     ledger_items, ms, passed, rpo_text, rto_text, run_length_ms, verdict_word, versions_line,
 };
+use crate::clock::Stamp;
 use crate::result::RunResult;
-use crate::timeline::Phase;
-use crate::verdict::{CheckName, Verdict};
+use crate::timeline::{Phase, PhaseSpan};
+use crate::verdict::{Check, CheckName, Verdict};
 
 pub(super) const CSS: &str = "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:960px;color:#1f2328;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
@@ -56,37 +57,10 @@ pub(super) fn render(r: &RunResult) -> String {
     out.push_str(&targets_svg(r));
 
     out.push_str("<h2>Timeline</h2>\n");
-    out.push_str(&timeline_svg(r));
+    out.push_str(&timeline_svg(&r.started, &r.phases, &rto_text(r)));
 
-    out.push_str(
-        "<h2>Checks</h2>\n<table>\n<tr><th>check</th><th>result</th><th>evidence</th></tr>\n",
-    );
-    for c in &r.checks {
-        let (cls, word) = if c.passed {
-            ("pass", "pass")
-        } else {
-            ("fail", "fail")
-        };
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td><span class=\"badge {cls}\">{word}</span></td><td>{}</td></tr>",
-            c.name,
-            escape(&c.evidence)
-        );
-    }
-    out.push_str("</table>\n");
-
-    out.push_str("<h2>Phases</h2>\n<table>\n<tr><th>phase</th><th>completed at (UTC)</th><th>duration</th></tr>\n");
-    for p in &r.phases {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            p.phase,
-            p.ended.wall.format("%Y-%m-%d %H:%M:%S"),
-            ms(p.duration_ms)
-        );
-    }
-    out.push_str("</table>\n");
+    out.push_str(&checks_table(&r.checks));
+    out.push_str(&phases_table("Phases", "phase", &r.phases));
 
     out.push_str("<h2>Ledger</h2>\n<ul>\n");
     for item in ledger_items(r) {
@@ -153,14 +127,59 @@ pub(super) fn render(r: &RunResult) -> String {
     out
 }
 
-/// A Gantt-like chart: one row per phase, the fault as a line, recovery (RTO) shaded.
-fn timeline_svg(r: &RunResult) -> String {
-    let total = run_length_ms(r).max(1) as f64;
+/// The checks as a table under `<h2>Checks</h2>`: a run's and a drill's alike.
+pub(super) fn checks_table(checks: &[Check]) -> String {
+    let mut out = String::from(
+        "<h2>Checks</h2>\n<table>\n<tr><th>check</th><th>result</th><th>evidence</th></tr>\n",
+    );
+    for c in checks {
+        let (cls, word) = if c.passed {
+            ("pass", "pass")
+        } else {
+            ("fail", "fail")
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td><span class=\"badge {cls}\">{word}</span></td><td>{}</td></tr>",
+            c.name,
+            escape(&c.evidence)
+        );
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// The phases, each with when it completed and how long it took, under `<h2>{heading}</h2>` (a
+/// run calls them phases, a drill steps).
+pub(super) fn phases_table(heading: &str, column: &str, phases: &[PhaseSpan]) -> String {
+    let mut out = format!(
+        "<h2>{heading}</h2>\n<table>\n<tr><th>{column}</th><th>completed at (UTC)</th><th>duration</th></tr>\n"
+    );
+    for p in phases {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            p.phase,
+            p.ended.wall.format("%Y-%m-%d %H:%M:%S"),
+            ms(p.duration_ms)
+        );
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// A Gantt-like chart: one row per phase, the fault as a line, recovery (labelled with the
+/// RTO, `rto`) shaded when there was a fault. A drill has none: its steps alone.
+pub(super) fn timeline_svg(started: &Stamp, phases: &[PhaseSpan], rto: &str) -> String {
+    let total = phases.last().map_or(0, |p| {
+        p.ended.mono_nanos.saturating_sub(started.mono_nanos) / 1_000_000
+    });
+    let total = total.max(1) as f64;
     let x_of = |mono_nanos: u64| {
-        let ms = mono_nanos.saturating_sub(r.started.mono_nanos) as f64 / 1e6;
+        let ms = mono_nanos.saturating_sub(started.mono_nanos) as f64 / 1e6;
         LABEL_W + CHART_W * ms / total
     };
-    let rows = r.phases.len() as f64;
+    let rows = phases.len() as f64;
     let height = ROW_H * rows + 40.0;
     let width = LABEL_W + CHART_W + 70.0;
     let mut svg = String::new();
@@ -168,8 +187,8 @@ fn timeline_svg(r: &RunResult) -> String {
         svg,
         "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"phase timeline\">"
     );
-    let fault = r.phases.iter().find(|p| p.phase == Phase::Fault);
-    let verified = r.phases.iter().find(|p| p.phase == Phase::DataVerified);
+    let fault = phases.iter().find(|p| p.phase == Phase::Fault);
+    let verified = phases.iter().find(|p| p.phase == Phase::DataVerified);
     if let (Some(f), Some(v)) = (fault, verified) {
         let (x0, x1) = (x_of(f.ended.mono_nanos), x_of(v.ended.mono_nanos));
         let _ = writeln!(
@@ -177,17 +196,17 @@ fn timeline_svg(r: &RunResult) -> String {
             "<rect x=\"{x0:.1}\" y=\"0\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#fff1e5\"><title>RTO {}</title></rect>",
             (x1 - x0).max(1.0),
             ROW_H * rows,
-            rto_text(r)
+            rto
         );
         let _ = writeln!(
             svg,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">RTO {}</text>",
             (x0 + x1) / 2.0,
             ROW_H * rows + 16.0,
-            rto_text(r)
+            rto
         );
     }
-    for (i, p) in r.phases.iter().enumerate() {
+    for (i, p) in phases.iter().enumerate() {
         let y = ROW_H * i as f64;
         let x0 = x_of(p.started.mono_nanos);
         let w = (x_of(p.ended.mono_nanos) - x0).max(1.5);

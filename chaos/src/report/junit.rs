@@ -2,27 +2,13 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
+
 use super::{rpo_text, rto_text, run_length_ms, versions_line};
 use crate::result::RunResult;
+use crate::verdict::Check;
 
 pub(super) fn render(r: &RunResult) -> String {
-    let failures = r.checks.iter().filter(|c| !c.passed).count();
-    let suite = format!("backstop-chaos.{}", r.scenario.name);
-    let seconds = format!("{:.3}", run_length_ms(r) as f64 / 1000.0);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"backstop-chaos\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{seconds}\">",
-        r.checks.len()
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{seconds}\" timestamp=\"{}\">",
-        escape(&suite),
-        r.checks.len(),
-        r.started.wall.format("%Y-%m-%dT%H:%M:%S")
-    );
-    out.push_str("    <properties>\n");
     let properties = [
         ("scenario", r.scenario.name.clone()),
         ("scenarioFile", r.scenario.file.clone()),
@@ -36,19 +22,63 @@ pub(super) fn render(r: &RunResult) -> String {
         ("rpo", rpo_text(r)),
         ("verdict", r.verdict.to_string()),
     ];
-    for (name, value) in properties {
+    let mut footer = versions_line(&r.versions);
+    for line in r.fault.iter().flat_map(|f| f.lines()) {
+        footer.push_str("\nfault: ");
+        footer.push_str(&line);
+    }
+    suite(&Suite {
+        name: &format!("backstop-chaos.{}", r.scenario.name),
+        checks: &r.checks,
+        started: r.started.wall,
+        length_ms: run_length_ms(r),
+        properties: &properties,
+        footer: &footer,
+    })
+}
+
+/// One test suite of checks, as a run's and a drill's reports both write it.
+pub(super) struct Suite<'a> {
+    pub name: &'a str,
+    pub checks: &'a [Check],
+    pub started: DateTime<Utc>,
+    pub length_ms: u64,
+    pub properties: &'a [(&'a str, String)],
+    /// The suite's own `system-out`.
+    pub footer: &'a str,
+}
+
+/// The JUnit document of one suite: one test case per check, a failure for each that failed.
+pub(super) fn suite(s: &Suite<'_>) -> String {
+    let failures = s.checks.iter().filter(|c| !c.passed).count();
+    let seconds = format!("{:.3}", s.length_ms as f64 / 1000.0);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"backstop-chaos\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" time=\"{seconds}\">",
+        s.checks.len()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{seconds}\" timestamp=\"{}\">",
+        escape(s.name),
+        s.checks.len(),
+        s.started.format("%Y-%m-%dT%H:%M:%S")
+    );
+    out.push_str("    <properties>\n");
+    for (name, value) in s.properties {
         let _ = writeln!(
             out,
             "      <property name=\"{name}\" value=\"{}\"/>",
-            escape(&value)
+            escape(value)
         );
     }
     out.push_str("    </properties>\n");
-    for c in &r.checks {
+    for c in s.checks {
         let _ = write!(
             out,
             "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
-            escape(&suite),
+            escape(s.name),
             c.name
         );
         if c.passed {
@@ -67,12 +97,7 @@ pub(super) fn render(r: &RunResult) -> String {
             );
         }
     }
-    let mut system_out = versions_line(&r.versions);
-    for line in r.fault.iter().flat_map(|f| f.lines()) {
-        system_out.push_str("\nfault: ");
-        system_out.push_str(&line);
-    }
-    let _ = writeln!(out, "    <system-out>{}</system-out>", escape(&system_out));
+    let _ = writeln!(out, "    <system-out>{}</system-out>", escape(s.footer));
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }

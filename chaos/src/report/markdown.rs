@@ -6,7 +6,8 @@ use super::{
     ledger_items, ms, passed, rpo_text, rto_text, run_length_ms, verdict_word, versions_line,
 };
 use crate::result::RunResult;
-use crate::verdict::{CheckName, Verdict};
+use crate::timeline::PhaseSpan;
+use crate::verdict::{Check, CheckName, Verdict};
 
 pub(super) fn render(r: &RunResult) -> String {
     let mut out = String::new();
@@ -49,27 +50,9 @@ pub(super) fn render(r: &RunResult) -> String {
         tick(rpo_ok)
     );
 
-    out.push_str("### Checks\n\n| check | result | evidence |\n|---|---|---|\n");
-    for c in &r.checks {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            c.name,
-            if c.passed { "✅ pass" } else { "❌ fail" },
-            cell(&c.evidence)
-        );
-    }
-
-    out.push_str("\n### Phases\n\n| phase | completed at (UTC) | duration |\n|---|---|---|\n");
-    for p in &r.phases {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            p.phase,
-            p.ended.wall.format("%Y-%m-%d %H:%M:%S"),
-            ms(p.duration_ms)
-        );
-    }
+    out.push_str(&checks_table(&r.checks));
+    out.push('\n');
+    out.push_str(&phases_table("Phases", "phase", &r.phases));
 
     out.push_str("\n### Ledger\n\n");
     for item in ledger_items(r) {
@@ -126,6 +109,38 @@ pub(super) fn render(r: &RunResult) -> String {
         cell(&r.scenario.file),
         r.started.wall.to_rfc3339()
     );
+    out
+}
+
+/// The checks as a table under `### Checks`: a run's and a drill's alike.
+pub(super) fn checks_table(checks: &[Check]) -> String {
+    let mut out = String::from("### Checks\n\n| check | result | evidence |\n|---|---|---|\n");
+    for c in checks {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            c.name,
+            if c.passed { "✅ pass" } else { "❌ fail" },
+            cell(&c.evidence)
+        );
+    }
+    out
+}
+
+/// The phases, each with when it completed and how long it took, under `### {heading}` (a run
+/// calls them phases, a drill steps).
+pub(super) fn phases_table(heading: &str, column: &str, phases: &[PhaseSpan]) -> String {
+    let mut out =
+        format!("### {heading}\n\n| {column} | completed at (UTC) | duration |\n|---|---|---|\n");
+    for p in phases {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            p.phase,
+            p.ended.wall.format("%Y-%m-%d %H:%M:%S"),
+            ms(p.duration_ms)
+        );
+    }
     out
 }
 
