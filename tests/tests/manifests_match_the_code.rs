@@ -10,13 +10,18 @@ use std::time::Duration;
 
 use backstop_webhook::cache::RESOURCES;
 use backstop_webhook::cache::cluster::snapshot_class_resource;
+use backstop_webhook::cache::evidence::EVIDENCE_RESOURCES;
 use backstop_webhook::manifests::{load_inventory, load_policy};
+use backstop_webhook::metrics::evidence::EvidenceSummary;
 use backstop_webhook::metrics::{DecisionRecord, FailureReason, Metrics, ReloadResult};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Resource;
 use policy::CoverageIndex;
-use policy::velero::{BackupStorageLocation, Schedule, VolumeSnapshotLocation};
+use policy::evidence::{VeleroRecords, gather};
+use policy::velero::{
+    Backup, BackupStorageLocation, DataUpload, PodVolumeBackup, Schedule, VolumeSnapshotLocation,
+};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -56,7 +61,8 @@ fn never_governed() -> BTreeSet<String> {
     names
 }
 
-/// (API group, plural) of every resource the caches watch, from the types the code reads them as.
+/// (API group, plural) of every resource the caches watch (coverage's and the backup
+/// evidence's), from the types the code reads them as.
 fn watched_resources() -> BTreeSet<(String, String)> {
     let snapshot_class = snapshot_class_resource();
     [
@@ -76,6 +82,9 @@ fn watched_resources() -> BTreeSet<(String, String)> {
             BackupStorageLocation::group(&()),
             BackupStorageLocation::plural(&()),
         ),
+        (Backup::group(&()), Backup::plural(&())),
+        (PodVolumeBackup::group(&()), PodVolumeBackup::plural(&())),
+        (DataUpload::group(&()), DataUpload::plural(&())),
         (
             snapshot_class.group.clone().into(),
             snapshot_class.plural.clone().into(),
@@ -92,7 +101,11 @@ fn the_watched_resources_are_the_ones_the_cache_metrics_name() {
         .into_iter()
         .map(|(_, plural)| plural)
         .collect();
-    let named: BTreeSet<String> = RESOURCES.iter().map(|name| name.to_string()).collect();
+    let named: BTreeSet<String> = RESOURCES
+        .iter()
+        .chain(EVIDENCE_RESOURCES.iter())
+        .map(|name| name.to_string())
+        .collect();
     assert_eq!(plurals, named);
 }
 
@@ -125,7 +138,8 @@ fn rbac_grants_read_only_access_to_exactly_what_the_caches_watch() {
 }
 
 /// The webhook's metrics after one of everything it records (a family without a series is not
-/// encoded): a decision, a failure, a certificate reload, the caches and the platform's coverage.
+/// encoded): a decision, a failure, a certificate reload, the caches, the platform's coverage
+/// and the backup evidence of `fixtures/evidence/`.
 fn exercised_metrics() -> Metrics {
     let metrics = Metrics::new();
     metrics.record_decision(DecisionRecord {
@@ -137,7 +151,7 @@ fn exercised_metrics() -> Metrics {
     });
     metrics.record_failure(FailureReason::Timeout);
     metrics.record_tls_reload(ReloadResult::Ok);
-    for resource in RESOURCES {
+    for resource in RESOURCES.into_iter().chain(EVIDENCE_RESOURCES) {
         metrics.set_cache_objects(resource, 1);
         metrics.set_cache_synced(resource, true);
         metrics.set_cache_staleness(resource, Duration::from_secs(1));
@@ -146,7 +160,35 @@ fn exercised_metrics() -> Metrics {
     let inventory =
         load_inventory(&[repo().join("fixtures/platform")]).expect("platform manifests load");
     metrics.record_coverage(&CoverageIndex::build(Arc::new(policy), inventory));
+    metrics.record_evidence(EvidenceSummary::of(
+        &evidence_of("completed-backup-skipped-hostpath-volume"),
+        || "2026-12-03T02:30:00Z".parse().expect("a time"),
+    ));
     metrics
+}
+
+/// What the backups of a `fixtures/evidence/` case show.
+fn evidence_of(case: &str) -> policy::evidence::Evidence {
+    let policy = load_policy(&repo().join("fixtures/evidence/policy.yaml")).expect("policy loads");
+    let mut inventory = load_inventory(&[
+        repo().join("fixtures/evidence/cluster"),
+        repo().join("fixtures/evidence").join(case),
+    ])
+    .expect("evidence fixtures load");
+    let backups = std::mem::take(&mut inventory.backups);
+    let volumes = std::mem::take(&mut inventory.pod_volume_backups);
+    let index = CoverageIndex::build(Arc::new(policy), inventory);
+    let records = VeleroRecords {
+        backups: backups.iter().collect(),
+        pod_volume_backups: volumes.iter().collect(),
+        data_uploads: Vec::new(),
+    };
+    gather(
+        &index,
+        &index.evaluate_all(),
+        &records,
+        "2026-12-03T02:30:00Z".parse().expect("a time"),
+    )
 }
 
 /// Every sample name the webhook exports: what `# TYPE` declares, with the suffixes its type
@@ -220,6 +262,10 @@ fn the_registered_metrics_include_the_documented_ones() {
         "backstop_uncovered_objects",
         "backstop_rpo_breach_objects",
         "backstop_tls_reloads_total",
+        "backstop_last_backup_age_seconds",
+        "backstop_backup_overdue_after_seconds",
+        "backstop_volumes_missing_from_last_backup",
+        "backstop_achieved_rpo_seconds",
     ] {
         assert!(registered.contains(name), "{name} in {registered:?}");
     }

@@ -3,10 +3,12 @@
 //! from manifests (`--schedules-from DIR`, [`offline`]) or from list/watch caches
 //! ([`cluster`], [`reflector`]). Both end in [`IndexBuilder::rebuild`]: the [`CoverageIndex`] is rebuilt off
 //! the request path and swapped whole into [`AppState`]; requests never wait for it.
+//! [`evidence`] keeps Velero's records of real backups beside them, for metrics only.
 
 pub mod cluster;
 pub(crate) mod convert;
 pub mod discovery;
+pub mod evidence;
 pub mod offline;
 pub mod reflector;
 

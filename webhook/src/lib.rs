@@ -12,7 +12,8 @@
 //! - [`mutate`] and [`validate`]: the decisions, pure functions of the coverage index and the
 //!   request.
 //! - [`state`]: what handlers share (the current index, readiness, metrics); [`cache`]: the
-//!   cluster view (manifests or reflectors) that rebuilds the index off the request path.
+//!   cluster view (manifests or reflectors) that rebuilds the index off the request path, and
+//!   the backup evidence's caches (`cache::evidence`), judged into metrics, never decisions.
 //! - [`metrics`]: the Prometheus metrics; `logging`: batched log lines on stderr.
 //! - [`manifests`]: the policy file and folders of manifests, read from disk.
 //! - [`audit`]: `backstop-webhook audit`, its cluster reader and its renderings.

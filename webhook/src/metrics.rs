@@ -2,9 +2,12 @@
 //!
 //! The names are a contract: `deploy/velero` alerts and dashboards key on them.
 //! Label values are `&'static str`, so request-path recording allocates nothing once a
-//! series exists.
+//! series exists. The backup evidence's gauges are in [`evidence`].
+
+pub mod evidence;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
@@ -126,6 +129,7 @@ pub struct Metrics {
     uncovered: Family<TierLabels, Gauge>,
     rpo_breach: Family<TierLabels, Gauge>,
     tls_reloads: Family<ResultLabels, Counter>,
+    evidence: Arc<evidence::EvidenceGauges>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -213,6 +217,8 @@ impl Metrics {
             "Attempts to load a changed TLS certificate/key pair, by result",
             tls_reloads.clone(),
         );
+        let evidence = Arc::new(evidence::EvidenceGauges::default());
+        registry.register_collector(Box::new(Arc::clone(&evidence)));
         for reason in FailureReason::ALL {
             let _ = failures.get_or_create(&ReasonLabels {
                 reason: reason.as_str(),
@@ -236,6 +242,7 @@ impl Metrics {
             uncovered,
             rpo_breach,
             tls_reloads,
+            evidence,
         }
     }
 
@@ -337,6 +344,11 @@ impl Metrics {
             self.uncovered.get_or_create(&labels).set(uncovered);
             self.rpo_breach.get_or_create(&labels).set(breach);
         }
+    }
+
+    /// Publishes a new judgment of the backup evidence (the gauges of [`evidence`]).
+    pub fn record_evidence(&self, summary: evidence::EvidenceSummary) {
+        self.evidence.publish(summary);
     }
 
     /// The whole registry as OpenMetrics text.

@@ -12,6 +12,7 @@ use crate::WebhookError;
 use crate::admission::AdmissionLimits;
 use crate::args::ServeArgs;
 use crate::cache::cluster::{self, ClusterOptions};
+use crate::cache::evidence::{self, EvidenceOptions};
 use crate::cache::{IndexBuilder, offline};
 use crate::dev_cert::DevCert;
 use crate::manifests::load_policy;
@@ -99,6 +100,13 @@ async fn serve(args: ServeArgs) -> Result<(), WebhookError> {
             let client = kube::Client::try_default()
                 .await
                 .map_err(WebhookError::KubeClient)?;
+            // Evidence of what the last backups hold: metrics only, off the request path.
+            evidence::spawn(
+                client.clone(),
+                state.clone(),
+                EvidenceOptions::default(),
+                stop_rx.clone(),
+            );
             Some(cluster::spawn(
                 client,
                 builder,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use policy::CoverageIndex;
+use tokio::sync::watch;
 
 use crate::args::TimeoutDecision;
 use crate::metrics::Metrics;
@@ -30,6 +31,9 @@ pub struct AppState {
     pub max_cache_staleness: Duration,
     pub metrics: Arc<Metrics>,
     pub timeout_decision: TimeoutDecision,
+    /// Counts index swaps, for work that follows the index off the request path (the backup
+    /// evidence); [`AppState::index_changes`] subscribes.
+    index_generation: Arc<watch::Sender<u64>>,
 }
 
 /// What `/readyz` reports.
@@ -55,6 +59,7 @@ impl AppState {
             max_cache_staleness: DEFAULT_MAX_CACHE_STALENESS,
             metrics,
             timeout_decision,
+            index_generation: Arc::new(watch::Sender::new(0)),
         }
     }
 
@@ -71,6 +76,13 @@ impl AppState {
 
     pub fn replace_index(&self, index: CoverageIndex) {
         self.coverage.store(Arc::new(index));
+        self.index_generation
+            .send_modify(|generation| *generation += 1);
+    }
+
+    /// Changes whenever a new index is swapped in.
+    pub fn index_changes(&self) -> watch::Receiver<u64> {
+        self.index_generation.subscribe()
     }
 
     pub fn readiness(&self) -> Readiness {

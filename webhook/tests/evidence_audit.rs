@@ -111,6 +111,7 @@ fn an_overdue_schedule_is_reported_per_object_and_per_schedule() {
     let daily = &report["evidence"]["schedules"][0];
     assert_eq!(daily["name"], "daily");
     assert_eq!(daily["overdue"], true);
+    assert_eq!(daily["overdueAfterSeconds"], 25 * 3600 + 60);
     assert_eq!(daily["lastCompletedAgeSeconds"], 3 * 86_400 + 29 * 60 + 55);
     let (_, orders, _) = judged("overdue-schedule", "orders");
     assert_eq!(orders["findings"], serde_json::json!(["backup-overdue"]));

@@ -79,6 +79,7 @@ pub fn json(evidence: &Evidence) -> Value {
             "lastFinished": backup_json(schedule.last_finished.as_ref()),
             "lastCompleted": backup_json(schedule.last_completed.as_ref()),
             "lastCompletedAgeSeconds": seconds(schedule.last_completed_age),
+            "overdueAfterSeconds": seconds(schedule.overdue_after),
             "overdue": schedule.overdue,
         })).collect::<Vec<_>>(),
         "objects": evidence.objects.iter().map(|object| json!({

@@ -209,10 +209,15 @@ where
                     Availability::Required | Availability::Builtin => {
                         if !self.reported_missing {
                             self.reported_missing = true;
+                            let waits = if self.context.freshness.gates_readiness(resource) {
+                                "the webhook stays unready until it is"
+                            } else {
+                                "the backup evidence waits for it"
+                            };
                             tracing::error!(
                                 resource,
                                 crd = %self.crd(),
-                                "cache: the CustomResourceDefinition {} is not installed (is Velero installed?); the webhook stays unready until it is, checking again with backoff",
+                                "cache: the CustomResourceDefinition {} is not installed (is Velero installed?); {waits}, checking again with backoff",
                                 self.crd()
                             );
                         } else {

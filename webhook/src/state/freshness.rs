@@ -5,6 +5,10 @@
 //! silent, so silence is not staleness). When the watch breaks or cannot be re-opened, the
 //! cache keeps serving its last good copy and its staleness counts from the last moment it was
 //! known to be current.
+//!
+//! Caches no admission decision reads (the backup evidence's) are tracked with
+//! [`Freshness::track_beside_readiness`]: their staleness is exported like any other, but they
+//! never hold readiness back.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -18,6 +22,8 @@ pub struct Freshness {
 
 #[derive(Debug, Clone, Copy)]
 struct CacheHealth {
+    /// Readiness waits for this cache's first sync and fails when it is too stale.
+    gates_readiness: bool,
     synced: bool,
     current: bool,
     /// The last moment the cache was known to match the server.
@@ -65,9 +71,19 @@ impl Freshness {
 
     /// Starts tracking `resource`: not synced, not current.
     pub fn track(&self, resource: &'static str) {
+        self.insert(resource, true);
+    }
+
+    /// Starts tracking `resource` for its staleness only: it never holds readiness back.
+    pub fn track_beside_readiness(&self, resource: &'static str) {
+        self.insert(resource, false);
+    }
+
+    fn insert(&self, resource: &'static str, gates_readiness: bool) {
         self.caches().insert(
             resource,
             CacheHealth {
+                gates_readiness,
                 synced: false,
                 current: false,
                 last_good: Instant::now(),
@@ -79,6 +95,7 @@ impl Freshness {
     pub fn synced(&self, resource: &'static str) -> bool {
         let mut caches = self.caches();
         let health = caches.entry(resource).or_insert(CacheHealth {
+            gates_readiness: true,
             synced: false,
             current: true,
             last_good: Instant::now(),
@@ -123,8 +140,25 @@ impl Freshness {
             .collect()
     }
 
+    /// Whether every cache readiness waits for has synced once.
     pub fn all_synced(&self) -> bool {
-        self.caches().values().all(|health| health.synced)
+        self.caches()
+            .values()
+            .all(|health| health.synced || !health.gates_readiness)
+    }
+
+    /// Whether readiness waits for `resource` (untracked resources count as waited for).
+    pub fn gates_readiness(&self, resource: &'static str) -> bool {
+        self.caches()
+            .get(resource)
+            .is_none_or(|health| health.gates_readiness)
+    }
+
+    /// Whether `resource` is tracked and has synced once.
+    pub fn is_synced(&self, resource: &'static str) -> bool {
+        self.caches()
+            .get(resource)
+            .is_some_and(|health| health.synced)
     }
 
     /// What holds readiness back at `now` with a staleness `limit`, if anything.
@@ -132,15 +166,21 @@ impl Freshness {
         let unsynced: Vec<&'static str> = self
             .caches()
             .iter()
-            .filter(|(_, health)| !health.synced)
+            .filter(|(_, health)| health.gates_readiness && !health.synced)
             .map(|(resource, _)| *resource)
             .collect();
         if !unsynced.is_empty() {
             return Some(CacheProblem::NotSynced(unsynced));
         }
+        let gating: Vec<&'static str> = self
+            .caches()
+            .iter()
+            .filter(|(_, health)| health.gates_readiness)
+            .map(|(resource, _)| *resource)
+            .collect();
         self.staleness(now)
             .into_iter()
-            .filter(|(_, age)| *age > limit)
+            .filter(|(resource, age)| gating.contains(resource) && *age > limit)
             .max_by_key(|(_, age)| *age)
             .map(|(resource, age)| CacheProblem::Stale {
                 resource,
@@ -210,5 +250,26 @@ mod tests {
         );
         freshness.current("pods");
         assert_eq!(freshness.staleness(later), [("pods", Duration::ZERO)]);
+    }
+
+    #[test]
+    fn a_cache_tracked_beside_readiness_is_exported_but_never_holds_readiness_back() {
+        let freshness = Freshness::default();
+        freshness.track("schedules");
+        freshness.track_beside_readiness("backups");
+        assert!(freshness.synced("schedules"));
+        assert!(freshness.all_synced());
+        assert_eq!(freshness.problem(Instant::now(), LIMIT), None);
+        assert!(!freshness.is_synced("backups"));
+        freshness.synced("backups");
+        let broke = Instant::now();
+        freshness.lost("backups", broke);
+        let later = broke + Duration::from_secs(400);
+        assert_eq!(freshness.problem(later, LIMIT), None);
+        assert!(
+            freshness
+                .staleness(later)
+                .contains(&("backups", Duration::from_secs(400)))
+        );
     }
 }
