@@ -16,8 +16,8 @@ Exit codes:
      backup too) or the chain is broken (ledger verify)
   2  bad input: a scenario, result file, ledger path, policy, manifest or flag is wrong
   3  infrastructure failure: the harness could not do its job (disk, sockets,
-     tools; the API server unreachable, Velero not installed, the cluster simulate
-     reads); also `run` without --plan, whose live execution is not built yet";
+     tools; the API server unreachable, Velero not installed, a wait that timed out,
+     Ctrl-C; the cluster simulate reads)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,9 +79,14 @@ pub struct RunArgs {
     /// creates and labels, and removes them at the end).
     #[arg(long)]
     pub allow_existing_cluster: bool,
-    /// The ledger image (an existing cluster pulls it; on kind it is built and loaded).
-    #[arg(long, default_value = crate::plan::LEDGER_IMAGE)]
-    pub ledger_image: String,
+    /// The ledger image. On kind, without it, the run builds `backstop-chaos:dev` from
+    /// chaos/Dockerfile (see --build-context) and loads it; with it, the image must be in the
+    /// local Docker (built beforehand) and is loaded. An existing cluster pulls it: required there.
+    #[arg(long)]
+    pub ledger_image: Option<String>,
+    /// The repository the ledger image is built from (it holds chaos/Dockerfile).
+    #[arg(long, default_value = ".")]
+    pub build_context: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -23,6 +24,8 @@ pub struct Finished {
     pub stderr: String,
     pub duration: Duration,
     pub timed_out: bool,
+    /// The harness stopped it ([`Processes::stop_running`]: the run was interrupted).
+    pub stopped: bool,
 }
 
 impl Finished {
@@ -56,6 +59,7 @@ pub trait Runner: Send + Sync {
 /// The error for a command that did not exit 0.
 pub fn command_failed(argv: &[String], finished: &Finished) -> Error {
     let outcome = match (finished.timed_out, finished.status) {
+        _ if finished.stopped => "was stopped: the run was interrupted".to_owned(),
         (true, _) => format!("was killed at its timeout after {:?}", finished.duration),
         (false, Some(code)) => format!("exited {code}"),
         (false, None) => "was ended by a signal".to_owned(),
@@ -83,6 +87,8 @@ pub struct Processes {
     log: Mutex<File>,
     log_path: PathBuf,
     path: Option<OsString>,
+    /// Bumped by [`Processes::stop_running`]: a command started before the bump is killed.
+    generation: AtomicU64,
 }
 
 impl Processes {
@@ -100,7 +106,14 @@ impl Processes {
             log: Mutex::new(file),
             log_path: log.to_owned(),
             path,
+            generation: AtomicU64::new(0),
         })
+    }
+
+    /// Kills every command running now (Ctrl-C: a `kind create cluster` must not go on
+    /// while the run tears down). Commands started afterwards run normally.
+    pub fn stop_running(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     fn record(&self, line: &LogLine<'_>) -> Result<(), Error> {
@@ -146,6 +159,7 @@ impl Runner for Processes {
             command.env("PATH", path);
         }
         let started = Instant::now();
+        let generation = self.generation.load(Ordering::SeqCst);
         let spawned = command.spawn();
         let mut child = match spawned {
             Ok(child) => child,
@@ -169,12 +183,18 @@ impl Runner for Processes {
         let stdout = child.stdout.take().map(read_all);
         let stderr = child.stderr.take().map(read_all);
         let mut timed_out = false;
+        let mut stopped = false;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status.code(),
                 Ok(None) if started.elapsed() >= timeout => {
                     let _ = child.kill();
                     timed_out = true;
+                    break child.wait().ok().and_then(|s| s.code());
+                }
+                Ok(None) if self.generation.load(Ordering::SeqCst) != generation => {
+                    let _ = child.kill();
+                    stopped = true;
                     break child.wait().ok().and_then(|s| s.code());
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
@@ -186,11 +206,12 @@ impl Runner for Processes {
             h.and_then(|h| h.join().ok()).unwrap_or_default()
         };
         let finished = Finished {
-            status: if timed_out { None } else { status },
+            status: if timed_out || stopped { None } else { status },
             stdout: join(stdout),
             stderr: join(stderr),
             duration,
             timed_out,
+            stopped,
         };
         self.record(&LogLine {
             argv,

@@ -11,7 +11,7 @@
 //! - [`result`] and [`verdict`]: `result.json` and the pure decision over it.
 //! - [`report`]: Markdown, JUnit XML and HTML renderings of a result.
 //! - [`kube`] and [`velero`]: the live run's API calls: namespaces, watches with timeouts,
-//!   the Restore.
+//!   strict creation; Velero's install, Schedule, backups, Restore and downloads.
 //! - [`exec`]: external commands, recorded in `commands.log`; [`preflight`]: tools on PATH;
 //!   [`cluster`]: the kind and existing-cluster providers.
 //! - [`store`]: the backup store through the S3 API (rusty-s3 over hyper); [`minio`]: the MinIO
@@ -19,7 +19,9 @@
 //! - [`fault`]: the cluster-level faults' pieces: node loss, cluster loss, backup-storage loss.
 //! - [`drill`]: the monthly restore drill's decisions (backup, target, Restore, comparison).
 //! - [`run`]: the live run: the engine sequencing the phases over a world (real or fake),
-//!   the ground-truth poller, the progress display and the run directory.
+//!   the ground-truth poller, the progress display and the run directory;
+//!   [`workload`]: the ledger image and the workload objects; [`diagnostics`]: what a
+//!   failed run leaves to explain itself.
 //! - [`simulate`]: how often each tier's RPO target is breached, sampled from the Schedules alone.
 //! - [`error`]: the one error type and its exit codes.
 
@@ -27,6 +29,7 @@ pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod command;
+pub mod diagnostics;
 pub mod drill;
 pub mod error;
 pub mod exec;
@@ -49,5 +52,6 @@ pub mod store;
 pub mod timeline;
 pub mod velero;
 pub mod verdict;
+pub mod workload;
 
 pub use error::Error;

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 pub use build::build;
-pub use steps::{minio_name, restore_name, schedule_name};
+pub use steps::{restore_name, run_id, schedule_name};
 
 use crate::timeline::Phase;
 

@@ -118,6 +118,7 @@ async fn a_namespace_loss_run_goes_through_every_phase_in_order_and_passes() {
             "deploy_workload",
             "create_schedule",
             "wait_backup",
+            "choose_backup",
             "delete_namespace",
             "wait_namespace_gone",
             "create_restore(backstop-namespace-loss-20250101000500)",
@@ -158,7 +159,18 @@ async fn the_run_directory_holds_the_result_its_reports_the_ground_truth_and_the
     );
     let backup: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ran.file("backup.json")).unwrap()).unwrap();
-    assert_eq!(backup["name"], "backstop-namespace-loss-20250101000500");
+    assert_eq!(
+        backup["firstQualified"]["name"],
+        "backstop-namespace-loss-20250101000500"
+    );
+    assert_eq!(
+        backup["restored"]["name"],
+        "backstop-namespace-loss-20250101000500"
+    );
+    assert_eq!(
+        result.versions.velero, "v1.16.2",
+        "the server's, as installed"
+    );
 }
 
 #[tokio::test(start_paused = true)]

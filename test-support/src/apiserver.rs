@@ -53,6 +53,32 @@ pub enum Answer {
     /// As [`Answer::OpenWatch`], sending these events first (capture 10's `events`: one
     /// `{"type","object"}` each), those the request's selectors pass.
     Watch(Vec<Value>),
+    /// A complete response made from the request by a test's own code (a fake cluster that
+    /// keeps state between calls); a 200 list body then passes the request's selectors.
+    Made(Responder),
+    /// A binary response made from the request: status, Content-Type and bytes (what the
+    /// service proxy passes through from a pod).
+    Bytes(BytesResponder),
+}
+
+/// Makes a response from a request ([`Answer::Made`]).
+#[derive(Clone)]
+pub struct Responder(pub Arc<dyn Fn(&Seen) -> Captured + Send + Sync>);
+
+/// Makes a binary response from a request ([`Answer::Bytes`]).
+#[derive(Clone)]
+pub struct BytesResponder(pub Arc<dyn Fn(&Seen) -> (u16, String, Vec<u8>) + Send + Sync>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Responder")
+    }
+}
+
+impl std::fmt::Debug for BytesResponder {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("BytesResponder")
+    }
 }
 
 /// One request the server received.

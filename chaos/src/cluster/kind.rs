@@ -22,6 +22,16 @@ fn argv(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| (*a).to_owned()).collect()
 }
 
+/// `kind version`.
+pub fn version_argv() -> Vec<String> {
+    argv(&["kind", "version"])
+}
+
+/// The kind node image of a Kubernetes version (`kindest/node:v1.33.1`).
+pub fn node_image(kubernetes: &str) -> String {
+    format!("kindest/node:{kubernetes}")
+}
+
 /// `kind get clusters`.
 pub fn list_argv() -> Vec<String> {
     argv(&["kind", "get", "clusters"])

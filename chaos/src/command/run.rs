@@ -13,11 +13,12 @@ use crate::plan::{self, Context, Workload};
 use crate::preflight;
 use crate::run::engine;
 use crate::run::progress::Progress;
-use crate::run::real::{Cluster, RealWorld};
+use crate::run::real::{Cluster, LedgerImage, RealWorld, Setup};
 use crate::run::rundir::RunDir;
 use crate::run::{Config, Timeouts};
 use crate::scenario::{self, Provider, Scenario};
 use crate::verdict::Verdict;
+use crate::workload;
 
 pub fn run(args: &RunArgs) -> Result<Outcome, Error> {
     let scenario = scenario::load(&args.scenario)?;
@@ -41,6 +42,13 @@ pub fn run(args: &RunArgs) -> Result<Outcome, Error> {
 /// The live run: everything that can be refused is refused before anything is touched.
 fn live(args: &RunArgs, scenario: Scenario, ctx: &Context) -> Result<Outcome, Error> {
     let cluster = cluster_of(args, &scenario, ctx.seed)?;
+    let image = ledger_image(args, &cluster)?;
+    let workloads = workload::prepare(
+        &ctx.workloads,
+        plan::NAMESPACE,
+        image.reference(),
+        &plan::run_id(&scenario, ctx.seed),
+    )?;
     let path = std::env::var_os("PATH").unwrap_or_default();
     preflight::check(
         match cluster {
@@ -65,14 +73,15 @@ fn live(args: &RunArgs, scenario: Scenario, ctx: &Context) -> Result<Outcome, Er
         timeouts: Timeouts::default(),
         poll_interval: Duration::from_secs(1),
     };
-    let world = RealWorld::new(
+    let world = RealWorld::new(Setup {
         scenario,
-        ctx.seed,
-        dir.clone(),
+        seed: ctx.seed,
+        dir: dir.clone(),
         cluster,
-        args.ledger_image.clone(),
-        None,
-    )?;
+        image,
+        workloads,
+        path: None,
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -86,6 +95,38 @@ fn live(args: &RunArgs, scenario: Scenario, ctx: &Context) -> Result<Outcome, Er
         Verdict::Pass => Outcome::Pass,
         Verdict::Fail => Outcome::Fail,
     })
+}
+
+/// Where the ledger image comes from: built from the repository on kind unless
+/// `--ledger-image` names one; on an existing cluster `--ledger-image` is required (the
+/// cluster pulls it from a registry). Exit 2 naming the flag otherwise.
+fn ledger_image(args: &RunArgs, cluster: &Cluster) -> Result<LedgerImage, Error> {
+    match (cluster, &args.ledger_image) {
+        (_, Some(image)) => Ok(LedgerImage::Given(image.clone())),
+        (Cluster::Existing { .. }, None) => Err(Error::InvalidArgument {
+            argument: "--ledger-image".into(),
+            message: "an existing cluster pulls the ledger image: build chaos/Dockerfile, push \
+                      it to a registry the cluster can pull from, and name it here"
+                .into(),
+        }),
+        (Cluster::Kind { .. }, None) => {
+            let dockerfile = args.build_context.join(workload::DOCKERFILE);
+            if !dockerfile.is_file() {
+                return Err(Error::InvalidArgument {
+                    argument: "--build-context".into(),
+                    message: format!(
+                        "{} does not exist: run from the repository's root, point \
+                         --build-context at it, or give a built image with --ledger-image",
+                        dockerfile.display()
+                    ),
+                });
+            }
+            Ok(LedgerImage::Build {
+                tag: plan::LEDGER_IMAGE.to_owned(),
+                context: args.build_context.clone(),
+            })
+        }
+    }
 }
 
 /// Resolves at Ctrl-C (never, when the signal cannot be listened for).

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ::kube::api::{DeleteParams, PostParams};
+use ::kube::api::DeleteParams;
 use ::kube::{Api, Client};
 use k8s_openapi::api::core::v1::Namespace;
 
@@ -30,15 +30,23 @@ pub async fn delete(client: &Client, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Creates `name` labelled for the run `run_id`.
+/// Creates `name` labelled for the run `run_id`, with strict field validation.
 pub async fn create(client: &Client, name: &str, run_id: &str) -> Result<Namespace, Error> {
-    let api: Api<Namespace> = Api::all(client.clone());
+    super::strict::create(
+        client,
+        None,
+        &manifest(name, run_id),
+        format!("create namespace {name}"),
+    )
+    .await
+}
+
+/// The run's Namespace: `name`, labelled for the run.
+pub fn manifest(name: &str, run_id: &str) -> Namespace {
     let mut namespace = Namespace::default();
     namespace.metadata.name = Some(name.to_owned());
     namespace.metadata.labels = Some([(RUN_LABEL.to_owned(), run_id.to_owned())].into());
-    api.create(&PostParams::default(), &namespace)
-        .await
-        .map_err(kube_error(format!("create namespace {name}")))
+    namespace
 }
 
 /// Watches until the namespace `name` no longer exists.

@@ -4,7 +4,7 @@
 
 use std::fmt::Debug;
 
-use ::kube::api::PostParams;
+use ::kube::api::{ApiResource, DynamicObject, PostParams};
 use ::kube::{Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -23,12 +23,37 @@ pub async fn create<K>(
 where
     K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Debug,
 {
+    post(client, K::url_path(&(), namespace), object, action).await
+}
+
+/// [`create`] for an object known only by its [`ApiResource`] (a workload manifest's
+/// objects, Velero's DownloadRequests).
+pub async fn create_dynamic(
+    client: &Client,
+    namespace: &str,
+    resource: &ApiResource,
+    object: &DynamicObject,
+    action: String,
+) -> Result<DynamicObject, Error> {
+    post(
+        client,
+        DynamicObject::url_path(resource, Some(namespace)),
+        object,
+        action,
+    )
+    .await
+}
+
+async fn post<K>(client: &Client, url: String, object: &K, action: String) -> Result<K, Error>
+where
+    K: Serialize + DeserializeOwned + Clone + Debug,
+{
     let fail = |source: ::kube::Error| Error::Kube {
         action: action.clone(),
         source: Box::new(source),
     };
     let body = serde_json::to_vec(object).map_err(|e| fail(::kube::Error::SerdeError(e)))?;
-    let mut request = ::kube::core::Request::new(K::url_path(&(), namespace))
+    let mut request = ::kube::core::Request::new(url)
         .create(&PostParams::default(), body)
         .map_err(|e| fail(::kube::Error::BuildRequest(e)))?;
     let uri = request.uri().to_string();

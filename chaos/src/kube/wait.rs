@@ -92,3 +92,86 @@ where
         }),
     }
 }
+
+/// Watches every object `config` selects (a label selector, say) and calls `settle` with
+/// all of them each time the set settles (after the first list, then after each change),
+/// until `settle` returns `Some`, or `timeout` passes. `settle` may do its own API calls
+/// (it is async) and says in `last_seen` what it saw, for the timeout error.
+pub async fn until_settled<K, T, F, Fut>(
+    api: &Api<K>,
+    config: watcher::Config,
+    what: String,
+    timeout: Duration,
+    mut settle: F,
+) -> Result<T, Error>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+    F: FnMut(Vec<K>) -> Fut,
+    Fut: std::future::Future<Output = (Option<T>, String)>,
+{
+    let mut events = watcher(api.clone(), config).default_backoff().boxed();
+    let last_seen =
+        std::sync::Mutex::new("nothing yet (the first list has not answered)".to_owned());
+    let set_last = |text: String| {
+        *last_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = text;
+    };
+    let watched = async {
+        let mut objects: std::collections::BTreeMap<String, K> = std::collections::BTreeMap::new();
+        let mut listing: Option<std::collections::BTreeMap<String, K>> = None;
+        while let Some(event) = events.next().await {
+            let settled = match event {
+                Ok(Event::Init) => {
+                    listing = Some(std::collections::BTreeMap::new());
+                    false
+                }
+                Ok(Event::InitApply(object)) => {
+                    if let Some(l) = listing.as_mut() {
+                        l.insert(object.name_any(), object);
+                    }
+                    false
+                }
+                Ok(Event::InitDone) => {
+                    objects = listing.take().unwrap_or_default();
+                    true
+                }
+                Ok(Event::Apply(object)) => {
+                    objects.insert(object.name_any(), object);
+                    listing.is_none()
+                }
+                Ok(Event::Delete(object)) => {
+                    objects.remove(&object.name_any());
+                    listing.is_none()
+                }
+                Err(e) => {
+                    let before = last_seen
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clone();
+                    set_last(format!("{before} (then the watch failed: {e})"));
+                    false
+                }
+            };
+            if settled {
+                let (done, seen) = settle(objects.values().cloned().collect()).await;
+                set_last(seen);
+                if done.is_some() {
+                    return done;
+                }
+            }
+        }
+        None
+    };
+    let outcome = tokio::time::timeout(timeout, watched).await;
+    match outcome {
+        Ok(Some(done)) => Ok(done),
+        Ok(None) | Err(_) => Err(Error::Timeout {
+            what,
+            after: timeout,
+            last_seen: last_seen
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        }),
+    }
+}

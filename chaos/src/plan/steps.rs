@@ -20,19 +20,20 @@ pub(super) struct Names {
     pub workdir: String,
 }
 
-/// The Velero Schedule of a run.
-pub fn schedule_name(scenario: &Scenario) -> String {
-    format!("backstop-{}", scenario.name)
+/// A run's id: the value of [`crate::kube::namespace::RUN_LABEL`] on everything it creates,
+/// and the name of its kind cluster, Schedule and Restore (`backstop-<scenario>-<seed, 8 hex>`).
+pub fn run_id(scenario: &Scenario, seed: u64) -> String {
+    kind::cluster_name(&scenario.name, seed)
+}
+
+/// The Velero Schedule of a run (its backups are `<schedule>-<timestamp>`).
+pub fn schedule_name(scenario: &Scenario, seed: u64) -> String {
+    run_id(scenario, seed)
 }
 
 /// The Velero Restore of a run.
 pub fn restore_name(scenario: &Scenario, seed: u64) -> String {
-    format!("backstop-{}-{:x}", scenario.name, seed & 0xffff_ffff)
-}
-
-/// The MinIO container of a run's kind cluster.
-pub fn minio_name(cluster: &str) -> String {
-    format!("{cluster}-minio")
+    run_id(scenario, seed)
 }
 
 impl Names {
@@ -40,8 +41,8 @@ impl Names {
         let cluster = kind::cluster_name(&scenario.name, ctx.seed);
         Self {
             context: kind::context(&cluster),
-            minio: minio_name(&cluster),
-            schedule: schedule_name(scenario),
+            minio: crate::minio::container_name(&cluster),
+            schedule: schedule_name(scenario, ctx.seed),
             restore: restore_name(scenario, ctx.seed),
             workdir: ctx.workdir.display().to_string(),
             cluster,

@@ -37,8 +37,9 @@ pub fn offset(seed: u64, records: u64, bytes: u64) -> Option<u64> {
 /// The Job: `dd` in an init container overwrites the bytes in place (`conv=notrunc`, so the
 /// file keeps its length), then the ledger image's verifier reports on the damaged file as
 /// JSON (it exits 1 on a broken chain, so the Job ends Failed; the harness reads the log).
-pub fn job(offset: &str, bytes: u64, ledger_image: &str) -> String {
+pub fn job(offset: &str, bytes: u64, ledger_image: &str, run_id: &str) -> String {
     let image = serde_json::Value::String(ledger_image.to_owned());
+    let run_label = crate::kube::namespace::RUN_LABEL;
     format!(
         "apiVersion: batch/v1
 kind: Job
@@ -47,6 +48,7 @@ metadata:
   namespace: {NAMESPACE}
   labels:
     app.kubernetes.io/part-of: backstop-chaos
+    {run_label}: {run_id}
 spec:
   backoffLimit: 0
   template:
@@ -134,7 +136,7 @@ mod tests {
 
     #[test]
     fn the_job_overwrites_in_place_then_verifies_read_only() {
-        let job = job("1234", 4096, "backstop-chaos:dev");
+        let job = job("1234", 4096, "backstop-chaos:dev", "backstop-x-0000002a");
         assert!(job.contains("- count=4096\n"));
         assert!(job.contains("- \"seek=1234\"\n"));
         assert!(job.contains("conv=notrunc,fsync"));

@@ -14,11 +14,10 @@ use crate::ground_truth::Recorder;
 use crate::ledger::verify::{self, Verification};
 use crate::outcome::{PodsOutcome, RestoreOutcome, RestorePhase, TargetsMs};
 use crate::result::{Observed, RunResult, ScenarioInfo, Versions};
-use crate::scenario::{FaultKind, Scenario};
+use crate::scenario::Scenario;
 use crate::timeline::{Mark, Phase, Timeline};
 use crate::verdict::Verdict;
 
-use super::corruption;
 use super::progress::Progress;
 use super::rundir::RunDir;
 use super::truth::{self, Truth};
@@ -48,7 +47,9 @@ impl Default for Timeouts {
     fn default() -> Self {
         let min = |m: u64| Duration::from_secs(m * 60);
         Self {
-            provision: min(10),
+            // A kind cluster, and the ledger image built from chaos/Dockerfile (a release
+            // build of the harness, on a cold cache).
+            provision: min(30),
             install: min(10),
             workload: min(5),
             first_ack: min(2),
@@ -81,11 +82,23 @@ pub struct Config {
 struct State {
     timeline: Timeline,
     versions: WorldVersions,
-    backup: Option<BackupTaken>,
+    velero: Option<String>,
+    first_backup: Option<BackupTaken>,
+    restored_backup: Option<BackupTaken>,
     restore: Option<RestoreOutcome>,
     pods: Option<PodsOutcome>,
     restored: Option<Verification>,
     phase: Option<Phase>,
+}
+
+impl State {
+    /// `backup.json`: the first backup that qualified, and the one the restore used.
+    fn backups(&self) -> serde_json::Value {
+        serde_json::json!({
+            "firstQualified": self.first_backup,
+            "restored": self.restored_backup,
+        })
+    }
 }
 
 struct Run<'a, W> {
@@ -123,7 +136,9 @@ pub async fn run<W: World>(
                 marks: Vec::new(),
             },
             versions: WorldVersions::default(),
-            backup: None,
+            velero: None,
+            first_backup: None,
+            restored_backup: None,
             restore: None,
             pods: None,
             restored: None,
@@ -133,6 +148,7 @@ pub async fn run<W: World>(
     let outcome = tokio::select! {
         outcome = run.sequence() => outcome,
         error = truth::poll(world, &run.truth, config.poll_interval) => Err(error),
+        never = progress.tick_every_second() => match never {},
         () = interrupt => Err(Error::Interrupted(format!(
             "Ctrl-C during the {} phase; tearing down{}",
             run.current_phase(),
@@ -140,6 +156,7 @@ pub async fn run<W: World>(
         ))),
     };
     if let Err(e) = &outcome {
+        world.stop_commands();
         progress.event(&format!("stopped: {e}"));
     }
     if outcome.is_err() || run.result().verdict == Verdict::Fail {
@@ -229,12 +246,17 @@ impl<W: World> Run<'_, W> {
             Phase::Install,
             "installing Velero; waiting for its BackupStorageLocation to be Available",
         );
-        self.bounded(
-            "Velero and an Available BackupStorageLocation",
-            t.install,
-            world.install_velero(t.install),
-        )
-        .await?;
+        let velero = self
+            .bounded(
+                "Velero and an Available BackupStorageLocation",
+                t.install,
+                world.install_velero(t.install),
+            )
+            .await?;
+        self.progress.event(&format!(
+            "Velero {velero}: the BackupStorageLocation is Available"
+        ));
+        self.state().velero = Some(velero);
         self.mark(Phase::Install);
 
         self.enter(Phase::Steady, "deploying the workload");
@@ -263,13 +285,15 @@ impl<W: World> Run<'_, W> {
                 world.wait_backup(steady.wall, t.backup),
             )
             .await?;
-        self.dir.write_json(&self.dir.backup(), &backup)?;
         self.progress.event(&format!(
             "backup {} started {} and completed {}",
             backup.name, backup.started, backup.completed
         ));
-        let backup_name = backup.name.clone();
-        self.state().backup = Some(backup);
+        {
+            let mut state = self.state();
+            state.first_backup = Some(backup);
+            self.dir.write_json(&self.dir.backup(), &state.backups())?;
+        }
         self.mark(Phase::Backups);
 
         let fault = &scenario.fault;
@@ -288,16 +312,24 @@ impl<W: World> Run<'_, W> {
                 .saturating_sub(steady.mono_nanos),
         );
         tokio::time::sleep(fault.after.0.saturating_sub(since_steady)).await;
-        match fault.kind {
-            FaultKind::NamespaceLoss => self.namespace_loss().await?,
-            FaultKind::PvcCorruption => self.pvc_corruption().await?,
-            other => {
-                return Err(Error::NotImplemented(format!(
-                    "the live {other} fault is not built yet (namespace-loss and \
-                     pvc-corruption are); `run --plan` shows its steps"
-                )));
-            }
+        let chosen = self
+            .bounded(
+                "the newest usable backup",
+                t.install,
+                world.choose_backup(steady.wall),
+            )
+            .await?;
+        self.progress.event(&format!(
+            "restoring from the newest usable backup: {} (started {})",
+            chosen.name, chosen.started
+        ));
+        let backup_name = chosen.name.clone();
+        {
+            let mut state = self.state();
+            state.restored_backup = Some(chosen);
+            self.dir.write_json(&self.dir.backup(), &state.backups())?;
         }
+        self.strike(fault.kind).await?;
 
         self.enter(
             Phase::RestoreStart,
@@ -375,78 +407,6 @@ impl<W: World> Run<'_, W> {
         Ok(())
     }
 
-    /// Deletes the namespace; the loss is seen once it is gone.
-    async fn namespace_loss(&self) -> Result<(), Error> {
-        let (world, t) = (self.world, &self.config.timeouts);
-        self.mark(Phase::Fault);
-        self.bounded(
-            "the namespace to be deleted",
-            t.fault,
-            world.delete_namespace(),
-        )
-        .await?;
-        self.enter(Phase::Detect, "waiting for the namespace to be gone");
-        self.bounded(
-            "the namespace to be gone",
-            t.fault,
-            world.wait_namespace_gone(t.fault),
-        )
-        .await?;
-        self.mark(Phase::Detect);
-        Ok(())
-    }
-
-    /// Stops the writer, overwrites bytes at a seeded offset, confirms the chain is broken,
-    /// then deletes the namespace (Velero's restore skips objects that exist).
-    async fn pvc_corruption(&self) -> Result<(), Error> {
-        let (world, t) = (self.world, &self.config.timeouts);
-        let bytes = self.config.scenario.fault.corruption_bytes();
-        let records = self.truth.newest_seq().unwrap_or(0);
-        let offset = corruption::offset(self.config.seed, records, bytes).ok_or_else(|| {
-            Error::invalid(
-                &self.config.scenario_file,
-                "fault.after",
-                format!(
-                    "only {records} records were acknowledged before the fault: too few to \
-                     overwrite {bytes} bytes inside them and keep one intact record after"
-                ),
-            )
-        })?;
-        self.mark(Phase::Fault);
-        self.bounded("the writer to stop", t.fault, world.stop_writer(t.fault))
-            .await?;
-        self.enter(
-            Phase::Detect,
-            &format!("overwriting {bytes} bytes at offset {offset}; verifying the damaged ledger"),
-        );
-        let damaged = self
-            .bounded(
-                "the corruption Job and its verification",
-                t.fault,
-                world.corrupt_ledger(offset, bytes, t.fault),
-            )
-            .await?;
-        let Some(broken) = damaged.first_broken_seq else {
-            return Err(Error::FaultDidNotTake(format!(
-                "after overwriting {bytes} bytes at offset {offset}, the verifier still finds \
-                 the chain intact ({} records)",
-                damaged.records
-            )));
-        };
-        self.progress
-            .event(&format!("the chain breaks at seq {broken}"));
-        self.mark(Phase::Detect);
-        self.progress
-            .event("deleting the damaged namespace: Velero's restore skips objects that exist");
-        world.delete_namespace().await?;
-        self.bounded(
-            "the damaged namespace to be gone",
-            t.fault,
-            world.wait_namespace_gone(t.fault),
-        )
-        .await
-    }
-
     async fn collect_diagnostics(&self) {
         let t = self.config.timeouts.diagnostics;
         let dir = self.dir.diagnostics();
@@ -502,7 +462,10 @@ impl<W: World> Run<'_, W> {
                     state.versions.kubernetes.clone()
                 },
                 kind: state.versions.kind.clone(),
-                velero: scenario.velero.version.clone(),
+                velero: state
+                    .velero
+                    .clone()
+                    .unwrap_or_else(|| scenario.velero.version.clone()),
                 backstop: env!("CARGO_PKG_VERSION").to_owned(),
             },
             seed: self.config.seed,
@@ -515,3 +478,5 @@ impl<W: World> Run<'_, W> {
         })
     }
 }
+
+mod faults;

@@ -17,6 +17,7 @@ pub struct Progress {
     terminal: bool,
     started: Instant,
     phase: Mutex<Option<Phase>>,
+    last_event: Mutex<String>,
 }
 
 impl std::fmt::Debug for Progress {
@@ -35,6 +36,7 @@ impl Progress {
             terminal,
             started: Instant::now(),
             phase: Mutex::new(None),
+            last_event: Mutex::new(String::new()),
         }
     }
 
@@ -53,24 +55,75 @@ impl Progress {
         self.event(event);
     }
 
-    /// Something happened in the current phase.
+    /// Something happened in the current phase. On a terminal it stays on screen as a line
+    /// of its own and the status line below it is redrawn; elsewhere it is one plain line
+    /// with a UTC timestamp.
     pub fn event(&self, event: &str) {
-        let phase = *self
-            .phase
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let line = line(phase, self.started.elapsed(), event);
+        event.clone_into(
+            &mut self
+                .last_event
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let line = line(self.current(), self.started.elapsed(), event);
         let mut out = self
             .out
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let _ = if self.terminal {
-            write!(out, "\r\x1b[2K{line}")
+            writeln!(out, "\r\x1b[2K{line}")
+                .and_then(|()| write!(out, "{}", self.status_line(event)))
         } else {
             let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
             writeln!(out, "{now} {line}")
         };
         let _ = out.flush();
+    }
+
+    /// On a terminal, redraws the status line every second (the elapsed time moves while a
+    /// wait lasts); elsewhere nothing (a log gets a line per event, not per second). Never
+    /// returns: the engine runs it beside the sequence.
+    pub async fn tick_every_second(&self) -> std::convert::Infallible {
+        loop {
+            if !self.terminal {
+                return std::future::pending().await;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let event = self
+                .last_event
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            let status = self.status_line(&event);
+            let mut out = self
+                .out
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = write!(out, "{status}").and_then(|()| out.flush());
+        }
+    }
+
+    fn current(&self) -> Option<Phase> {
+        *self
+            .phase
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The terminal's status line: cleared, then the phase, the elapsed time and the start of
+    /// the last event (short enough not to wrap on a narrow terminal, which would break the
+    /// redraw).
+    fn status_line(&self, event: &str) -> String {
+        let short: String = event.chars().take(STATUS_EVENT_CHARS).collect();
+        let more = if short.len() < event.len() { "…" } else { "" };
+        format!(
+            "\r\x1b[2K{}",
+            line(
+                self.current(),
+                self.started.elapsed(),
+                &format!("{short}{more}")
+            )
+        )
     }
 
     /// The run is over: end the status line (terminal) so what follows starts afresh.
@@ -81,10 +134,14 @@ impl Progress {
                 .out
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let _ = writeln!(out);
+            let _ = write!(out, "\r\x1b[2K");
+            let _ = out.flush();
         }
     }
 }
+
+/// How much of the last event the terminal's status line shows.
+const STATUS_EVENT_CHARS: usize = 60;
 
 /// `[phase 3m12s] event`: the words of one progress line.
 pub fn line(phase: Option<Phase>, elapsed: Duration, event: &str) -> String {

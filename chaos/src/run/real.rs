@@ -1,17 +1,23 @@
-//! The real world of a live run: kind and docker by argv (each recorded in `commands.log`),
-//! the Kubernetes API through the run's own kubeconfig (kind) or the named context of the
-//! user's (existing, only with `--allow-existing-cluster`; that file is only read).
+//! The real world of a live run: kind, docker, velero and kubectl by argv (each recorded in
+//! `commands.log`), the Kubernetes API through the run's own kubeconfig (kind) or the named
+//! context of the user's (existing, only with `--allow-existing-cluster`; that file is only
+//! read), and the MinIO store outside the cluster through the S3 API.
 //!
-//! Pieces owned elsewhere and not built yet (the MinIO store, `velero install`, the workload
-//! deploy, the Schedule and the backup watch, diagnostics) fail with
-//! [`Error::NotImplemented`] naming what is missing: never a pretended success.
+//! What the run creates is recorded as it is created ([`Created`]), so a teardown after an
+//! error or Ctrl-C removes exactly that, and nothing it did not create.
+//!
+//! - [`setup`]: provisioning (cluster, store), Velero, the workload and the Schedule.
+//! - [`teardown`]: removing what the run created, and diagnostics.
+
+mod setup;
+mod teardown;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use ::kube::api::{ListParams, LogParams, Patch, PatchParams, PostParams};
+use ::kube::api::{ListParams, LogParams, Patch, PatchParams, ValidationDirective};
 use ::kube::{Api, Client};
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -24,18 +30,29 @@ use super::rundir::RunDir;
 use super::world::{BackupTaken, LastAck, World, WorldVersions};
 use crate::cluster::kind;
 use crate::error::Error;
-use crate::exec::{Processes, Runner};
+use crate::exec::Processes;
 use crate::kube::namespace;
 use crate::kube::wait::{self, Target};
 use crate::ledger::verify::Verification;
+use crate::minio::Minio;
 use crate::outcome::{PodsOutcome, RestoreOutcome};
 use crate::plan::{self, NAMESPACE};
 use crate::scenario::Scenario;
-use crate::velero::restore;
+use crate::velero::backup::{self, PodVolume};
+use crate::velero::{download, restore};
+use crate::workload;
 
 /// The ledger's StatefulSet and its one pod.
 const STATEFULSET: &str = "ledger";
 const LEDGER_POD: &str = "ledger-0";
+/// The ledger's data: the volume a backup must hold (`fixtures/workloads/ledger.yaml`).
+const LEDGER_VOLUME: PodVolume<'static> = PodVolume {
+    namespace: NAMESPACE,
+    pod: LEDGER_POD,
+    volume: "data",
+};
+/// How long reading a Restore's results from the backup store may take.
+const RESULTS_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Which cluster the run uses.
 #[derive(Debug, Clone)]
@@ -49,20 +66,61 @@ pub enum Cluster {
     },
 }
 
-/// What the run created, so teardown removes exactly that.
+/// Where the ledger image comes from.
+#[derive(Debug, Clone)]
+pub enum LedgerImage {
+    /// Built from `chaos/Dockerfile` in the repository at `context`, tagged `tag`, and
+    /// loaded into kind.
+    Build { tag: String, context: PathBuf },
+    /// Given (`--ledger-image`): already in the local Docker (kind loads it) or in a
+    /// registry the existing cluster pulls from.
+    Given(String),
+}
+
+impl LedgerImage {
+    pub fn reference(&self) -> &str {
+        match self {
+            Self::Build { tag, .. } => tag,
+            Self::Given(image) => image,
+        }
+    }
+}
+
+/// Everything the real world is made from.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub dir: RunDir,
+    pub cluster: Cluster,
+    pub image: LedgerImage,
+    /// The workload's objects, prepared ([`workload::prepare`]: checked before anything).
+    pub workloads: Vec<workload::Object>,
+    /// The PATH kind, docker, velero and kubectl are found on (the process's own when `None`).
+    pub path: Option<OsString>,
+}
+
+/// What the run created (or chose), so teardown removes exactly that and diagnostics know
+/// what to ask about.
 #[derive(Debug, Default)]
 struct Created {
     cluster: bool,
+    /// The MinIO container, once `docker run` was attempted.
+    store: Option<String>,
+    minio: Option<Minio>,
     namespaces: Vec<String>,
+    schedule: Option<String>,
+    backup: Option<String>,
+    restore: Option<String>,
+    /// The UID of the pod Velero restored: the writer files what it found at start under
+    /// it, and never rewrites that, so a restart cannot replace the bytes as restored.
+    restored_pod_uid: Option<String>,
 }
 
 /// The live world.
 pub struct RealWorld {
-    scenario: Scenario,
-    seed: u64,
-    dir: RunDir,
-    cluster: Cluster,
-    ledger_image: String,
+    setup: Setup,
+    run_id: String,
     runner: Arc<Processes>,
     client: Mutex<Option<Client>>,
     /// For `GET /last` and `/found-at-start`: no retries (kube-rs retries a 503 up to 15
@@ -75,7 +133,8 @@ pub struct RealWorld {
 impl std::fmt::Debug for RealWorld {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RealWorld")
-            .field("cluster", &self.cluster)
+            .field("cluster", &self.setup.cluster)
+            .field("run_id", &self.run_id)
             .finish_non_exhaustive()
     }
 }
@@ -87,30 +146,21 @@ fn kube_error(action: String) -> impl FnOnce(::kube::Error) -> Error {
     }
 }
 
-fn not_built(what: &str) -> Error {
-    Error::NotImplemented(format!(
-        "the live run cannot go on: {what} is not built yet (see docs/chaos.md, \"What exists \
-         today\"); `run --plan` shows the step"
-    ))
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl RealWorld {
-    /// `path`: the PATH kind and docker are found on (the process's own when `None`).
-    pub fn new(
-        scenario: Scenario,
-        seed: u64,
-        dir: RunDir,
-        cluster: Cluster,
-        ledger_image: String,
-        path: Option<OsString>,
-    ) -> Result<Self, Error> {
-        let runner = Arc::new(Processes::new(&dir.commands_log(), path)?);
+    pub fn new(setup: Setup) -> Result<Self, Error> {
+        let runner = Arc::new(Processes::new(
+            &setup.dir.commands_log(),
+            setup.path.clone(),
+        )?);
         Ok(Self {
-            scenario,
-            seed,
-            dir,
-            cluster,
-            ledger_image,
+            run_id: plan::run_id(&setup.scenario, setup.seed),
+            setup,
             runner,
             client: Mutex::new(None),
             ledger_client: Mutex::new(None),
@@ -126,14 +176,8 @@ impl RealWorld {
     }
 
     fn set_clients(&self, client: Client, ledger: Client) {
-        *self
-            .client
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(client);
-        *self
-            .ledger_client
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ledger);
+        *lock(&self.client) = Some(client);
+        *lock(&self.ledger_client) = Some(ledger);
     }
 
     /// Both clients for `context` of the kubeconfig at `path`.
@@ -148,78 +192,45 @@ impl RealWorld {
         Ok(())
     }
 
-    fn ledger_client(&self) -> Result<Client, Error> {
-        self.ledger_client
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-            .ok_or_else(|| {
-                Error::Unavailable(
-                    "no Kubernetes client yet: the cluster was not provisioned".into(),
-                )
-            })
-    }
-
-    fn created(&self) -> std::sync::MutexGuard<'_, Created> {
-        self.created
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn no_client() -> Error {
+        Error::Unavailable("no Kubernetes client yet: the cluster was not provisioned".into())
     }
 
     fn client(&self) -> Result<Client, Error> {
-        self.client
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.client).clone().ok_or_else(Self::no_client)
+    }
+
+    fn ledger_client(&self) -> Result<Client, Error> {
+        lock(&self.ledger_client)
             .clone()
-            .ok_or_else(|| {
-                Error::Unavailable(
-                    "no Kubernetes client yet: the cluster was not provisioned".into(),
-                )
-            })
+            .ok_or_else(Self::no_client)
+    }
+
+    fn created(&self) -> MutexGuard<'_, Created> {
+        lock(&self.created)
+    }
+
+    /// The kubeconfig and context every kubectl and velero command names.
+    fn access(&self) -> (String, String) {
+        match &self.setup.cluster {
+            Cluster::Kind { name } => (
+                self.setup.dir.kubeconfig().display().to_string(),
+                kind::context(name),
+            ),
+            Cluster::Existing {
+                kubeconfig,
+                context,
+            } => (kubeconfig.display().to_string(), context.clone()),
+        }
     }
 
     /// Runs `argv` off the async threads (the runner blocks while the process runs).
     async fn checked(&self, argv: Vec<String>, timeout: Duration) -> Result<String, Error> {
         let runner = self.runner.clone();
-        tokio::task::spawn_blocking(move || runner.checked(&argv, timeout))
-            .await
-            .map_err(|e| Error::Unavailable(format!("a command's thread failed: {e}")))?
-            .map(|finished| finished.stdout)
-    }
-
-    async fn provision_kind(&self, name: &str, timeout: Duration) -> Result<WorldVersions, Error> {
-        let runner = self.runner.clone();
-        let unused = name.to_owned();
-        tokio::task::spawn_blocking(move || kind::ensure_unused(runner.as_ref(), &unused))
-            .await
-            .map_err(|e| Error::Unavailable(format!("a command's thread failed: {e}")))??;
-        let config = self.dir.kind_config();
-        self.dir
-            .write(&config, &plan::manifests::kind_config(&self.scenario))?;
-        let kind_version = self
-            .checked(vec!["kind".into(), "version".into()], timeout)
-            .await
-            .unwrap_or_default();
-        let node_image = format!("kindest/node:{}", self.scenario.cluster.kubernetes);
-        let kubeconfig = self.dir.kubeconfig();
-        self.created().cluster = true;
-        self.checked(
-            kind::create_argv(name, &node_image, &config, &kubeconfig),
-            timeout,
-        )
-        .await?;
-        self.connect(&kubeconfig, &kind::context(name)).await?;
-        Ok(WorldVersions {
-            kubernetes: self.scenario.cluster.kubernetes.clone(),
-            kind: kind_version.trim().to_owned(),
+        blocking(move || {
+            crate::exec::Runner::checked(runner.as_ref(), &argv, timeout).map(|f| f.stdout)
         })
-    }
-
-    /// The backup store outside the cluster.
-    async fn start_store(&self, _timeout: Duration) -> Result<(), Error> {
-        Err(not_built(
-            "the MinIO backup store outside the cluster (chaos/src/minio.rs)",
-        ))
+        .await
     }
 
     /// Watches until the pod `name` of the workload namespace no longer exists.
@@ -275,34 +286,38 @@ impl RealWorld {
         )
         .await
     }
+
+    /// The UID of the ledger pod now (`None` when there is none).
+    async fn ledger_pod_uid(&self) -> Result<Option<String>, Error> {
+        let pods: Api<Pod> = Api::namespaced(self.client()?, NAMESPACE);
+        let pod = pods
+            .get_opt(LEDGER_POD)
+            .await
+            .map_err(kube_error(format!("get pod {NAMESPACE}/{LEDGER_POD}")))?;
+        Ok(pod.and_then(|p| p.metadata.uid))
+    }
+}
+
+/// Runs a blocking call (a process) on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .map_err(|e| Error::Unavailable(format!("a command's thread failed: {e}")))?
 }
 
 impl World for RealWorld {
     async fn provision(&self, timeout: Duration) -> Result<WorldVersions, Error> {
-        let versions = match &self.cluster {
-            Cluster::Kind { name } => self.provision_kind(name, timeout).await?,
-            Cluster::Existing {
-                kubeconfig,
-                context,
-            } => {
-                self.connect(kubeconfig, context).await?;
-                WorldVersions::default()
-            }
-        };
-        self.start_store(timeout).await?;
-        Ok(versions)
+        self.provision_cluster(timeout).await
     }
 
-    async fn install_velero(&self, _timeout: Duration) -> Result<(), Error> {
-        Err(not_built(
-            "`velero install` and the BackupStorageLocation wait (chaos/src/velero/install.rs)",
-        ))
+    async fn install_velero(&self, timeout: Duration) -> Result<String, Error> {
+        self.install(timeout).await
     }
 
-    async fn deploy_workload(&self, _timeout: Duration) -> Result<(), Error> {
-        Err(not_built(
-            "the ledger image build and the workload deploy (chaos/src/workload.rs)",
-        ))
+    async fn deploy_workload(&self, timeout: Duration) -> Result<(), Error> {
+        self.deploy(timeout).await
     }
 
     async fn ledger_last(&self) -> Result<LastAck, Error> {
@@ -310,19 +325,30 @@ impl World for RealWorld {
     }
 
     async fn create_schedule(&self) -> Result<(), Error> {
-        Err(not_built(
-            "the Velero Schedule (chaos/src/velero/schedule.rs)",
-        ))
+        self.schedule().await
     }
 
     async fn wait_backup(
         &self,
-        _after: DateTime<Utc>,
-        _timeout: Duration,
+        after: DateTime<Utc>,
+        timeout: Duration,
     ) -> Result<BackupTaken, Error> {
-        Err(not_built(
-            "the backup watch and its PodVolumeBackup check (chaos/src/velero/backup.rs)",
-        ))
+        let schedule = plan::schedule_name(&self.setup.scenario, self.setup.seed);
+        backup::wait_first(&self.client()?, &schedule, after, &LEDGER_VOLUME, timeout).await
+    }
+
+    async fn choose_backup(&self, after: DateTime<Utc>) -> Result<BackupTaken, Error> {
+        let schedule = plan::schedule_name(&self.setup.scenario, self.setup.seed);
+        let chosen = backup::newest(&self.client()?, &schedule, after, &LEDGER_VOLUME)
+            .await?
+            .ok_or_else(|| {
+                Error::Unavailable(format!(
+                    "no Completed backup of Schedule {schedule} holding {LEDGER_VOLUME} is \
+                     left to restore from (one was seen before: was it deleted?)"
+                ))
+            })?;
+        self.created().backup = Some(chosen.name.clone());
+        Ok(chosen)
     }
 
     async fn delete_namespace(&self) -> Result<(), Error> {
@@ -336,7 +362,11 @@ impl World for RealWorld {
     async fn stop_writer(&self, timeout: Duration) -> Result<(), Error> {
         let api: Api<StatefulSet> = Api::namespaced(self.client()?, NAMESPACE);
         let scale = serde_json::json!({ "spec": { "replicas": 0 } });
-        api.patch(STATEFULSET, &PatchParams::default(), &Patch::Merge(&scale))
+        let strict = PatchParams {
+            field_validation: Some(ValidationDirective::Strict),
+            ..PatchParams::default()
+        };
+        api.patch(STATEFULSET, &strict, &Patch::Merge(&scale))
             .await
             .map_err(kube_error(format!(
                 "scale StatefulSet {NAMESPACE}/{STATEFULSET} to 0"
@@ -351,18 +381,23 @@ impl World for RealWorld {
         timeout: Duration,
     ) -> Result<Verification, Error> {
         let client = self.client()?;
-        let manifest = corruption::job(&offset.to_string(), bytes, &self.ledger_image);
+        let manifest = corruption::job(
+            &offset.to_string(),
+            bytes,
+            self.setup.image.reference(),
+            &self.run_id,
+        );
         let job: Job = serde_saphyr::from_str(&manifest).map_err(|e| Error::InvalidArgument {
             argument: "corruption Job manifest".into(),
             message: e.to_string(),
         })?;
-        let jobs: Api<Job> = Api::namespaced(client.clone(), NAMESPACE);
-        jobs.create(&PostParams::default(), &job)
-            .await
-            .map_err(kube_error(format!(
-                "create Job {NAMESPACE}/{}",
-                corruption::JOB_NAME
-            )))?;
+        crate::kube::strict::create(
+            &client,
+            Some(NAMESPACE),
+            &job,
+            format!("create Job {NAMESPACE}/{}", corruption::JOB_NAME),
+        )
+        .await?;
         self.wait_job_finished(timeout).await?;
         let pods: Api<Pod> = Api::namespaced(client, NAMESPACE);
         let selector = format!("job-name={}", corruption::JOB_NAME);
@@ -402,9 +437,10 @@ impl World for RealWorld {
     }
 
     async fn create_restore(&self, backup: &str) -> Result<String, Error> {
-        let name = plan::restore_name(&self.scenario, self.seed);
+        let name = plan::restore_name(&self.setup.scenario, self.setup.seed);
         let manifest = plan::manifests::restore(&name, NAMESPACE, backup);
-        restore::create(&self.client()?, &manifest).await?;
+        restore::create_labelled(&self.client()?, &manifest, &self.run_id).await?;
+        self.created().restore = Some(name.clone());
         Ok(name)
     }
 
@@ -414,8 +450,37 @@ impl World for RealWorld {
         backup: &str,
         timeout: Duration,
     ) -> Result<RestoreOutcome, Error> {
-        let finished = restore::wait_finished(&self.client()?, name, timeout).await?;
-        Ok(restore::outcome(name, backup, &finished, &[], &[]))
+        let client = self.client()?;
+        let finished = restore::wait_finished(&client, name, timeout).await?;
+        // The pod Velero restored (before any restart or re-creation): its UID names the
+        // bytes as restored.
+        if let Ok(Some(uid)) = self.ledger_pod_uid().await {
+            self.created().restored_pod_uid = Some(uid);
+        }
+        let (warnings, errors) = if finished.warnings + finished.errors == 0 {
+            (Vec::new(), Vec::new())
+        } else {
+            let fetched = download::fetch(
+                &client,
+                &format!("{name}-results"),
+                "RestoreResults",
+                name,
+                &self.run_id,
+                RESULTS_TIMEOUT,
+            )
+            .await
+            .and_then(|json| download::restore_results(&json).map_err(Error::Unavailable));
+            match fetched {
+                Ok(messages) => messages,
+                Err(e) => {
+                    tracing::warn!("the restore's messages could not be read: {e}");
+                    (Vec::new(), Vec::new())
+                }
+            }
+        };
+        Ok(restore::outcome(
+            name, backup, &finished, &warnings, &errors,
+        ))
     }
 
     async fn wait_pods_ready(&self, timeout: Duration) -> Result<PodsOutcome, Error> {
@@ -433,46 +498,25 @@ impl World for RealWorld {
     }
 
     async fn read_restored_ledger(&self, _timeout: Duration) -> Result<Vec<u8>, Error> {
-        let client = self.client()?;
-        let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
-        let pod = pods
-            .get(LEDGER_POD)
-            .await
-            .map_err(kube_error(format!("get pod {NAMESPACE}/{LEDGER_POD}")))?;
-        let uid = pod.metadata.uid.ok_or_else(|| {
-            Error::Unavailable(format!("pod {NAMESPACE}/{LEDGER_POD} has no uid"))
-        })?;
-        // The writer files what it found at start under its pod's UID and never rewrites
-        // it, so a restart of the restored pod cannot replace the bytes as restored.
+        let recorded = self.created().restored_pod_uid.clone();
+        let uid = match recorded {
+            Some(uid) => uid,
+            None => self.ledger_pod_uid().await?.ok_or_else(|| {
+                Error::Unavailable(format!("no pod {NAMESPACE}/{LEDGER_POD} to read from"))
+            })?,
+        };
         ledger_proxy::found_at_start(&self.ledger_client()?, NAMESPACE, &uid).await
     }
 
-    async fn collect_diagnostics(&self, _dir: &Path, _timeout: Duration) -> Result<(), Error> {
-        Err(not_built(
-            "diagnostics collection (chaos/src/diagnostics.rs)",
-        ))
+    async fn collect_diagnostics(&self, dir: &Path, timeout: Duration) -> Result<(), Error> {
+        self.diagnose(dir, timeout).await
     }
 
     async fn teardown(&self, timeout: Duration) -> Result<(), Error> {
-        let (cluster, namespaces) = {
-            let created = self.created();
-            (created.cluster, created.namespaces.clone())
-        };
-        if let Cluster::Kind { name } = &self.cluster
-            && cluster
-        {
-            self.checked(kind::delete_argv(name, &self.dir.kubeconfig()), timeout)
-                .await?;
-            self.created().cluster = false;
-        }
-        if let Cluster::Existing { .. } = &self.cluster {
-            let client = self.client()?;
-            for ns in namespaces {
-                namespace::delete(&client, &ns).await?;
-                namespace::wait_gone(&client, &ns, timeout).await?;
-            }
-            self.created().namespaces.clear();
-        }
-        Ok(())
+        self.remove_everything(timeout).await
+    }
+
+    fn stop_commands(&self) {
+        self.runner.stop_running();
     }
 }

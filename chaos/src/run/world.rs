@@ -10,7 +10,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::error::Error;
 use crate::ledger::verify::Verification;
@@ -23,15 +22,7 @@ pub struct LastAck {
     pub unix_nanos: u64,
 }
 
-/// The backup the restore will use: the first that started after steady writes, reached
-/// `Completed`, and holds the ledger volume (its PodVolumeBackup `Completed`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BackupTaken {
-    pub name: String,
-    pub started: DateTime<Utc>,
-    pub completed: DateTime<Utc>,
-}
+pub use crate::velero::backup::BackupTaken;
 
 /// The versions a run reports in `result.json` that only the world knows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -47,8 +38,9 @@ pub struct WorldVersions {
 pub trait World {
     /// Creates the cluster (or admits the existing one) and starts the backup store.
     async fn provision(&self, timeout: Duration) -> Result<WorldVersions, Error>;
-    /// Installs Velero (or finds it) and waits until its BackupStorageLocation is Available.
-    async fn install_velero(&self, timeout: Duration) -> Result<(), Error>;
+    /// Installs Velero (or finds it) and waits until its BackupStorageLocation is Available;
+    /// returns the Velero server's version.
+    async fn install_velero(&self, timeout: Duration) -> Result<String, Error>;
     /// Deploys the workload and waits until its pods are Ready.
     async fn deploy_workload(&self, timeout: Duration) -> Result<(), Error>;
     /// One `GET /last` of the writer (no retry: the poller calls again).
@@ -61,6 +53,9 @@ pub trait World {
         after: DateTime<Utc>,
         timeout: Duration,
     ) -> Result<BackupTaken, Error>;
+    /// The newest backup of the Schedule that started after `after` and qualifies (asked at
+    /// the fault: the restore uses the newest usable backup, as an operator would).
+    async fn choose_backup(&self, after: DateTime<Utc>) -> Result<BackupTaken, Error>;
     /// Deletes the workload's namespace (the API server answers at once: Terminating).
     async fn delete_namespace(&self) -> Result<(), Error>;
     /// Waits until the workload's namespace is gone.
@@ -92,4 +87,7 @@ pub trait World {
     async fn collect_diagnostics(&self, dir: &Path, timeout: Duration) -> Result<(), Error>;
     /// Removes everything the run created (cluster, store, namespaces).
     async fn teardown(&self, timeout: Duration) -> Result<(), Error>;
+    /// Stops external commands still running (the run was interrupted or failed): what
+    /// follows, diagnostics and teardown, must not race a `kind create cluster`.
+    fn stop_commands(&self) {}
 }

@@ -9,6 +9,8 @@ use ::kube::{Api, Client};
 use policy::velero::Restore;
 
 use crate::error::Error;
+use crate::kube::namespace::RUN_LABEL;
+use crate::kube::strict;
 use crate::kube::wait::{self, Target};
 use crate::outcome::{RestoreOutcome, RestorePhase};
 
@@ -69,6 +71,34 @@ pub async fn create(client: &Client, manifest: &str) -> Result<Restore, Error> {
             action: format!("create Restore {VELERO_NAMESPACE}/{name}"),
             source: Box::new(source),
         })
+}
+
+/// Parses the plan's Restore manifest, labels it for the run ([`RUN_LABEL`]` = run_id`) and
+/// creates it with strict field validation (the live run's Restore; the drill's is
+/// [`create`]).
+pub async fn create_labelled(
+    client: &Client,
+    manifest: &str,
+    run_id: &str,
+) -> Result<Restore, Error> {
+    let mut restore: Restore =
+        serde_saphyr::from_str(manifest).map_err(|e| Error::InvalidArgument {
+            argument: "Restore manifest".into(),
+            message: e.to_string(),
+        })?;
+    restore
+        .metadata
+        .labels
+        .get_or_insert_default()
+        .insert(RUN_LABEL.to_owned(), run_id.to_owned());
+    let name = restore.metadata.name.clone().unwrap_or_default();
+    strict::create(
+        client,
+        Some(VELERO_NAMESPACE),
+        &restore,
+        format!("create Restore {VELERO_NAMESPACE}/{name}"),
+    )
+    .await
 }
 
 /// Watches the Restore `name` until its phase is terminal.

@@ -38,6 +38,7 @@ pub struct FakeWorld {
     namespace_present: AtomicBool,
     writer_running: AtomicBool,
     backed_up: AtomicU64,
+    taken: Mutex<Option<BackupTaken>>,
     trouble: Mutex<Vec<(&'static str, Trouble)>>,
     pub interrupt: Notify,
     pub restore_phase: Mutex<RestorePhase>,
@@ -59,6 +60,7 @@ impl Default for FakeWorld {
             namespace_present: AtomicBool::new(false),
             writer_running: AtomicBool::new(false),
             backed_up: AtomicU64::new(0),
+            taken: Mutex::new(None),
             trouble: Mutex::new(Vec::new()),
             interrupt: Notify::new(),
             restore_phase: Mutex::new(RestorePhase::Completed),
@@ -138,8 +140,9 @@ impl World for FakeWorld {
         })
     }
 
-    async fn install_velero(&self, _timeout: Duration) -> Result<(), Error> {
-        self.enter("install_velero".into()).await
+    async fn install_velero(&self, _timeout: Duration) -> Result<String, Error> {
+        self.enter("install_velero".into()).await?;
+        Ok("v1.16.2".into())
     }
 
     async fn deploy_workload(&self, _timeout: Duration) -> Result<(), Error> {
@@ -193,11 +196,21 @@ impl World for FakeWorld {
         self.backed_up
             .store(self.seq.load(Ordering::SeqCst), Ordering::SeqCst);
         tokio::time::sleep(Duration::from_secs(30)).await;
-        Ok(BackupTaken {
+        let taken = BackupTaken {
             name: "backstop-namespace-loss-20250101000500".into(),
             started: started.max(after),
             completed: Utc::now(),
-        })
+        };
+        *self.taken.lock().unwrap() = Some(taken.clone());
+        Ok(taken)
+    }
+
+    async fn choose_backup(&self, after: DateTime<Utc>) -> Result<BackupTaken, Error> {
+        self.enter("choose_backup".into()).await?;
+        // The Schedule's newest usable backup at the fault: the one taken in wait_backup.
+        let taken = self.taken.lock().unwrap().clone().unwrap();
+        assert!(taken.started >= after);
+        Ok(taken)
     }
 
     async fn delete_namespace(&self) -> Result<(), Error> {

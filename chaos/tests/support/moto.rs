@@ -13,6 +13,7 @@ use backstop_chaos::store::Store;
 pub struct Moto {
     child: Child,
     pub endpoint: String,
+    pub port: u16,
 }
 
 impl Drop for Moto {
@@ -57,5 +58,6 @@ pub fn start() -> Moto {
     Moto {
         child,
         endpoint: format!("http://127.0.0.1:{port}"),
+        port,
     }
 }

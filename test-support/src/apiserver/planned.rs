@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use http::Method;
 use serde_json::Value;
 
-use super::{Answer as Route, Call, Routes, client_for, lock, respond};
+use super::{
+    Answer as Route, BytesResponder, Call, Responder, Routes, Seen, client_for, lock, respond,
+};
 use crate::captures::{self, Captured};
 
 /// One captured answer: status, Content-Type and body, or for a watch its events.
@@ -48,12 +50,34 @@ pub fn captured_object(file: &str, index: usize) -> Value {
 }
 
 impl Answer {
+    fn captured(self) -> Captured {
+        Captured::new(self.status, self.content_type.as_deref(), self.body)
+    }
+
     fn full(self) -> Route {
-        Route::Full(Captured::new(
-            self.status,
-            self.content_type.as_deref(),
-            self.body,
-        ))
+        Route::Full(self.captured())
+    }
+}
+
+/// The answer to a create, as the API server makes it (capture 05, exchange 0: 201, the sent
+/// object with `creationTimestamp`, `generation: 1`, `resourceVersion` and `uid` added, and
+/// the capture's Content-Type).
+pub fn created(request: &Seen) -> Answer {
+    static CREATED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let template = captured("05-restore-create-201", 0);
+    let mut object: Value = serde_json::from_str(&request.body)
+        .unwrap_or_else(|error| panic!("a create's body is JSON: {error}"));
+    let count = CREATED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let metadata = &mut object["metadata"];
+    metadata["creationTimestamp"] = Value::String("2026-12-03T12:15:33Z".into());
+    metadata["generation"] = Value::from(1);
+    metadata["resourceVersion"] = Value::String((300 + count).to_string());
+    metadata["uid"] = Value::String(format!("0b5e7a1c-0000-4000-8000-{count:012}"));
+    Answer {
+        status: template.status,
+        content_type: template.content_type,
+        body: format!("{object}\n"),
+        events: None,
     }
 }
 
@@ -113,6 +137,31 @@ impl MockApiServer {
             None => answer.full(),
         };
         self.push("GET", path, Call::Watch, route, 1)
+    }
+
+    /// Answers `method path` (not a watch) with what `make` makes of each request (a fake
+    /// cluster's state behind it); the answer still names its capture.
+    #[must_use]
+    pub fn on_made(
+        self,
+        method: &str,
+        path: &str,
+        make: impl Fn(&Seen) -> Answer + Send + Sync + 'static,
+    ) -> Self {
+        let responder = Responder(Arc::new(move |seen| make(seen).captured()));
+        self.push(method, path, Call::Read, Route::Made(responder), usize::MAX)
+    }
+
+    /// Answers `GET path` with the bytes `make` makes of each request: status, Content-Type
+    /// and body.
+    #[must_use]
+    pub fn on_bytes(
+        self,
+        path: &str,
+        make: impl Fn(&Seen) -> (u16, String, Vec<u8>) + Send + Sync + 'static,
+    ) -> Self {
+        let responder = BytesResponder(Arc::new(make));
+        self.push("GET", path, Call::Read, Route::Bytes(responder), usize::MAX)
     }
 
     fn push(self, method: &str, path: &str, call: Call, answer: Route, times: usize) -> Self {

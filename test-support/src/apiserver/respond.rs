@@ -66,6 +66,15 @@ async fn answer(routes: &Mutex<Routes>, request: Request<Incoming>) -> Response<
     routes.seen.push(seen.clone());
     match routes.take(&seen.method, &seen.path, call) {
         Some(Answer::Full(captured)) => full(&selected(captured, &selectors)),
+        Some(Answer::Made(make)) => full(&selected((make.0)(&seen), &selectors)),
+        Some(Answer::Bytes(make)) => {
+            let (status, content_type, bytes) = (make.0)(&seen);
+            Response::builder()
+                .status(StatusCode::from_u16(status).expect("a valid HTTP status"))
+                .header("Content-Type", content_type)
+                .body(Full::new(Bytes::from(bytes)).boxed())
+                .expect("a binary response")
+        }
         Some(Answer::OpenWatch) => watch(routes.open_watch(&seen.path, selectors, &[])),
         Some(Answer::Watch(events)) => watch(routes.open_watch(&seen.path, selectors, &events)),
         None if call == Call::Watch && routes.silent_unrouted_watches => {
