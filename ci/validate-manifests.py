@@ -1057,7 +1057,7 @@ def main() -> int:
                     errs.append(f"metadata.name {d['metadata']['name']!r} is not a valid name once substituted")
                 res.record("schema (files)", f"{rel(path)} with placeholders substituted", errs)
 
-    # Custom resources the harness writes, kept as fixtures by the tests that build them
+    # Objects the harness writes, kept as fixtures by the tests that build them
     # (chaos/src/drill/restore/tests.rs and chaos/src/drill/live/contents.rs assert the drill's
     # Restores and DownloadRequest equal these files).
     written = []
@@ -1066,6 +1066,11 @@ def main() -> int:
         if not found:
             res.record("schema (files)", f"fixtures/chaos/drill/{kind} has files", ["no files found"])
         written += found
+    # Every object the live run creates (`backstop-chaos run`), kept by chaos/tests/run_objects.rs.
+    run_objects = sorted(glob.glob(os.path.join(ROOT, "fixtures", "chaos", "run", "objects", "*.yaml")))
+    if not run_objects:
+        res.record("schema (files)", "fixtures/chaos/run/objects has files", ["no files found"])
+    written += run_objects
     for path in written:
         docs = load_docs(path)
         errs = [e for d in docs for e in v.validate(d)] + ([] if docs else ["no YAML documents"])

@@ -14,8 +14,11 @@
 //! - [`new_cluster`]: `cluster-loss`: the backups synced into a fresh cluster, and the
 //!   Restore of every namespace of a backup.
 //! - [`report`]: what a fault did and found, as `result.json` keeps it.
+//! - [`corruption`]: `pvc-corruption`: where the bytes go (from the seed) and the Job that
+//!   overwrites them at rest and verifies the damaged file.
 
 pub mod backup_deletion;
+pub mod corruption;
 pub mod fallback;
 pub mod lost_backup;
 pub mod new_cluster;

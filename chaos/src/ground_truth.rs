@@ -17,6 +17,13 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{RunClock, Stamp};
 use crate::error::Error;
 
+/// One answer of the writer's `GET /last`: the newest record on stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastAck {
+    pub seq: u64,
+    pub unix_nanos: u64,
+}
+
 /// One answer of the writer's `GET /last`, as the harness received it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -3,6 +3,7 @@
 //! namespace steps of a fault, and strict creation of what the run brings.
 
 pub mod client;
+pub mod ledger_proxy;
 pub mod namespace;
 pub mod strict;
 pub mod wait;

@@ -6,7 +6,8 @@
 //! - [`clock`]: timestamps that carry wall clock and a monotonic offset.
 //! - [`timeline`] and [`ground_truth`]: what the harness observed during a run.
 //! - [`measure`]: RTO, RPO and lost writes from the timeline, ground truth and restored ledger.
-//! - [`scenario`]: scenario files; [`plan`]: the steps a run would take.
+//! - [`scenario`]: scenario files; [`plan`]: the steps a run would take; [`fault`]: what each
+//!   fault decides (the corruption's offset and Job).
 //! - [`outcome`]: the restore and pod outcomes a run observed, and its targets.
 //! - [`result`] and [`verdict`]: `result.json` and the pure decision over it.
 //! - [`report`]: Markdown, JUnit XML and HTML renderings of a result.

@@ -13,7 +13,7 @@ mod ready;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use docker::{inspect_argv, port_argv, remove_argv, run_argv, running_argv};
+pub use docker::{inspect_argv, list_argv, port_argv, remove_argv, run_argv, running_argv};
 pub use ready::wait_ready;
 
 use crate::error::Error;
@@ -113,7 +113,7 @@ pub fn write_env_file(run_dir: &Path, credentials: &Credentials) -> Result<PathB
 /// Fails with exit 2 when a container named `spec.container` exists already (left by a
 /// run with `--keep`?): the harness never reuses or removes a container it did not start.
 pub fn ensure_unused(runner: &dyn Runner, container: &str) -> Result<(), Error> {
-    let listed = runner.checked(&docker::list_argv(container), QUICK_TIMEOUT)?;
+    let listed = runner.checked(&list_argv(container), QUICK_TIMEOUT)?;
     if listed.stdout.lines().any(|line| line.trim() == container) {
         return Err(Error::InvalidArgument {
             argument: "--seed".into(),

@@ -17,10 +17,7 @@ pub use steps::{restore_name, run_id, schedule_name};
 
 use crate::timeline::Phase;
 
-/// Namespace the workloads run in.
-pub const NAMESPACE: &str = "backstop-chaos";
-/// Image of the ledger writer, built from `chaos/Dockerfile`.
-pub const LEDGER_IMAGE: &str = "backstop-chaos:dev";
+pub use crate::workload::{LEDGER_IMAGE, NAMESPACE, Workload};
 /// MinIO server image when the scenario names none (it bundles the `mc` client used for the
 /// bucket and storage faults).
 pub const MINIO_IMAGE: &str = crate::scenario::DEFAULT_MINIO_IMAGE;
@@ -38,13 +35,10 @@ pub struct Context {
     pub workloads: Vec<Workload>,
     /// `--keep`: leave the cluster and the store behind (no teardown steps).
     pub keep: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Workload {
-    pub name: String,
-    pub path: PathBuf,
-    pub manifest: String,
+    /// Where the run happens.
+    pub cluster: crate::cluster::Cluster,
+    /// Where the ledger image comes from.
+    pub image: crate::workload::LedgerImage,
 }
 
 /// The whole run, in order.

@@ -8,11 +8,11 @@
 //! - [`truth`]: the ground-truth poller of the writer's `GET /last`.
 //! - [`progress`]: what a person sees on stderr while it runs.
 //! - [`rundir`]: the run directory's files.
-//! - [`corruption`]: the pvc-corruption fault's offset and Job.
+//!
+//! The pieces it drives live beside it: [`crate::fault`] (each fault's pure decisions),
+//! [`crate::velero`], [`crate::workload`], [`crate::minio`], [`crate::diagnostics`].
 
-pub mod corruption;
 pub mod engine;
-pub mod ledger_proxy;
 pub mod progress;
 pub mod real;
 pub mod rundir;

@@ -360,6 +360,13 @@ pub fn validate(s: &Scenario) -> Vec<(String, String)> {
              cluster it creates"
                 .into(),
         ),
+        (true, Provider::Existing, _) => fail(
+            "velero.install",
+            "an existing cluster uses the Velero already installed there: set install: false \
+             and name its backupStorageLocation (the harness installs Velero, whose CRDs and \
+             roles are cluster-wide, only into a kind cluster it creates)"
+                .into(),
+        ),
         (false, Provider::Existing, None) => fail(
             "velero.backupStorageLocation",
             "name the BackupStorageLocation of the Velero already installed".into(),

@@ -5,7 +5,7 @@
 //!
 //! The argv here are the ones the plan prints (one source of truth).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ::kube::api::{ApiResource, DynamicObject, GroupVersionKind};
@@ -17,7 +17,40 @@ use crate::error::Error;
 use crate::kube::namespace::RUN_LABEL;
 use crate::kube::strict;
 use crate::kube::wait::{self, Target};
-use crate::plan::{LEDGER_IMAGE, Workload};
+
+/// The namespace the run creates and runs its workloads in.
+pub const NAMESPACE: &str = "backstop-chaos";
+
+/// The ledger image the run builds (and the workload manifests name), from `chaos/Dockerfile`.
+pub const LEDGER_IMAGE: &str = "backstop-chaos:dev";
+
+/// A workload the scenario names: its name, manifest file and text.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub name: String,
+    pub path: PathBuf,
+    pub manifest: String,
+}
+
+/// Where the ledger image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerImage {
+    /// Built from `chaos/Dockerfile` in the repository at `context`, tagged [`LEDGER_IMAGE`],
+    /// and loaded into kind.
+    Build { context: PathBuf },
+    /// Given (`--ledger-image`): already in the local Docker (kind loads it) or in a registry
+    /// the existing cluster pulls from.
+    Given(String),
+}
+
+impl LedgerImage {
+    pub fn reference(&self) -> &str {
+        match self {
+            Self::Build { .. } => LEDGER_IMAGE,
+            Self::Given(image) => image,
+        }
+    }
+}
 
 /// The Dockerfile of the ledger image, relative to the build context (the repository root).
 pub const DOCKERFILE: &str = "chaos/Dockerfile";
@@ -95,7 +128,12 @@ pub fn prepare(
             if let Some(labels) = labels.as_object_mut() {
                 labels.insert(RUN_LABEL.into(), Value::String(run_id.to_owned()));
             }
-            set_image(&mut document["spec"]["template"]["spec"], image);
+            if let Some(pod_spec) = document
+                .pointer_mut("/spec/template/spec")
+                .filter(|v| v.is_object())
+            {
+                set_image(pod_spec, image);
+            }
             let object: DynamicObject = serde_json::from_value(document)
                 .map_err(|e| Error::invalid(&workload.path, field("<root>"), e.to_string()))?;
             out.push(Object {
@@ -111,7 +149,7 @@ pub fn prepare(
 /// Replaces the ledger image in a pod spec's containers and init containers.
 fn set_image(pod_spec: &mut Value, image: &str) {
     for list in ["containers", "initContainers"] {
-        if let Some(containers) = pod_spec[list].as_array_mut() {
+        if let Some(containers) = pod_spec.get_mut(list).and_then(Value::as_array_mut) {
             for container in containers {
                 if container["image"].as_str() == Some(LEDGER_IMAGE) {
                     container["image"] = Value::String(image.to_owned());
@@ -239,8 +277,6 @@ fn replicas_ready(
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
 
     fn ledger() -> Workload {
@@ -275,6 +311,8 @@ mod tests {
             );
         }
         assert_eq!(objects[1].resource.plural, "statefulsets");
+        // Nothing is added that the manifest does not say (a Service has no pod template).
+        assert_eq!(objects[0].object.data["spec"].get("template"), None);
         let image = &objects[1].object.data["spec"]["template"]["spec"]["containers"][0]["image"];
         assert_eq!(image, "registry.example/ledger:1");
     }

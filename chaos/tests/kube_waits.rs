@@ -78,18 +78,30 @@ async fn a_restore_that_stays_in_progress_times_out_naming_what_it_saw() {
 }
 
 #[tokio::test]
-async fn a_restore_is_created_from_the_plans_own_manifest() {
+async fn a_restore_is_created_strictly_from_the_plans_own_manifest() {
     // Capture 05, exchange 0: POST of a valid Restore answers 201 with the stored object.
     let server = MockApiServer::new().on("POST", RESTORES, captured("05-restore-create-201", 0));
     let (client, _) = server.start().await;
-    let manifest = manifests::restore("restore-1", "data-platform", "daily-20261203020000");
-    let created = restore::create(&client, &manifest).await.unwrap();
+    let manifest = manifests::restore(
+        "restore-1",
+        "data-platform",
+        "daily-20261203020000",
+        "run-1",
+    );
+    let created = restore::create_labelled(&client, &manifest, "run-1")
+        .await
+        .unwrap();
     assert_eq!(created.metadata.name.as_deref(), Some("restore-1"));
     assert!(
         created.metadata.uid.is_some(),
         "the answer is the server's object"
     );
-    assert_eq!(server.requests(), vec![format!("POST {RESTORES}?")]);
+    assert_eq!(
+        server.requests(),
+        vec![format!("POST {RESTORES}?fieldValidation=Strict")]
+    );
+    let sent: Value = serde_json::from_str(&server.bodies()[0].1).unwrap();
+    assert_eq!(sent["metadata"]["labels"]["backstop.io/chaos-run"], "run-1");
 }
 
 #[tokio::test]
@@ -101,8 +113,15 @@ async fn a_second_restore_of_the_same_name_is_an_api_error() {
         captured("06-restore-create-409-already-exists", 0),
     );
     let (client, _) = server.start().await;
-    let manifest = manifests::restore("restore-1", "data-platform", "daily-20261203020000");
-    let err = restore::create(&client, &manifest).await.unwrap_err();
+    let manifest = manifests::restore(
+        "restore-1",
+        "data-platform",
+        "daily-20261203020000",
+        "run-1",
+    );
+    let err = restore::create_labelled(&client, &manifest, "run-1")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Kube { .. }), "{err}");
     assert!(err.to_string().contains("already exists"), "{err}");
 }

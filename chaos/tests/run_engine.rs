@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backstop_chaos::error::{EXIT_INFRASTRUCTURE, Error};
+use backstop_chaos::fault::corruption;
 use backstop_chaos::outcome::RestorePhase;
 use backstop_chaos::result::RunResult;
 use backstop_chaos::run::progress::Progress;
 use backstop_chaos::run::rundir::RunDir;
-use backstop_chaos::run::{Config, Timeouts, corruption, run};
+use backstop_chaos::run::{Config, Timeouts, run};
 use backstop_chaos::timeline::Phase;
 use backstop_chaos::verdict::Verdict;
 use fake_world::{FakeWorld, Trouble};
@@ -395,4 +396,73 @@ async fn progress_off_a_terminal_is_plain_timestamped_lines_naming_each_phase() 
             "no line for {phase}"
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_restore_uses_the_newest_usable_backup_at_the_fault_and_both_are_recorded() {
+    let world = FakeWorld::default();
+    *world.newer_backup.lock().unwrap() = Some(backstop_chaos::run::world::BackupTaken {
+        name: "backstop-namespace-loss-20250101001000".into(),
+        started: chrono::Utc::now() + chrono::Duration::minutes(5),
+        completed: chrono::Utc::now() + chrono::Duration::minutes(6),
+    });
+    let ran = go(&world, &config("namespace-loss", false)).await;
+    assert!(ran.outcome.is_ok());
+    assert!(
+        world
+            .calls()
+            .contains(&"create_restore(backstop-namespace-loss-20250101001000)".to_owned()),
+        "{:?}",
+        world.calls()
+    );
+    let backup: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ran.file("backup.json")).unwrap()).unwrap();
+    assert_eq!(
+        backup["firstQualified"]["name"],
+        "backstop-namespace-loss-20250101000500"
+    );
+    assert_eq!(
+        backup["restored"]["name"],
+        "backstop-namespace-loss-20250101001000"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn progress_on_a_terminal_keeps_each_event_as_a_line_and_redraws_one_status_line() {
+    let world = FakeWorld::default();
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = RunDir::create(dir.path()).unwrap();
+    let lines = Lines::default();
+    let progress = Progress::new(Box::new(lines.clone()), true);
+    let config = config("namespace-loss", false);
+    run(
+        &world,
+        &config,
+        &run_dir,
+        &progress,
+        world.interrupt.notified(),
+    )
+    .await
+    .unwrap();
+    let text = lines.text();
+    // Events end in a newline; the status line is redrawn in place (\r, clear line) and
+    // ticks while a wait lasts (the 12 minutes before the fault).
+    assert!(
+        text.contains("\r\x1b[2K[fault "),
+        "no status line redrawn for the fault"
+    );
+    let redraws = text.matches("\r\x1b[2K[fault ").count();
+    assert!(
+        redraws > 600,
+        "the status line ticks every second: {redraws}"
+    );
+    assert!(
+        text.contains("] verdict pass"),
+        "{}",
+        &text[text.len().saturating_sub(300)..]
+    );
+    assert!(
+        text.ends_with("\r\x1b[2K"),
+        "the status line is cleared at the end"
+    );
 }

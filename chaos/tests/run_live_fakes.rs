@@ -312,7 +312,7 @@ async fn a_pvc_corruption_run_overwrites_the_ledger_through_a_job_and_restores_i
     );
     assert_eq!(
         offset,
-        backstop_chaos::run::corruption::offset(
+        backstop_chaos::fault::corruption::offset(
             42,
             result.ledger.acknowledged_before_fault.unwrap(),
             4096

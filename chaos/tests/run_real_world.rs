@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use apiserver::{Answer, MockApiServer, captured};
 use backstop_chaos::error::EXIT_INFRASTRUCTURE;
+use backstop_chaos::kube::ledger_proxy;
 use backstop_chaos::ledger::{chain, encode_all};
-use backstop_chaos::run::ledger_proxy;
 use backstop_chaos::run::real::{Cluster, LedgerImage, RealWorld, Setup};
 use backstop_chaos::run::rundir::RunDir;
 use backstop_chaos::run::world::World;

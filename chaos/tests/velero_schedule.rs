@@ -41,7 +41,7 @@ fn every_shipped_scenarios_schedule_validates_strictly_against_the_velero_crd() 
         "storage-loss",
     ] {
         let s = shipped(name);
-        let manifest = manifests::schedule("backstop-x", "backstop-chaos", &s);
+        let manifest = manifests::schedule("backstop-x", "backstop-chaos", &s, "run-1");
         let violations = schema::velero_violations(&as_json(&manifest));
         assert!(violations.is_empty(), "{name}: {violations:?}\n{manifest}");
     }
@@ -51,7 +51,7 @@ fn every_shipped_scenarios_schedule_validates_strictly_against_the_velero_crd() 
 fn the_schema_check_rejects_an_unknown_field_and_a_wrong_type() {
     // The check must be able to fail: a misspelt field and a string where a bool belongs.
     let s = shipped("namespace-loss");
-    let manifest = manifests::schedule("backstop-x", "backstop-chaos", &s)
+    let manifest = manifests::schedule("backstop-x", "backstop-chaos", &s, "run-1")
         .replace("snapshotVolumes: false", "snapshotVolume: false")
         .replace(
             "defaultVolumesToFsBackup: true",
@@ -78,7 +78,12 @@ fn an_existing_clusters_location_is_the_schedules_storage_location() {
     s.cluster.provider = scenario::Provider::Existing;
     s.velero.install = false;
     s.velero.backup_storage_location = Some("primary".into());
-    let object = as_json(&manifests::schedule("backstop-x", "backstop-chaos", &s));
+    let object = as_json(&manifests::schedule(
+        "backstop-x",
+        "backstop-chaos",
+        &s,
+        "run-1",
+    ));
     assert_eq!(object["spec"]["template"]["storageLocation"], "primary");
     assert!(schema::velero_violations(&object).is_empty());
 }
@@ -94,7 +99,7 @@ async fn the_schedule_is_created_strictly_and_labelled_for_the_run() {
     let server = MockApiServer::new().on("POST", SCHEDULES, created_schedule());
     let (client, _) = server.start().await;
     let s = shipped("namespace-loss");
-    let manifest = manifests::schedule("backstop-critical", "backstop-chaos", &s);
+    let manifest = manifests::schedule("backstop-critical", "backstop-chaos", &s, "run-1");
     let stored = schedule::create(&client, &manifest, "run-1").await.unwrap();
     assert!(
         stored.metadata.uid.is_some(),
@@ -124,7 +129,12 @@ async fn a_schedule_the_server_refuses_as_unknown_fields_is_an_api_error() {
         captured("07-restore-create-unknown-field-strict-400", 0),
     );
     let (client, _) = server.start().await;
-    let manifest = manifests::schedule("backstop-x", "backstop-chaos", &shipped("namespace-loss"));
+    let manifest = manifests::schedule(
+        "backstop-x",
+        "backstop-chaos",
+        &shipped("namespace-loss"),
+        "run-1",
+    );
     let err = schedule::create(&client, &manifest, "run-1")
         .await
         .unwrap_err();

@@ -22,33 +22,72 @@ use crate::workload;
 
 pub fn run(args: &RunArgs) -> Result<Outcome, Error> {
     let scenario = scenario::load(&args.scenario)?;
+    let seed = args.seed.or(scenario.seed).unwrap_or_else(fresh_seed);
+    let (cluster, image) = if args.plan {
+        plan_target(args, &scenario, seed)?
+    } else {
+        let cluster = cluster_of(args, &scenario, seed)?;
+        let image = ledger_image(args, &cluster)?;
+        (cluster, image)
+    };
     let ctx = Context {
         scenario_file: args.scenario.clone(),
-        seed: args.seed.or(scenario.seed).unwrap_or_else(fresh_seed),
+        seed,
         workdir: args
             .workdir
             .clone()
             .unwrap_or_else(|| PathBuf::from("out/chaos").join(&scenario.name)),
         workloads: load_workloads(&scenario, &args.scenario, args.workloads.as_deref())?,
         keep: args.keep,
+        cluster,
+        image,
     };
+    // A workload manifest the run could not create is bad input, refused before anything.
+    let workloads = workload::prepare(
+        &ctx.workloads,
+        plan::NAMESPACE,
+        ctx.image.reference(),
+        &plan::run_id(&scenario, seed),
+    )?;
     if !args.plan {
-        return live(args, scenario, &ctx);
+        return live(args, scenario, &ctx, workloads);
     }
     print!("{}", plan::render(&plan::build(&scenario, &ctx)));
     Ok(Outcome::Pass)
 }
 
+/// What `--plan` shows: the flags the live run would refuse without are placeholders here
+/// (a plan touches nothing).
+fn plan_target(
+    args: &RunArgs,
+    scenario: &Scenario,
+    seed: u64,
+) -> Result<(Cluster, LedgerImage), Error> {
+    let cluster = match scenario.cluster.provider {
+        Provider::Kind => cluster_of(args, scenario, seed)?,
+        Provider::Existing => Cluster::Existing {
+            kubeconfig: user_kubeconfig().unwrap_or_else(|| PathBuf::from("<kubeconfig>")),
+            context: args.context.clone().unwrap_or_else(|| "<--context>".into()),
+        },
+    };
+    let image = match (&cluster, &args.ledger_image) {
+        (_, Some(image)) => LedgerImage::Given(image.clone()),
+        (Cluster::Existing { .. }, None) => LedgerImage::Given("<--ledger-image>".into()),
+        (Cluster::Kind { .. }, None) => LedgerImage::Build {
+            context: args.build_context.clone(),
+        },
+    };
+    Ok((cluster, image))
+}
+
 /// The live run: everything that can be refused is refused before anything is touched.
-fn live(args: &RunArgs, scenario: Scenario, ctx: &Context) -> Result<Outcome, Error> {
-    let cluster = cluster_of(args, &scenario, ctx.seed)?;
-    let image = ledger_image(args, &cluster)?;
-    let workloads = workload::prepare(
-        &ctx.workloads,
-        plan::NAMESPACE,
-        image.reference(),
-        &plan::run_id(&scenario, ctx.seed),
-    )?;
+fn live(
+    args: &RunArgs,
+    scenario: Scenario,
+    ctx: &Context,
+    workloads: Vec<workload::Object>,
+) -> Result<Outcome, Error> {
+    let (cluster, image) = (ctx.cluster.clone(), ctx.image.clone());
     let path = std::env::var_os("PATH").unwrap_or_default();
     preflight::check(
         match cluster {
@@ -122,7 +161,6 @@ fn ledger_image(args: &RunArgs, cluster: &Cluster) -> Result<LedgerImage, Error>
                 });
             }
             Ok(LedgerImage::Build {
-                tag: plan::LEDGER_IMAGE.to_owned(),
                 context: args.build_context.clone(),
             })
         }
@@ -159,19 +197,23 @@ fn cluster_of(args: &RunArgs, scenario: &Scenario, seed: u64) -> Result<Cluster,
                 args.context.as_deref(),
             )?;
             // The user's kubeconfig is only read, never written.
-            let kubeconfig = std::env::var_os("KUBECONFIG")
-                .and_then(|k| std::env::split_paths(&k).next())
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube/config")))
-                .ok_or_else(|| Error::InvalidArgument {
-                    argument: "--context".into(),
-                    message: "no kubeconfig: set KUBECONFIG or HOME".into(),
-                })?;
+            let kubeconfig = user_kubeconfig().ok_or_else(|| Error::InvalidArgument {
+                argument: "--context".into(),
+                message: "no kubeconfig: set KUBECONFIG or HOME".into(),
+            })?;
             Ok(Cluster::Existing {
                 kubeconfig,
                 context,
             })
         }
     }
+}
+
+/// The user's kubeconfig: the first file of `KUBECONFIG`, else `~/.kube/config` (only read).
+fn user_kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("KUBECONFIG")
+        .and_then(|k| std::env::split_paths(&k).next())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube/config")))
 }
 
 /// Reads `<dir>/<name>.yaml` for every workload the scenario names.

@@ -11,7 +11,7 @@ fn argv(args: &[&str]) -> Vec<String> {
 }
 
 /// `docker ps --all` filtered to the exact name: prints the name when such a container exists.
-pub(super) fn list_argv(container: &str) -> Vec<String> {
+pub fn list_argv(container: &str) -> Vec<String> {
     argv(&[
         "docker",
         "ps",

@@ -5,6 +5,7 @@ use super::steps::{
     Names, argv, create_cluster, delete_cluster, install_velero, load_ledger_image, step,
 };
 use super::{Action, NAMESPACE, Step};
+use crate::fault::corruption;
 use crate::scenario::{FaultKind, FsBackup, Scenario, StorageLossMode};
 use crate::timeline::Phase;
 
@@ -26,7 +27,7 @@ pub(super) fn restore_source(scenario: &Scenario, n: &Names) -> String {
             "<newest Completed backup of {} whose objects are still in the store>",
             n.schedule
         ),
-        _ => format!("<newest Completed backup of {}>", n.schedule),
+        _ => "<newest usable backup>".to_owned(),
     }
 }
 
@@ -58,6 +59,16 @@ fn ledger_node(n: &Names, phase: Phase) -> Step {
     )
 }
 
+fn wait_namespace_gone(phase: Phase) -> Step {
+    step(
+        phase,
+        "See the loss",
+        Action::Wait(format!(
+            "the Namespace {NAMESPACE} is gone (watch; GET /last fails meanwhile)"
+        )),
+    )
+}
+
 fn namespace_loss(n: &Names, steps: &mut Vec<Step>) {
     steps.push(delete_namespace(
         n,
@@ -65,75 +76,60 @@ fn namespace_loss(n: &Names, steps: &mut Vec<Step>) {
         &format!("Delete the namespace {NAMESPACE}"),
         false,
     ));
-    steps.push(step(
-        Phase::Detect,
-        "See the loss",
-        Action::Wait("GET /last fails and the Namespace is gone (watch)".into()),
-    ));
-    steps.push(stop_ground_truth(Phase::Detect));
+    steps.push(wait_namespace_gone(Phase::Detect));
 }
 
 fn pvc_corruption(scenario: &Scenario, n: &Names, seed: u64, steps: &mut Vec<Step>) {
     let bytes = scenario.fault.corruption_bytes();
-    steps.push(ledger_node(n, Phase::Fault));
     steps.push(step(
         Phase::Fault,
-        "Find the ledger's volume → <pv>",
-        Action::Run(n.kubectl_ns(&[
-            "get",
-            "pvc/data-ledger-0",
-            "--output=jsonpath={.spec.volumeName}",
-        ])),
+        "Stop the writer, so nothing touches the file while it is damaged",
+        Action::Run(n.kubectl_ns(&["scale", "statefulset/ledger", "--replicas=0"])),
     ));
     steps.push(step(
         Phase::Fault,
-        "Find the volume's directory on the node (local-path) → <pv-path>",
-        Action::Run(n.kubectl(&[
-            "get",
-            "pv/<pv>",
-            "--output=jsonpath={.spec.hostPath.path}{.spec.local.path}",
-        ])),
-    ));
-    steps.push(step(
-        Phase::Fault,
-        format!(
-            "Overwrite {bytes} bytes of the ledger at rest, at an offset drawn from seed {seed} \
-             inside the records written so far"
-        ),
-        Action::Run(argv(&[
-            "docker",
-            "exec",
-            "<node>",
-            "dd",
-            "if=/dev/zero",
-            "of=<pv-path>/ledger.log",
-            "bs=1",
-            &format!("count={bytes}"),
-            "seek=<seeded offset>",
-            "conv=notrunc,fsync",
-        ])),
+        "Wait for the writer to stop",
+        Action::Wait(format!("pod {NAMESPACE}/ledger-0 is gone (watch)")),
     ));
     steps.push(step(
         Phase::Detect,
-        "See the corruption: the chain no longer verifies",
+        format!(
+            "Overwrite {bytes} bytes of the ledger at rest, at an offset drawn from seed {seed} \
+             inside the acknowledged records, then verify the damaged file"
+        ),
+        Action::Apply {
+            command: n.create_strict(),
+            manifest: corruption::job("<seeded offset>", bytes, &n.image, &n.cluster),
+        },
+    ));
+    steps.push(step(
+        Phase::Detect,
+        "Wait for the Job to finish (its verifier exits 1 on a broken chain)",
+        Action::Wait(format!(
+            "Job {NAMESPACE}/{} succeeded or failed (watch)",
+            corruption::JOB_NAME
+        )),
+    ));
+    steps.push(step(
+        Phase::Detect,
+        "See the corruption: the verifier's report must name the first broken record",
         Action::Run(n.kubectl_ns(&[
-            "exec",
-            "pod/ledger-0",
-            "--",
-            "backstop-chaos",
-            "ledger",
-            "verify",
-            "/data/ledger.log",
-            "--output",
-            "json",
+            "logs",
+            &format!("job/{}", corruption::JOB_NAME),
+            "--container",
+            corruption::VERIFY_CONTAINER,
         ])),
     ));
-    steps.push(stop_ground_truth(Phase::Detect));
     steps.push(delete_namespace(
         n,
-        Phase::RestoreStart,
+        Phase::Detect,
         "Delete the damaged namespace: Velero's restore skips objects that exist",
-        true,
+        false,
+    ));
+    steps.push(step(
+        Phase::Detect,
+        "Wait for it to be gone",
+        Action::Wait(format!("the Namespace {NAMESPACE} is gone (watch)")),
     ));
 }
 
@@ -305,11 +301,12 @@ fn storage_loss(scenario: &Scenario, n: &Names, steps: &mut Vec<Step>) {
                 Phase::Detect,
                 "If it is still listed: try to restore it, and keep Velero's reason when it fails",
                 Action::Apply {
-                    command: n.kubectl(&["create", "--validate=strict", "--filename", "-"]),
+                    command: n.create_strict(),
                     manifest: super::manifests::restore(
                         &format!("{}-newest", n.restore),
                         NAMESPACE,
                         "<newest backup>",
+                        &n.cluster,
                     ),
                 },
             ));

@@ -3,6 +3,7 @@
 
 use policy::duration::format_go_duration;
 
+use crate::kube::namespace::RUN_LABEL;
 use crate::scenario::Scenario;
 
 /// kind cluster config: one control plane and the scenario's workers.
@@ -16,19 +17,17 @@ pub fn kind_config(scenario: &Scenario) -> String {
     out
 }
 
-/// Velero's credentials file for the MinIO bucket.
-pub fn velero_credentials(user: &str, password: &str) -> String {
-    format!("[default]\naws_access_key_id = {user}\naws_secret_access_key = {password}\n")
-}
-
-/// The Velero Schedule that backs up the workload namespace with file-system backup.
-pub fn schedule(name: &str, namespace: &str, scenario: &Scenario) -> String {
+/// The Velero Schedule that backs up the workload namespace with file-system backup,
+/// labelled for the run `run_id`.
+pub fn schedule(name: &str, namespace: &str, scenario: &Scenario, run_id: &str) -> String {
     format!(
         "apiVersion: velero.io/v1
 kind: Schedule
 metadata:
   name: {name}
   namespace: velero
+  labels:
+    {RUN_LABEL}: {run_id}
 spec:
   schedule: {schedule}
   useOwnerReferencesInBackup: false
@@ -45,14 +44,16 @@ spec:
     )
 }
 
-/// The Restore of the workload namespace from `backup`.
-pub fn restore(name: &str, namespace: &str, backup: &str) -> String {
+/// The Restore of the workload namespace from `backup`, labelled for the run `run_id`.
+pub fn restore(name: &str, namespace: &str, backup: &str, run_id: &str) -> String {
     format!(
         "apiVersion: velero.io/v1
 kind: Restore
 metadata:
   name: {name}
   namespace: velero
+  labels:
+    {RUN_LABEL}: {run_id}
 spec:
   backupName: {backup}
   includedNamespaces: [{namespace}]

@@ -1,23 +1,29 @@
 //! The step builders and names that more than one part of a plan uses: the run's names
 //! (cluster, context, MinIO, Schedule, Restore), and the steps both the normal sequence
 //! ([`super::build`]) and a fault ([`super::fault`]) take (create the cluster, install
-//! Velero, load the ledger image).
+//! Velero, load the ledger image). Every command comes from the builder the live run uses.
 
 use std::path::{Path, PathBuf};
 
-use super::{Action, Context, LEDGER_IMAGE, NAMESPACE, Step};
-use crate::cluster::kind;
+use super::{Action, Context, NAMESPACE, Step};
+use crate::cluster::{Cluster, kind};
 use crate::scenario::{Scenario, aws_plugin_for, parse_version};
 use crate::timeline::Phase;
+use crate::velero::install::{self, Install};
+use crate::workload;
 
 /// Names and flags derived from the scenario, shared by every step.
 pub(super) struct Names {
+    /// The run's id, and its kind cluster's name.
     pub cluster: String,
+    pub kubeconfig: String,
     pub context: String,
     pub minio: String,
     pub schedule: String,
     pub restore: String,
     pub workdir: String,
+    pub image: String,
+    pub kind: bool,
 }
 
 /// A run's id: the value of [`crate::kube::namespace::RUN_LABEL`] on everything it creates,
@@ -38,27 +44,42 @@ pub fn restore_name(scenario: &Scenario, seed: u64) -> String {
 
 impl Names {
     pub(super) fn new(scenario: &Scenario, ctx: &Context) -> Self {
-        let cluster = kind::cluster_name(&scenario.name, ctx.seed);
+        let cluster = run_id(scenario, ctx.seed);
+        let workdir = ctx.workdir.display().to_string();
+        let (kubeconfig, context, kind) = match &ctx.cluster {
+            Cluster::Kind { .. } => (
+                format!("{workdir}/kubeconfig"),
+                kind::context(&cluster),
+                true,
+            ),
+            Cluster::Existing {
+                kubeconfig,
+                context,
+            } => (kubeconfig.display().to_string(), context.clone(), false),
+        };
         Self {
-            context: kind::context(&cluster),
+            kubeconfig,
+            context,
             minio: crate::minio::container_name(&cluster),
             schedule: schedule_name(scenario, ctx.seed),
             restore: restore_name(scenario, ctx.seed),
-            workdir: ctx.workdir.display().to_string(),
+            workdir,
+            image: ctx.image.reference().to_owned(),
+            kind,
             cluster,
         }
     }
 
-    /// The run's own kubeconfig (written by `kind create cluster --kubeconfig`).
+    /// The kubeconfig the run uses (on kind its own, written by `kind create cluster`).
     pub fn kubeconfig(&self) -> PathBuf {
-        PathBuf::from(self.path("kubeconfig"))
+        PathBuf::from(&self.kubeconfig)
     }
 
     pub fn kubectl(&self, args: &[&str]) -> Vec<String> {
         let mut argv = vec![
             "kubectl".to_owned(),
             "--kubeconfig".to_owned(),
-            self.path("kubeconfig"),
+            self.kubeconfig.clone(),
             "--context".to_owned(),
             self.context.clone(),
         ];
@@ -70,6 +91,12 @@ impl Names {
         let mut argv = self.kubectl(&["--namespace", NAMESPACE]);
         argv.extend(args.iter().map(|a| (*a).to_owned()));
         argv
+    }
+
+    /// What creates an object strictly, as `kubectl` would (the harness does it through the
+    /// API with `fieldValidation=Strict`).
+    pub fn create_strict(&self) -> Vec<String> {
+        self.kubectl(&["create", "--validate=strict", "--filename", "-"])
     }
 
     pub fn path(&self, file: &str) -> String {
@@ -96,7 +123,7 @@ pub(super) fn create_cluster(scenario: &Scenario, n: &Names) -> Step {
         format!("Create the kind cluster {}", n.cluster),
         Action::Run(kind::create_argv(
             &n.cluster,
-            &format!("kindest/node:{}", scenario.cluster.kubernetes),
+            &kind::node_image(&scenario.cluster.kubernetes),
             Path::new(&n.path("kind.yaml")),
             &n.kubeconfig(),
         )),
@@ -112,41 +139,47 @@ pub(super) fn delete_cluster(n: &Names, phase: Phase, title: impl Into<String>) 
     )
 }
 
-/// `velero install` on the scenario's bucket and the wait for its location (also after cluster loss).
+/// `velero install` on the scenario's bucket, and the wait for its location (also after
+/// cluster loss). The store's addresses are known once MinIO runs.
 pub(super) fn install_velero(scenario: &Scenario, n: &Names, phase: Phase) -> Vec<Step> {
     let version = parse_version(&scenario.velero.version);
-    let plugin = version.and_then(aws_plugin_for).unwrap_or("v1.12.0");
-    let mut args = argv(&[
-        "velero",
-        "install",
-        "--kubeconfig",
-        &n.path("kubeconfig"),
-        "--kubecontext",
-        &n.context,
-        "--provider",
-        "aws",
-        "--plugins",
-        &format!("velero/velero-plugin-for-aws:{plugin}"),
-        "--bucket",
-        &scenario.store.bucket,
-        "--secret-file",
-        &n.path("credentials-velero"),
-        "--backup-location-config",
-        &format!(
-            "region=minio,s3ForcePathStyle=true,s3Url=http://{}:9000",
-            n.minio
-        ),
-        "--use-volume-snapshots=false",
-        "--use-node-agent",
-        "--uploader-type",
-        &scenario.velero.fs_backup.to_string(),
-        "--wait",
-    ]);
-    if version.is_some_and(|v| v.2.is_some()) {
-        args.push("--image".into());
-        args.push(format!("velero/velero:{}", scenario.velero.version));
-    }
+    let plugin = version.and_then(aws_plugin_for).unwrap_or("<plugin>");
+    let image = version
+        .is_some_and(|v| v.2.is_some())
+        .then(|| format!("{}:{}", install::VELERO_IMAGE, scenario.velero.version));
+    let secret_file = n.path("credentials-velero");
+    let args = install::install_argv(&Install {
+        kubeconfig: &n.kubeconfig,
+        context: &n.context,
+        bucket: &scenario.store.bucket,
+        secret_file: &secret_file,
+        s3_url: "http://<minio address on the kind network>:9000",
+        public_url: "http://<published MinIO address>",
+        region: crate::minio::REGION,
+        uploader: scenario.velero.fs_backup,
+        plugin,
+        image: image.as_deref(),
+    });
     vec![
+        step(
+            phase,
+            format!(
+                "Check the velero CLI is of Velero {}'s minor version (it installs its own CRDs)",
+                scenario.velero.version
+            ),
+            Action::Run(install::client_version_argv()),
+        ),
+        step(
+            phase,
+            "Write Velero's credentials for the bucket (mode 0600)",
+            Action::WriteFile {
+                path: secret_file.clone().into(),
+                content: install::credentials_file(
+                    "<generated access key>",
+                    "<generated secret key>",
+                ),
+            },
+        ),
         step(
             phase,
             format!(
@@ -155,19 +188,20 @@ pub(super) fn install_velero(scenario: &Scenario, n: &Names, phase: Phase) -> Ve
             ),
             Action::Run(args),
         ),
-        step(
-            phase,
-            "Wait for the backup storage location to be Available",
-            Action::Run(n.kubectl(&[
-                "--namespace",
-                "velero",
-                "wait",
-                "backupstoragelocation/default",
-                "--for=jsonpath={.status.phase}=Available",
-                "--timeout=5m",
-            ])),
-        ),
+        wait_location(scenario, phase),
     ]
+}
+
+/// The watch until the scenario's BackupStorageLocation is Available.
+pub(super) fn wait_location(scenario: &Scenario, phase: Phase) -> Step {
+    step(
+        phase,
+        "Wait for the backup storage location to be Available",
+        Action::Wait(format!(
+            "BackupStorageLocation velero/{} has status.phase Available (watch)",
+            scenario.velero.backup_storage_location()
+        )),
+    )
 }
 
 /// `kind load docker-image` of the ledger image (there is no registry): before the workloads
@@ -175,14 +209,7 @@ pub(super) fn install_velero(scenario: &Scenario, n: &Names, phase: Phase) -> Ve
 pub(super) fn load_ledger_image(n: &Names, phase: Phase, nodes: &str) -> Step {
     step(
         phase,
-        format!("Load the ledger image {LEDGER_IMAGE} into {nodes}"),
-        Action::Run(argv(&[
-            "kind",
-            "load",
-            "docker-image",
-            LEDGER_IMAGE,
-            "--name",
-            &n.cluster,
-        ])),
+        format!("Load the ledger image {} into {nodes}", n.image),
+        Action::Run(workload::load_argv(&n.image, &n.cluster)),
     )
 }

@@ -13,7 +13,7 @@ mod setup;
 mod teardown;
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -24,13 +24,13 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 
-use super::corruption;
-use super::ledger_proxy;
 use super::rundir::RunDir;
 use super::world::{BackupTaken, LastAck, World, WorldVersions};
 use crate::cluster::kind;
 use crate::error::Error;
 use crate::exec::Processes;
+use crate::fault::corruption;
+use crate::kube::ledger_proxy;
 use crate::kube::namespace;
 use crate::kube::wait::{self, Target};
 use crate::ledger::verify::Verification;
@@ -54,37 +54,8 @@ const LEDGER_VOLUME: PodVolume<'static> = PodVolume {
 /// How long reading a Restore's results from the backup store may take.
 const RESULTS_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Which cluster the run uses.
-#[derive(Debug, Clone)]
-pub enum Cluster {
-    /// The run's own kind cluster, named for the scenario and seed.
-    Kind { name: String },
-    /// A cluster the run did not create: a context of the user's kubeconfig (only read).
-    Existing {
-        kubeconfig: PathBuf,
-        context: String,
-    },
-}
-
-/// Where the ledger image comes from.
-#[derive(Debug, Clone)]
-pub enum LedgerImage {
-    /// Built from `chaos/Dockerfile` in the repository at `context`, tagged `tag`, and
-    /// loaded into kind.
-    Build { tag: String, context: PathBuf },
-    /// Given (`--ledger-image`): already in the local Docker (kind loads it) or in a
-    /// registry the existing cluster pulls from.
-    Given(String),
-}
-
-impl LedgerImage {
-    pub fn reference(&self) -> &str {
-        match self {
-            Self::Build { tag, .. } => tag,
-            Self::Given(image) => image,
-        }
-    }
-}
+pub use crate::cluster::Cluster;
+pub use crate::workload::LedgerImage;
 
 /// Everything the real world is made from.
 #[derive(Debug, Clone)]
@@ -381,16 +352,8 @@ impl World for RealWorld {
         timeout: Duration,
     ) -> Result<Verification, Error> {
         let client = self.client()?;
-        let manifest = corruption::job(
-            &offset.to_string(),
-            bytes,
-            self.setup.image.reference(),
-            &self.run_id,
-        );
-        let job: Job = serde_saphyr::from_str(&manifest).map_err(|e| Error::InvalidArgument {
-            argument: "corruption Job manifest".into(),
-            message: e.to_string(),
-        })?;
+        let job =
+            corruption::job_object(offset, bytes, self.setup.image.reference(), &self.run_id)?;
         crate::kube::strict::create(
             &client,
             Some(NAMESPACE),
@@ -438,7 +401,7 @@ impl World for RealWorld {
 
     async fn create_restore(&self, backup: &str) -> Result<String, Error> {
         let name = plan::restore_name(&self.setup.scenario, self.setup.seed);
-        let manifest = plan::manifests::restore(&name, NAMESPACE, backup);
+        let manifest = plan::manifests::restore(&name, NAMESPACE, backup, &self.run_id);
         restore::create_labelled(&self.client()?, &manifest, &self.run_id).await?;
         self.created().restore = Some(name.clone());
         Ok(name)

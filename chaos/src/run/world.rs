@@ -15,13 +15,7 @@ use crate::error::Error;
 use crate::ledger::verify::Verification;
 use crate::outcome::{PodsOutcome, RestoreOutcome};
 
-/// One answer of the writer's `GET /last`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LastAck {
-    pub seq: u64,
-    pub unix_nanos: u64,
-}
-
+pub use crate::ground_truth::LastAck;
 pub use crate::velero::backup::BackupTaken;
 
 /// The versions a run reports in `result.json` that only the world knows.

@@ -241,6 +241,17 @@ fn an_existing_cluster_may_name_the_backup_storage_location_already_there() {
 }
 
 #[test]
+fn an_existing_cluster_is_not_given_a_velero_install() {
+    let text = existing_with_velero("velero: { version: v1.16, fsBackup: kopia }")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("velero.install: an existing cluster uses the Velero already installed"),
+        "{text}"
+    );
+}
+
+#[test]
 fn velero_is_installed_by_default_with_the_location_velero_install_creates() {
     let s = parse_text(VALID).unwrap();
     assert!(s.velero.install);

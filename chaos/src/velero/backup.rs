@@ -259,5 +259,20 @@ pub async fn newest(
     first_holding(client, &candidates, volume, &mut Vec::new()).await
 }
 
+/// The DeleteBackupRequest that has Velero delete `backup`: its objects and its data in the
+/// store (`pkg/controller/backup_deletion_controller.go`), labelled for the run.
+pub fn delete_request(backup: &str, run_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "velero.io/v1",
+        "kind": "DeleteBackupRequest",
+        "metadata": {
+            "name": format!("{backup}-delete"),
+            "namespace": VELERO_NAMESPACE,
+            "labels": { crate::kube::namespace::RUN_LABEL: run_id },
+        },
+        "spec": { "backupName": backup },
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -73,14 +73,9 @@ pub async fn create(client: &Client, manifest: &str) -> Result<Restore, Error> {
         })
 }
 
-/// Parses the plan's Restore manifest, labels it for the run ([`RUN_LABEL`]` = run_id`) and
-/// creates it with strict field validation (the live run's Restore; the drill's is
-/// [`create`]).
-pub async fn create_labelled(
-    client: &Client,
-    manifest: &str,
-    run_id: &str,
-) -> Result<Restore, Error> {
+/// The live run's Restore as it is sent: the plan's manifest parsed, labelled for the run
+/// ([`RUN_LABEL`]` = run_id`).
+pub fn labelled(manifest: &str, run_id: &str) -> Result<Restore, Error> {
     let mut restore: Restore =
         serde_saphyr::from_str(manifest).map_err(|e| Error::InvalidArgument {
             argument: "Restore manifest".into(),
@@ -91,6 +86,17 @@ pub async fn create_labelled(
         .labels
         .get_or_insert_default()
         .insert(RUN_LABEL.to_owned(), run_id.to_owned());
+    Ok(restore)
+}
+
+/// Creates [`labelled`] with strict field validation (the live run's Restore; the drill's is
+/// [`create`]).
+pub async fn create_labelled(
+    client: &Client,
+    manifest: &str,
+    run_id: &str,
+) -> Result<Restore, Error> {
+    let restore = labelled(manifest, run_id)?;
     let name = restore.metadata.name.clone().unwrap_or_default();
     strict::create(
         client,

@@ -11,10 +11,9 @@ use crate::error::Error;
 use crate::kube::namespace::RUN_LABEL;
 use crate::kube::strict;
 
-/// Parses the plan's Schedule manifest ([`crate::plan::manifests::schedule`]), adds the
-/// run's label ([`RUN_LABEL`]` = run_id`) and creates it with `fieldValidation=Strict`.
-/// Returns the Schedule as the API server stored it.
-pub async fn create(client: &Client, manifest: &str, run_id: &str) -> Result<Schedule, Error> {
+/// The Schedule the run sends: the plan's manifest ([`crate::plan::manifests::schedule`])
+/// parsed, with the run's label ([`RUN_LABEL`]` = run_id`).
+pub fn object(manifest: &str, run_id: &str) -> Result<Schedule, Error> {
     let mut schedule: Schedule =
         serde_saphyr::from_str(manifest).map_err(|e| Error::InvalidArgument {
             argument: "Schedule manifest".into(),
@@ -25,6 +24,13 @@ pub async fn create(client: &Client, manifest: &str, run_id: &str) -> Result<Sch
         .labels
         .get_or_insert_default()
         .insert(RUN_LABEL.to_owned(), run_id.to_owned());
+    Ok(schedule)
+}
+
+/// Creates [`object`] with `fieldValidation=Strict`; returns the Schedule as the API server
+/// stored it.
+pub async fn create(client: &Client, manifest: &str, run_id: &str) -> Result<Schedule, Error> {
+    let schedule = object(manifest, run_id)?;
     let name = schedule.metadata.name.clone().unwrap_or_default();
     strict::create(
         client,

@@ -39,6 +39,8 @@ pub struct FakeWorld {
     writer_running: AtomicBool,
     backed_up: AtomicU64,
     taken: Mutex<Option<BackupTaken>>,
+    /// A newer usable backup than the first, offered at the fault.
+    pub newer_backup: Mutex<Option<BackupTaken>>,
     trouble: Mutex<Vec<(&'static str, Trouble)>>,
     pub interrupt: Notify,
     pub restore_phase: Mutex<RestorePhase>,
@@ -61,6 +63,7 @@ impl Default for FakeWorld {
             writer_running: AtomicBool::new(false),
             backed_up: AtomicU64::new(0),
             taken: Mutex::new(None),
+            newer_backup: Mutex::new(None),
             trouble: Mutex::new(Vec::new()),
             interrupt: Notify::new(),
             restore_phase: Mutex::new(RestorePhase::Completed),
@@ -208,9 +211,10 @@ impl World for FakeWorld {
     async fn choose_backup(&self, after: DateTime<Utc>) -> Result<BackupTaken, Error> {
         self.enter("choose_backup".into()).await?;
         // The Schedule's newest usable backup at the fault: the one taken in wait_backup.
-        let taken = self.taken.lock().unwrap().clone().unwrap();
-        assert!(taken.started >= after);
-        Ok(taken)
+        let first = self.taken.lock().unwrap().clone().unwrap();
+        let chosen = self.newer_backup.lock().unwrap().clone().unwrap_or(first);
+        assert!(chosen.started >= after);
+        Ok(chosen)
     }
 
     async fn delete_namespace(&self) -> Result<(), Error> {

@@ -6,9 +6,9 @@ use crate::error::Error;
 use crate::scenario::FaultKind;
 use crate::timeline::Phase;
 
-use super::super::corruption;
 use super::super::world::World;
 use super::Run;
+use crate::fault::corruption;
 
 impl<W: World> Run<'_, W> {
     /// Strikes `kind`; returns once the harness has seen the loss (phases Fault and Detect).

@@ -30,7 +30,8 @@ impl RealWorld {
             Cluster::Kind { name } => {
                 let name = name.clone();
                 self.refuse_leftovers(&name).await?;
-                if let LedgerImage::Build { tag, context } = &self.setup.image {
+                if let LedgerImage::Build { context } = &self.setup.image {
+                    let tag = self.setup.image.reference();
                     self.checked(workload::build_argv(tag, context), timeout)
                         .await?;
                 }
@@ -215,7 +216,7 @@ impl RealWorld {
     pub(super) async fn schedule(&self) -> Result<(), Error> {
         let scenario = &self.setup.scenario;
         let name = plan::schedule_name(scenario, self.setup.seed);
-        let manifest = plan::manifests::schedule(&name, NAMESPACE, scenario);
+        let manifest = plan::manifests::schedule(&name, NAMESPACE, scenario, &self.run_id);
         schedule::create(&self.client()?, &manifest, &self.run_id).await?;
         // Recorded once made: a Schedule of that name that was there before is not the run's.
         self.created().schedule = Some(name);

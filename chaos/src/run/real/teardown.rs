@@ -26,21 +26,6 @@ use crate::plan::NAMESPACE;
 use crate::velero::restore::VELERO_NAMESPACE;
 use crate::velero::schedule;
 
-/// The DeleteBackupRequest that has Velero delete `backup` (objects and store), labelled
-/// for the run.
-pub fn delete_backup_request(backup: &str, run_id: &str) -> serde_json::Value {
-    serde_json::json!({
-        "apiVersion": "velero.io/v1",
-        "kind": "DeleteBackupRequest",
-        "metadata": {
-            "name": format!("{backup}-delete"),
-            "namespace": VELERO_NAMESPACE,
-            "labels": { crate::kube::namespace::RUN_LABEL: run_id },
-        },
-        "spec": { "backupName": backup },
-    })
-}
-
 /// Keeps the first error of several attempts.
 fn first(kept: &mut Option<Error>, result: Result<(), Error>) {
     if let Err(e) = result {
@@ -152,9 +137,10 @@ impl RealWorld {
         for backup in backups.items {
             let name = backup.name_any();
             let request: DynamicObject =
-                serde_json::from_value(delete_backup_request(&name, &self.run_id)).map_err(
-                    |e| Error::Unavailable(format!("DeleteBackupRequest for {name}: {e}")),
-                )?;
+                serde_json::from_value(crate::velero::backup::delete_request(&name, &self.run_id))
+                    .map_err(|e| {
+                        Error::Unavailable(format!("DeleteBackupRequest for {name}: {e}"))
+                    })?;
             strict::create_dynamic(
                 client,
                 VELERO_NAMESPACE,

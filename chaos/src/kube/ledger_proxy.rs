@@ -10,8 +10,8 @@ use ::kube::client::Body;
 use http_body_util::BodyExt;
 use serde::Deserialize;
 
-use super::world::LastAck;
 use crate::error::Error;
+use crate::ground_truth::LastAck;
 
 /// The ledger's Service and its port name (`fixtures/workloads/ledger.yaml`).
 pub const SERVICE: &str = "ledger:http";

@@ -4,7 +4,7 @@
 //! on the damaged file. The writer is stopped first, so nothing rewrites the file meanwhile.
 
 use crate::ledger::RECORD_LEN;
-use crate::plan::NAMESPACE;
+use crate::workload::NAMESPACE;
 
 /// Name of the Job that corrupts the ledger.
 pub const JOB_NAME: &str = "backstop-corrupt-ledger";
@@ -105,6 +105,21 @@ spec:
             claimName: {LEDGER_CLAIM}
 "
     )
+}
+
+/// [`job`] as the object the run creates.
+pub fn job_object(
+    offset: u64,
+    bytes: u64,
+    ledger_image: &str,
+    run_id: &str,
+) -> Result<k8s_openapi::api::batch::v1::Job, crate::error::Error> {
+    serde_saphyr::from_str(&job(&offset.to_string(), bytes, ledger_image, run_id)).map_err(|e| {
+        crate::error::Error::InvalidArgument {
+            argument: "corruption Job manifest".into(),
+            message: e.to_string(),
+        }
+    })
 }
 
 #[cfg(test)]
