@@ -119,7 +119,7 @@ async fn a_backup_velero_s_sync_removed_is_unrestorable_without_trying_a_restore
         captured("03-get-missing-object-and-missing-namespace", 0),
     );
     let (client, _) = server.start().await;
-    let manifest = manifests::restore(RESTORE, "backstop-chaos", BACKUP);
+    let manifest = manifests::restore(RESTORE, "backstop-chaos", BACKUP, "run-1");
     let how =
         lost_backup::how_unrestorable(&client, BACKUP, RESTORE, &manifest, Duration::from_secs(5))
             .await
@@ -159,7 +159,7 @@ async fn a_backup_still_listed_is_tried_and_velero_s_reason_for_the_failed_resto
         .on_watch(RESTORES, watch)
         .on("GET", &format!("{RESTORES}/{RESTORE}"), ok(&failed));
     let (client, _) = server.start().await;
-    let manifest = manifests::restore(RESTORE, "backstop-chaos", BACKUP);
+    let manifest = manifests::restore(RESTORE, "backstop-chaos", BACKUP, "run-1");
     let how =
         lost_backup::how_unrestorable(&client, BACKUP, RESTORE, &manifest, Duration::from_secs(10))
             .await
@@ -192,7 +192,7 @@ async fn a_restore_of_the_deleted_backup_that_completes_means_the_fault_did_not_
         .on("GET", RESTORES, captured(LIFECYCLE, 0))
         .on_watch(RESTORES, captured(LIFECYCLE, 1));
     let (client, _) = server.start().await;
-    let manifest = manifests::restore(RESTORE, "backstop-chaos", BACKUP);
+    let manifest = manifests::restore(RESTORE, "backstop-chaos", BACKUP, "run-1");
     let err =
         lost_backup::how_unrestorable(&client, BACKUP, RESTORE, &manifest, Duration::from_secs(10))
             .await

@@ -259,6 +259,12 @@ fn plan_of(scenario: &scenario::Scenario, name: &str) -> Plan {
         workdir: PathBuf::from(format!("out/chaos/{name}")),
         workloads: Vec::new(),
         keep: false,
+        cluster: crate::cluster::Cluster::Kind {
+            name: run_id(scenario, 42),
+        },
+        image: crate::workload::LedgerImage::Build {
+            context: PathBuf::from("."),
+        },
     };
     build(scenario, &ctx)
 }

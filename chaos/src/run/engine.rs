@@ -479,4 +479,4 @@ impl<W: World> Run<'_, W> {
     }
 }
 
-mod faults;
+pub mod faults;

@@ -327,6 +327,10 @@ fn node_loss_and_cluster_loss_never_strike_a_cluster_the_harness_did_not_create(
     ] {
         let text = VALID
             .replace("provider: kind", "provider: existing")
+            .replace(
+                "velero: { version: v1.16, fsBackup: kopia }",
+                "velero: { version: v1.16, fsBackup: kopia, install: false, backupStorageLocation: primary }",
+            )
             .replace("kind: pvc-corruption", &format!("kind: {kind}"));
         let message = parse_text(&text).unwrap_err().to_string();
         assert!(

@@ -10,18 +10,27 @@ use super::super::world::World;
 use super::Run;
 use crate::fault::corruption;
 
+/// Refuses (exit 3, before anything is touched) a fault the engine cannot strike yet.
+pub fn ensure_live(kind: FaultKind) -> Result<(), Error> {
+    match kind {
+        FaultKind::NamespaceLoss | FaultKind::PvcCorruption => Ok(()),
+        FaultKind::NodeLoss | FaultKind::ClusterLoss | FaultKind::StorageLoss => {
+            Err(Error::NotImplemented(format!(
+                "the live {kind} fault is not built yet (namespace-loss and pvc-corruption \
+                 are); `run --plan` shows its steps"
+            )))
+        }
+    }
+}
+
 impl<W: World> Run<'_, W> {
     /// Strikes `kind`; returns once the harness has seen the loss (phases Fault and Detect).
     pub(super) async fn strike(&self, kind: FaultKind) -> Result<(), Error> {
+        ensure_live(kind)?;
         match kind {
             FaultKind::NamespaceLoss => self.namespace_loss().await,
             FaultKind::PvcCorruption => self.pvc_corruption().await,
-            FaultKind::NodeLoss | FaultKind::ClusterLoss | FaultKind::StorageLoss => {
-                Err(Error::NotImplemented(format!(
-                    "the live {kind} fault is not built yet (namespace-loss and pvc-corruption \
-                     are); `run --plan` shows its steps"
-                )))
-            }
+            FaultKind::NodeLoss | FaultKind::ClusterLoss | FaultKind::StorageLoss => Ok(()),
         }
     }
 

@@ -1,0 +1,116 @@
+//! `ci/nightly-chaos.yml` runs what the harness can run, with what it needs: one job per
+//! shipped scenario whose fault the live run strikes (no more, no fewer), a velero CLI of the
+//! scenarios' minor version, kind and velero downloads pinned by SHA-256 and checked before
+//! use, the run directory uploaded and the report summarised whatever happened, and the job
+//! failing unless the run exited 0.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn workflow() -> Value {
+    let text = std::fs::read_to_string(repo().join("ci/nightly-chaos.yml")).expect("workflow");
+    serde_saphyr::from_str(&text).expect("the workflow is YAML")
+}
+
+fn steps(workflow: &Value) -> Vec<Value> {
+    workflow["jobs"]["chaos"]["steps"]
+        .as_array()
+        .expect("the chaos job has steps")
+        .clone()
+}
+
+fn run_text(step: &Value) -> &str {
+    step["run"].as_str().unwrap_or_default()
+}
+
+/// Every shipped scenario whose fault the live run strikes, by name.
+fn live_scenarios() -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(repo().join("fixtures/scenarios")).expect("scenarios") {
+        let path = entry.expect("entry").path();
+        let scenario = backstop_chaos::scenario::load(&path).expect("a shipped scenario loads");
+        if backstop_chaos::run::engine::faults::ensure_live(scenario.fault.kind).is_ok() {
+            names.push(scenario.name);
+        }
+    }
+    names.sort();
+    names
+}
+
+#[test]
+fn every_live_scenario_is_one_job_of_the_matrix() {
+    let w = workflow();
+    let mut matrix: Vec<String> = w["jobs"]["chaos"]["strategy"]["matrix"]["scenario"]
+        .as_array()
+        .expect("a scenario matrix")
+        .iter()
+        .map(|s| s.as_str().expect("a name").to_owned())
+        .collect();
+    matrix.sort();
+    assert_eq!(matrix, live_scenarios());
+    assert_eq!(w["jobs"]["chaos"]["strategy"]["fail-fast"], false);
+}
+
+#[test]
+fn the_velero_cli_is_of_every_scenario_s_minor_version() {
+    let w = workflow();
+    let cli = w["env"]["VELERO_VERSION"].as_str().expect("VELERO_VERSION");
+    let minor = |v: &str| -> String { v.split('.').take(2).collect::<Vec<_>>().join(".") };
+    for name in live_scenarios() {
+        let path = repo().join(format!("fixtures/scenarios/{name}.yaml"));
+        let scenario = backstop_chaos::scenario::load(&path).expect("scenario");
+        assert_eq!(minor(cli), minor(&scenario.velero.version), "{name}");
+    }
+}
+
+#[test]
+fn kind_and_velero_are_pinned_and_checked_before_use() {
+    let w = workflow();
+    for key in ["KIND_SHA256", "VELERO_SHA256"] {
+        let sum = w["env"][key].as_str().unwrap_or_default();
+        assert!(
+            sum.len() == 64 && sum.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{key}: {sum:?}"
+        );
+    }
+    for step in steps(&w) {
+        let text = run_text(&step);
+        if text.contains("curl ") {
+            let check = text
+                .find("sha256sum --check")
+                .expect("every download is checked");
+            let install = text.find("install -m").expect("then installed");
+            assert!(check < install, "checked before installed: {text}");
+        }
+    }
+}
+
+#[test]
+fn the_run_is_reported_and_kept_whatever_happened_and_judges_the_job() {
+    let steps = steps(&workflow());
+    let run = steps
+        .iter()
+        .position(|s| run_text(s).contains("backstop-chaos run"))
+        .expect("a step runs the scenario");
+    assert!(run_text(&steps[run]).contains("fixtures/scenarios/${{ matrix.scenario }}.yaml"));
+    let after = &steps[run + 1..];
+    assert!(after.iter().any(|s| s["if"] == "always()"
+        && run_text(s).contains("--format markdown >> \"$GITHUB_STEP_SUMMARY\"")));
+    assert!(after.iter().any(|s| {
+        s["if"] == "always()"
+            && s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+    }));
+    let last = steps.last().expect("steps");
+    assert_eq!(last["if"], "always()");
+    assert!(
+        run_text(last).contains("[ \"$code\" = 0 ]"),
+        "the job fails unless exit 0"
+    );
+}
