@@ -7,7 +7,7 @@
 //! one still runs.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::exec::Runner;
@@ -254,13 +254,28 @@ pub fn captures(access: &Access<'_>, namespace: &str, known: &Known) -> Vec<Capt
 }
 
 /// Runs every capture into `dir`, each to its own file (stdout, then stderr if it failed),
-/// and writes `index.txt`: one line per file with how its command ended. Only a file that
-/// cannot be written stops it.
-pub fn collect(runner: &dyn Runner, dir: &Path, captures: &[Capture]) -> Result<(), Error> {
+/// and writes `index.txt`: one line per file with how its command ended. A capture not
+/// started by `deadline` is skipped (and says so in the index). Only a file that cannot be
+/// written stops it.
+pub fn collect(
+    runner: &dyn Runner,
+    dir: &Path,
+    captures: &[Capture],
+    deadline: Instant,
+) -> Result<(), Error> {
     let mut index = String::new();
     for c in captures {
         let path = dir.join(&c.file);
-        let (text, ended) = match runner.run(&c.argv, None, CAPTURE_TIMEOUT) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            index.push_str(&format!(
+                "{}\tskipped: the diagnostics' time ran out\t{}\n",
+                c.file,
+                crate::plan::shell_line(&c.argv)
+            ));
+            continue;
+        }
+        let (text, ended) = match runner.run(&c.argv, None, CAPTURE_TIMEOUT.min(left)) {
             Ok(f) if f.succeeded() => (f.stdout, "ok".to_owned()),
             Ok(f) => {
                 let ended = match (f.timed_out, f.status) {
@@ -310,6 +325,35 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    /// A runner that must not be asked to run anything.
+    struct Refusing;
+
+    impl Runner for Refusing {
+        fn run(
+            &self,
+            argv: &[String],
+            _stdin: Option<&str>,
+            _timeout: Duration,
+        ) -> Result<crate::exec::Finished, Error> {
+            panic!("ran {argv:?} after the deadline");
+        }
+    }
+
+    #[test]
+    fn captures_past_the_deadline_are_skipped_and_say_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let all = captures(&ACCESS, "ns", &Known::default());
+        collect(&Refusing, dir.path(), &all, Instant::now()).unwrap();
+        let index = std::fs::read_to_string(dir.path().join("index.txt")).unwrap();
+        assert_eq!(index.lines().count(), all.len());
+        assert!(
+            index
+                .lines()
+                .all(|l| l.contains("\tskipped: the diagnostics' time ran out\t")),
+            "{index}"
+        );
     }
 
     #[test]

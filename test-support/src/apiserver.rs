@@ -65,9 +65,12 @@ pub enum Answer {
 #[derive(Clone)]
 pub struct Responder(pub Arc<dyn Fn(&Seen) -> Captured + Send + Sync>);
 
+/// A binary response: status, Content-Type and bytes.
+pub type BytesAnswer = (u16, String, Vec<u8>);
+
 /// Makes a binary response from a request ([`Answer::Bytes`]).
 #[derive(Clone)]
-pub struct BytesResponder(pub Arc<dyn Fn(&Seen) -> (u16, String, Vec<u8>) + Send + Sync>);
+pub struct BytesResponder(pub Arc<dyn Fn(&Seen) -> BytesAnswer + Send + Sync>);
 
 impl std::fmt::Debug for Responder {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -168,11 +168,21 @@ fn ledger_image(args: &RunArgs, cluster: &Cluster) -> Result<LedgerImage, Error>
     }
 }
 
-/// Resolves at Ctrl-C (never, when the signal cannot be listened for).
+/// Resolves at Ctrl-C (never, when the signal cannot be listened for). The run then tears
+/// down; a second Ctrl-C stops at once, leaving what exists standing (exit 3).
 async fn interrupted() {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
     }
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "backstop-chaos: second Ctrl-C: stopping now; the run's cluster, MinIO container \
+                 and namespaces may be left (named backstop-<scenario>-<seed>)"
+            );
+            std::process::exit(i32::from(crate::error::EXIT_INFRASTRUCTURE));
+        }
+    });
 }
 
 /// The cluster the scenario and flags name; exit 2 for a flag that does not fit.

@@ -175,15 +175,7 @@ impl RealWorld {
         );
         let runner = self.runner.clone();
         let dir = dir.to_owned();
-        let collected = blocking(move || diagnostics::collect(runner.as_ref(), &dir, &captures));
-        tokio::time::timeout(timeout, collected)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Timeout {
-                    what: "the diagnostics captures".into(),
-                    after: timeout,
-                    last_seen: "still running".into(),
-                })
-            })
+        let deadline = std::time::Instant::now() + timeout;
+        blocking(move || diagnostics::collect(runner.as_ref(), &dir, &captures, deadline)).await
     }
 }
