@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
-use policy::duration::format_elapsed;
+use policy::duration::format_whole;
 
 use crate::timeline::Phase;
 
@@ -143,10 +143,10 @@ impl Progress {
 /// How much of the last event the terminal's status line shows.
 const STATUS_EVENT_CHARS: usize = 60;
 
-/// `[phase 3m12s] event`: the words of one progress line.
+/// `[phase 3m12s] event`: the words of one progress line (whole seconds since the start).
 pub fn line(phase: Option<Phase>, elapsed: Duration, event: &str) -> String {
     let phase = phase.map_or("start", Phase::name);
-    let elapsed = format_elapsed(Duration::from_secs(elapsed.as_secs()));
+    let elapsed = format_whole(Duration::from_secs(elapsed.as_secs()));
     format!("[{phase} {elapsed}] {event}")
 }
 
@@ -162,11 +162,8 @@ mod tests {
                 Duration::from_millis(192_400),
                 "waiting"
             ),
-            format!(
-                "[backups {}] waiting",
-                format_elapsed(Duration::from_secs(192))
-            )
+            "[backups 3m12s] waiting"
         );
-        assert!(line(None, Duration::ZERO, "x").starts_with("[start "));
+        assert_eq!(line(None, Duration::from_millis(400), "x"), "[start 0s] x");
     }
 }

@@ -106,6 +106,16 @@ fn velero_object(kind: &str, name: &str, labels: Value, spec: Value, status: Val
     })
 }
 
+fn location(name: &str) -> Value {
+    velero_object(
+        "BackupStorageLocation",
+        name,
+        json!({"component": "velero"}),
+        json!({"provider": "aws", "objectStorage": {"bucket": "backstop"}}),
+        json!({"phase": "Available", "lastValidationTime": now()}),
+    )
+}
+
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -258,14 +268,46 @@ fn routes(
     let server = server
         // Capture 00: the server's /version.
         .on("GET", "/version", captured("00-version", 0))
-        // The location `velero install` made, Available (list shape: capture 10, exchange 0).
+        // The location `velero install` made and one a platform made before (`primary`),
+        // Available (list shape: capture 10, exchange 0; the list filtered by name).
         .on_made("GET", &format!("{VELERO}/backupstoragelocations"), |_| {
-            velero_list("BackupStorageLocation", vec![velero_object(
-                "BackupStorageLocation", "default", json!({"component": "velero"}),
-                json!({"provider": "aws", "objectStorage": {"bucket": "backstop"}, "default": true}),
-                json!({"phase": "Available", "lastValidationTime": now()}),
-            )])
+            velero_list(
+                "BackupStorageLocation",
+                vec![location("default"), location("primary")],
+            )
         })
+        .on_made(
+            "GET",
+            &format!("{VELERO}/backupstoragelocations/primary"),
+            |_| json_answer(200, &location("primary")),
+        )
+        // Velero's node agent and server, as `velero install` made them on a cluster the
+        // harness did not create.
+        .on_made(
+            "GET",
+            "/apis/apps/v1/namespaces/velero/daemonsets/node-agent",
+            |_| {
+                json_answer(
+                    200,
+                    &json!({"kind": "DaemonSet", "apiVersion": "apps/v1",
+                "metadata": {"name": "node-agent", "namespace": "velero"},
+                "spec": {"selector": {}, "template": {"spec": {"containers": []}}}}),
+                )
+            },
+        )
+        .on_made(
+            "GET",
+            "/apis/apps/v1/namespaces/velero/deployments/velero",
+            |_| {
+                json_answer(
+                    200,
+                    &json!({"kind": "Deployment", "apiVersion": "apps/v1",
+                "metadata": {"name": "velero", "namespace": "velero"},
+                "spec": {"selector": {}, "template": {"spec": {"containers": [
+                    {"name": "velero", "image": "velero/velero:v1.16.1"}]}}}}),
+                )
+            },
+        )
         // Namespace create: capture 02, exchange 0 (201, the object as stored).
         .on_made("POST", "/api/v1/namespaces", move |r| {
             st.lock().unwrap().namespace = true;
@@ -518,10 +560,17 @@ fn routes(
                 json!({"phase": "Processed", "downloadURL": format!("http://{downloads}/results.gz")}),
             )])
         });
-    // DELETE of a DownloadRequest without finalizers: capture 22, exchange 0 (Status Success).
-    server.on_made(
-        "DELETE",
-        &format!("{VELERO}/downloadrequests/backstop-namespace-loss-0000002a-results"),
-        |_| captured("22-restore-delete-background-finalizer-precondition", 0),
-    )
+    // DELETE of an object without finalizers (the run's DownloadRequest, Restore and
+    // Schedule): capture 22, exchange 0 (Status Success).
+    let deleted = |_: &_| captured("22-restore-delete-background-finalizer-precondition", 0);
+    let run = "backstop-namespace-loss-0000002a";
+    server
+        .on_made(
+            "DELETE",
+            &format!("{VELERO}/downloadrequests/{run}-results"),
+            deleted,
+        )
+        .on_made("DELETE", &format!("{VELERO}/restores/{run}"), deleted)
+        .on_made("DELETE", &format!("{VELERO}/schedules/{run}"), deleted)
+        .on_made("POST", &format!("{VELERO}/deletebackuprequests"), created)
 }
