@@ -100,7 +100,7 @@ pub enum Error {
     #[error("the fault did not take effect: {0}")]
     FaultDidNotTake(String),
 
-    /// The run was interrupted (Ctrl-C) and torn down.
+    /// The run or drill was stopped (Ctrl-C, SIGTERM) and what it made was torn down, or named.
     #[error("interrupted: {0}")]
     Interrupted(String),
 

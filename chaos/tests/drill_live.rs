@@ -487,7 +487,9 @@ async fn drill(cluster: Cluster, extra: &[&str]) -> (DrillResult, MockApiServer)
     let clients = clients(&server).await;
     let args = args(extra);
     let target = backstop_chaos::command::drill::settle(&args, chrono::Utc::now()).unwrap();
-    let result = live::drill(&clients, &args, &target).await.unwrap();
+    let result = live::drill(&clients, &args, &target, std::future::pending())
+        .await
+        .unwrap();
     (result, server)
 }
 
@@ -915,7 +917,9 @@ async fn velero_not_installed_is_said_plainly_with_exit_3() {
     let clients = clients(&server).await;
     let args = args(&["--wait"]);
     let target = backstop_chaos::command::drill::settle(&args, chrono::Utc::now()).unwrap();
-    let e = live::drill(&clients, &args, &target).await.unwrap_err();
+    let e = live::drill(&clients, &args, &target, std::future::pending())
+        .await
+        .unwrap_err();
     assert_eq!(e.exit_code(), EXIT_INFRASTRUCTURE);
     assert!(e.to_string().contains("Velero is not installed"), "{e}");
 }
@@ -1042,7 +1046,9 @@ async fn an_api_server_that_refuses_the_credentials_is_said_plainly_with_exit_3(
     let clients = clients(&server).await;
     let args = args(&["--wait"]);
     let target = backstop_chaos::command::drill::settle(&args, chrono::Utc::now()).unwrap();
-    let e = live::drill(&clients, &args, &target).await.unwrap_err();
+    let e = live::drill(&clients, &args, &target, std::future::pending())
+        .await
+        .unwrap_err();
     assert_eq!(e.exit_code(), EXIT_INFRASTRUCTURE);
     assert!(
         e.to_string()
@@ -1062,7 +1068,9 @@ async fn a_restore_namespace_that_already_exists_is_refused_before_the_restore()
     let clients = clients(&server).await;
     let args = args(&FULL);
     let target = backstop_chaos::command::drill::settle(&args, chrono::Utc::now()).unwrap();
-    let e = live::drill(&clients, &args, &target).await.unwrap_err();
+    let e = live::drill(&clients, &args, &target, std::future::pending())
+        .await
+        .unwrap_err();
     assert_eq!(e.exit_code(), backstop_chaos::error::EXIT_BAD_INPUT);
     assert!(
         e.to_string()
@@ -1078,11 +1086,14 @@ async fn a_restore_namespace_that_already_exists_is_refused_before_the_restore()
     );
 }
 
-/// The binary, against the mock through a kubeconfig naming it.
-async fn run_binary(server: &MockApiServer, extra: &[&str]) -> std::process::Output {
+/// The binary's command line against the mock, through a kubeconfig naming it in `dir`.
+async fn binary(
+    server: &MockApiServer,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Command {
     let (_, addr) = server.start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
+    let kubeconfig = dir.join("kubeconfig");
     std::fs::write(
         &kubeconfig,
         format!(
@@ -1092,21 +1103,23 @@ async fn run_binary(server: &MockApiServer, extra: &[&str]) -> std::process::Out
         ),
     )
     .unwrap();
-    let mut argv: Vec<String> = ["drill", "--schedule", "daily", "--namespace", SOURCE]
-        .map(str::to_owned)
-        .to_vec();
-    argv.extend(extra.iter().map(|s| (*s).to_owned()));
-    argv.extend([
-        "--kubeconfig".to_owned(),
-        kubeconfig.display().to_string(),
-        "--out".to_owned(),
-        dir.path().join("out").display().to_string(),
-    ]);
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"));
+    command
+        .args(["drill", "--schedule", "daily", "--namespace", SOURCE])
+        .args(extra)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("--out")
+        .arg(dir.join("out"));
+    command
+}
+
+/// The binary, against the mock, run to its end.
+async fn run_binary(server: &MockApiServer, extra: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = binary(server, dir.path(), extra).await;
     tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
-            .args(&argv)
-            .output()
-            .unwrap();
+        let output = command.output().unwrap();
         drop(dir);
         output
     })
@@ -1134,4 +1147,140 @@ async fn restoring_into_the_source_namespace_is_refused_before_any_request_reach
         String::from_utf8_lossy(&drilled.stderr)
     );
     assert!(server.requests().iter().any(|q| q.starts_with("POST")));
+}
+
+/// Resolves once the mock has seen a request starting with `prefix` (polls; fails after 5 s):
+/// the stand-in for a Ctrl-C at that moment.
+async fn once_requested(server: &MockApiServer, prefix: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !server.requests().iter().any(|q| q.starts_with(prefix)) {
+        assert!(std::time::Instant::now() < deadline, "no {prefix}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_drill_stopped_while_it_waits_deletes_what_it_made_with_cleanup() {
+    let server = Cluster {
+        restore_phase: "InProgress",
+        ..Cluster::default()
+    }
+    .serve()
+    .await;
+    let clients = clients(&server).await;
+    let args = args(&["--wait", "--timeout", "1h", "--cleanup"]);
+    let target = backstop_chaos::command::drill::settle(&args, chrono::Utc::now()).unwrap();
+    // Stopped once the Restore exists, while the drill watches it (its watch stays open and
+    // silent, capture 11). The DELETEs are answered as `Cluster` routes them: capture 15,
+    // exchange 1 (the namespace, Terminating) and capture 22, exchange 0 (the Restore gone).
+    let created = format!("POST {VELERO}/restores");
+    let stop = once_requested(&server, &created);
+    let e = live::drill(&clients, &args, &target, stop)
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), EXIT_INFRASTRUCTURE);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "interrupted: the drill was stopped; namespace {NS2} Terminating; Restore \
+             velero/{RESTORE} deleted"
+        )
+    );
+    let deletes: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|q| q.starts_with("DELETE"))
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            format!("DELETE /api/v1/namespaces/{NS2}?"),
+            format!("DELETE {VELERO}/restores/{RESTORE}?"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_drill_stopped_without_cleanup_deletes_nothing_and_says_what_is_left() {
+    let server = Cluster {
+        restore_phase: "InProgress",
+        ..Cluster::default()
+    }
+    .serve()
+    .await;
+    let clients = clients(&server).await;
+    let args = args(&["--wait", "--timeout", "1h"]);
+    let target = backstop_chaos::command::drill::settle(&args, chrono::Utc::now()).unwrap();
+    let created = format!("POST {VELERO}/restores");
+    let stop = once_requested(&server, &created);
+    let e = live::drill(&clients, &args, &target, stop)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().ends_with(&format!(
+            "Restore velero/{RESTORE} and namespace {NS2} are left (no --cleanup)"
+        )),
+        "{e}"
+    );
+    assert!(!server.requests().iter().any(|q| q.starts_with("DELETE")));
+}
+
+#[tokio::test]
+async fn a_sigterm_stops_the_binary_with_exit_3_after_its_cleanup() {
+    let Some(kill) = ["/bin/kill", "/usr/bin/kill"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+    else {
+        eprintln!("skipped: no `kill` command to send SIGTERM with");
+        return;
+    };
+    let server = Cluster {
+        restore_phase: "InProgress",
+        ..Cluster::default()
+    }
+    .serve()
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = binary(
+        &server,
+        dir.path(),
+        &[
+            "--restore-namespace",
+            NS2,
+            "--wait",
+            "--timeout",
+            "1h",
+            "--cleanup",
+        ],
+    )
+    .await;
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // What a Job's pod gets at its activeDeadlineSeconds, once the Restore exists.
+    let created = format!("POST {VELERO}/restores");
+    once_requested(&server, &created).await;
+    let sent = std::process::Command::new(kill)
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the drill was stopped; namespace {NS2} Terminating; Restore velero/{RESTORE} deleted"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        server
+            .requests()
+            .contains(&format!("DELETE {VELERO}/restores/{RESTORE}?"))
+    );
 }

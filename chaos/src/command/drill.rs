@@ -25,7 +25,7 @@ pub fn drill(args: &DrillArgs) -> Result<Outcome, Error> {
         .map_err(|e| Error::Unavailable(format!("cannot start the async runtime: {e}")))?;
     let result = runtime.block_on(async {
         let clients = clients(args).await?;
-        live::drill(&clients, args, &target).await
+        live::drill(&clients, args, &target, stopped()).await
     })?;
     let out = args
         .out
@@ -59,6 +59,29 @@ pub fn drill(args: &DrillArgs) -> Result<Outcome, Error> {
         Verdict::Pass => Outcome::Pass,
         Verdict::Fail => Outcome::Fail,
     })
+}
+
+/// Resolves at Ctrl-C or SIGTERM (what a Job's pod gets at its deadline); never when neither
+/// can be listened for.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                result = tokio::signal::ctrl_c() => {
+                    if result.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<(), Error> {

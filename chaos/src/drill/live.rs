@@ -12,6 +12,8 @@ pub mod contents;
 pub mod pods;
 pub mod proxy;
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ::kube::api::DeleteParams;
@@ -122,13 +124,49 @@ pub struct Clients {
 }
 
 /// Runs the drill into `target` (already settled by [`crate::command::drill::settle`]).
+/// `interrupt` resolving (Ctrl-C, or the SIGTERM a Job gets at its deadline) stops it: with
+/// `--cleanup`, what it made is deleted first, and the drill ends with
+/// [`Error::Interrupted`] saying what became of it.
 pub async fn drill(
     clients: &Clients,
     args: &DrillArgs,
     target: &Target,
+    interrupt: impl Future<Output = ()>,
+) -> Result<DrillResult, Error> {
+    let clock = RunClock::start();
+    let made = AtomicBool::new(false);
+    tokio::select! {
+        result = steps(clients, args, target, &clock, &made) => result,
+        () = interrupt => {
+            let restore_name = drill_restore::restore_name(target);
+            let restore = format!("Restore {VELERO_NAMESPACE}/{restore_name}");
+            let what = if !made.load(Ordering::SeqCst) {
+                "it had created nothing yet".to_owned()
+            } else if target.in_place() {
+                // The restore namespace is the source: never deleted, with or without --cleanup.
+                format!("{restore} is left (an in-place drill deletes nothing)")
+            } else if args.cleanup {
+                delete_made(&clients.api, target, &restore_name, &clock).await.detail
+            } else {
+                format!(
+                    "{restore} and namespace {} are left (no --cleanup)",
+                    target.restore_namespace
+                )
+            };
+            Err(Error::Interrupted(format!("the drill was stopped; {what}")))
+        }
+    }
+}
+
+/// The drill's steps, in order; `made` turns true once the Restore exists.
+async fn steps(
+    clients: &Clients,
+    args: &DrillArgs,
+    target: &Target,
+    clock: &RunClock,
+    made: &AtomicBool,
 ) -> Result<DrillResult, Error> {
     let client = &clients.api;
-    let clock = RunClock::start();
     let started = clock.now();
     let deadline = Instant::now() + args.timeout;
     let left = || deadline.saturating_duration_since(Instant::now());
@@ -203,6 +241,8 @@ pub async fn drill(
     }
     let restore = drill_restore::restore(target, &chosen.name, args.restore_pvs);
     let restore_name = drill_restore::restore_name(target);
+    // Set before the call: an interrupt while it is on its way cleans up what may exist.
+    made.store(true, Ordering::SeqCst);
     velero_restore::create(client, &drill_restore::manifest(&restore)).await?;
     mark(Phase::RestoreStart, &mut marks);
 
@@ -237,7 +277,7 @@ pub async fn drill(
     let Some(finished) = finished else {
         let outcome = unfinished(client, &restore_name, &chosen.name).await;
         let pods = not_waited("the Restore did not finish");
-        cleanup(client, args, target, &restore_name, &clock, &mut record).await;
+        cleanup(client, args, target, &restore_name, clock, &mut record).await;
         if record.cleanup.is_some() {
             mark(Phase::Teardown, &mut marks);
         }
@@ -304,7 +344,7 @@ pub async fn drill(
                 &target.restore_namespace,
                 check,
                 left().min(CHECK_TIMEOUT),
-                &clock,
+                clock,
             )
             .await;
             record.service_checks.push(seen);
@@ -337,7 +377,7 @@ pub async fn drill(
         mark(Phase::DataVerified, &mut marks);
     }
 
-    cleanup(client, args, target, &restore_name, &clock, &mut record).await;
+    cleanup(client, args, target, &restore_name, clock, &mut record).await;
     if record.cleanup.is_some() {
         mark(Phase::Teardown, &mut marks);
     }
@@ -391,9 +431,7 @@ async fn unfinished(client: &Client, name: &str, backup: &str) -> RestoreOutcome
     }
 }
 
-/// `--cleanup`: deletes the restore namespace and the Restore, and records what the API
-/// server said. A namespace that does not exist (Velero never created it) is nothing to
-/// delete.
+/// `--cleanup`: deletes what the drill made, and records what the API server said.
 async fn cleanup(
     client: &Client,
     args: &DrillArgs,
@@ -405,6 +443,17 @@ async fn cleanup(
     if !args.cleanup || target.in_place() {
         return;
     }
+    record.cleanup = Some(delete_made(client, target, restore_name, clock).await);
+}
+
+/// Deletes the restore namespace and the Restore. A namespace that does not exist (Velero
+/// never created it) is nothing to delete.
+async fn delete_made(
+    client: &Client,
+    target: &Target,
+    restore_name: &str,
+    clock: &RunClock,
+) -> Cleanup {
     let ns = &target.restore_namespace;
     let (namespace_deleted, ns_detail) = match namespace::delete(client, ns).await {
         Ok(()) => (true, format!("namespace {ns} Terminating")),
@@ -433,10 +482,10 @@ async fn cleanup(
                 format!("Restore {VELERO_NAMESPACE}/{restore_name} not deleted: {e}"),
             ),
         };
-    record.cleanup = Some(Cleanup {
+    Cleanup {
         namespace_deleted,
         restore_deleted,
         detail: format!("{ns_detail}; {restore_detail}"),
         at: clock.now(),
-    });
+    }
 }
