@@ -28,7 +28,6 @@ use backstop_chaos::run::progress::Progress;
 use backstop_chaos::run::real::{Cluster, LedgerImage, RealWorld, Setup};
 use backstop_chaos::run::rundir::RunDir;
 use backstop_chaos::run::{Config, Timeouts, run};
-use backstop_chaos::store::Store;
 use backstop_chaos::timeline::Phase;
 use backstop_chaos::verdict::Verdict;
 use fake_cluster::FakeCluster;
@@ -84,24 +83,6 @@ fn only_known_flags(argv: &[String], known: &[&str]) {
     }
 }
 
-/// moto stands in for MinIO; MinIO's readiness endpoint (`/minio/health/ready`, asked without
-/// credentials) is, to an S3 server, the object `health/ready` of the bucket `minio`: put
-/// there readable by anyone (`x-amz-acl: public-read`), moto answers it 200.
-async fn moto_as_minio() -> moto::Moto {
-    let moto = moto::start();
-    let store = Store::new(&moto.endpoint, "minio", "us-east-1", "k", "s").unwrap();
-    store.create_bucket().await.unwrap();
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Full<hyper::body::Bytes>>();
-    let put = http::Request::put(format!("{}/minio/health/ready", moto.endpoint))
-        .header("x-amz-acl", "public-read")
-        .header(http::header::CONTENT_LENGTH, 0)
-        .body(http_body_util::Full::new(hyper::body::Bytes::new()))
-        .unwrap();
-    assert!(http.request(put).await.unwrap().status().is_success());
-    moto
-}
-
 struct Ran {
     result: backstop_chaos::result::RunResult,
     out: tempfile::TempDir,
@@ -111,7 +92,7 @@ struct Ran {
 }
 
 async fn run_in_process(name: &str) -> Ran {
-    let moto = moto_as_minio().await;
+    let moto = moto::start_as_minio().await;
     let cluster = FakeCluster::start().await;
     let tools = cluster.tools(moto.port, "v1.16.2");
     let out = tempfile::tempdir().unwrap();
@@ -340,7 +321,7 @@ async fn a_pvc_corruption_run_overwrites_the_ledger_through_a_job_and_restores_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_velero_cli_of_another_minor_version_stops_the_run_at_install_and_everything_is_removed()
 {
-    let moto = moto_as_minio().await;
+    let moto = moto::start_as_minio().await;
     let cluster = FakeCluster::start().await;
     let tools = cluster.tools(moto.port, "v1.17.0");
     let out = tempfile::tempdir().unwrap();
@@ -393,7 +374,7 @@ async fn a_velero_cli_of_another_minor_version_stops_the_run_at_install_and_ever
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_runs_namespace_loss_end_to_end_and_exits_0() {
-    let moto = moto_as_minio().await;
+    let moto = moto::start_as_minio().await;
     let cluster = FakeCluster::start().await;
     let tools = cluster.tools(moto.port, "v1.16.2");
     let out = tempfile::tempdir().unwrap();
@@ -463,159 +444,4 @@ async fn the_binary_runs_namespace_loss_end_to_end_and_exits_0() {
         commands.iter().any(|c| c["argv"][1] == "install"),
         "velero install is logged"
     );
-}
-
-/// A kubeconfig of the user's with the context `staging` for the fake cluster, and another
-/// one current: the run must use the named context and never write the file.
-fn user_kubeconfig(dir: &std::path::Path, server: std::net::SocketAddr) -> PathBuf {
-    let path = dir.join("config");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1
-kind: Config
-clusters:
-- {{name: staging, cluster: {{server: 'http://{server}'}}}}
-- {{name: prod, cluster: {{server: 'https://prod.example:6443'}}}}
-users: [{{name: me, user: {{}}}}]
-contexts:
-- {{name: staging, context: {{cluster: staging, user: me}}}}
-- {{name: prod, context: {{cluster: prod, user: me}}}}
-current-context: prod
-"
-        ),
-    )
-    .unwrap();
-    path
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_an_existing_cluster_the_run_uses_its_velero_and_removes_only_what_it_made() {
-    let cluster = FakeCluster::start().await;
-    let tools = cluster.tools(1, "v1.16.2");
-    let out = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let kubeconfig = user_kubeconfig(home.path(), cluster.addr);
-    let before = std::fs::read(&kubeconfig).unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
-        .args([
-            "run",
-            "--scenario",
-            &repo()
-                .join("fixtures/chaos/run/scenarios/namespace-loss-on-existing-after-2s.yaml")
-                .display()
-                .to_string(),
-            "--workloads",
-            &repo().join("fixtures/workloads").display().to_string(),
-            "--seed",
-            "42",
-            "--allow-existing-cluster",
-            "--context",
-            "staging",
-            "--ledger-image",
-            "registry.example/backstop-chaos:1",
-            "--out",
-            &out.path().display().to_string(),
-        ])
-        .env("PATH", tools.path())
-        .env("KUBECONFIG", &kubeconfig)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(60), output)
-        .await
-        .unwrap()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let result = backstop_chaos::result::load(&out.path().join("result.json")).unwrap();
-    assert_eq!(result.verdict, Verdict::Pass);
-    assert_eq!(
-        result.versions.velero, "v1.16.1",
-        "the installed server's image tag"
-    );
-    assert_eq!(result.versions.kind, "none (existing cluster)");
-    assert_eq!(
-        std::fs::read(&kubeconfig).unwrap(),
-        before,
-        "the kubeconfig is only read"
-    );
-    let calls = tools.invocations();
-    assert!(
-        !calls
-            .iter()
-            .any(|c| c[0] == "kind" || c[0] == "docker" || c[..2] == ["velero", "install"]),
-        "no cluster, store or Velero made: {calls:?}"
-    );
-    let requests = cluster.server.requests();
-    let sent = |needle: &str| requests.iter().any(|r| r.starts_with(needle));
-    // The workload runs the given image; backups go to the location named.
-    let statefulset = cluster
-        .posted()
-        .into_iter()
-        .find(|(r, _)| r.contains("/statefulsets"))
-        .unwrap()
-        .1;
-    assert_eq!(
-        statefulset["spec"]["template"]["spec"]["containers"][0]["image"],
-        "registry.example/backstop-chaos:1"
-    );
-    let schedule = cluster
-        .posted()
-        .into_iter()
-        .find(|(r, _)| r.contains("/schedules"))
-        .unwrap()
-        .1;
-    assert_eq!(schedule["spec"]["template"]["storageLocation"], "primary");
-    // Teardown: the Restore, the backups (through Velero), the Schedule, the namespace.
-    let run = "backstop-namespace-loss-0000002a";
-    assert!(sent(&format!(
-        "DELETE /apis/velero.io/v1/namespaces/velero/restores/{run}?"
-    )));
-    assert!(sent(
-        "POST /apis/velero.io/v1/namespaces/velero/deletebackuprequests?fieldValidation=Strict"
-    ));
-    assert!(sent(&format!(
-        "DELETE /apis/velero.io/v1/namespaces/velero/schedules/{run}?"
-    )));
-    let deletes: Vec<&String> = requests
-        .iter()
-        .filter(|r| r.starts_with("DELETE "))
-        .collect();
-    assert!(
-        deletes
-            .iter()
-            .all(|r| r.contains(run) || r.starts_with("DELETE /api/v1/namespaces/backstop-chaos?")),
-        "nothing deleted but what the run made: {deletes:#?}"
-    );
-}
-
-#[test]
-fn an_existing_cluster_is_refused_without_the_flag_before_anything_is_touched() {
-    let out = tempfile::tempdir().unwrap();
-    let workdir = out.path().join("run");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
-        .args(["run", "--scenario"])
-        .arg(repo().join("fixtures/chaos/run/scenarios/namespace-loss-on-existing-after-2s.yaml"))
-        .args(["--context", "staging", "--ledger-image", "x:1", "--out"])
-        .arg(&workdir)
-        .env("PATH", "/nonexistent")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--allow-existing-cluster"), "{stderr}");
-    assert!(!workdir.exists(), "nothing was written");
-}
-
-#[test]
-fn an_existing_cluster_needs_a_ledger_image_it_can_pull() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
-        .args(["run", "--scenario"])
-        .arg(repo().join("fixtures/chaos/run/scenarios/namespace-loss-on-existing-after-2s.yaml"))
-        .args(["--allow-existing-cluster", "--context", "staging"])
-        .env("PATH", "/nonexistent")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--ledger-image"), "{stderr}");
 }

@@ -10,7 +10,9 @@
 //! created takes a Completed backup of the records written so far (with a Completed
 //! PodVolumeBackup of `ledger-0`'s `data`); a namespace DELETE removes everything in it; a
 //! Restore comes back Completed with one warning and brings the ledger back as it was at the
-//! backup; the corruption Job's verifier reports the chain broken.
+//! backup; the corruption Job's verifier reports the chain broken. A test may set
+//! [`State::namespace_taken`] (someone else's namespace of the run's name) or
+//! [`State::restore_phase`] before the run.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -47,6 +49,12 @@ pub struct State {
     /// Offset and length the corruption Job was told to overwrite, and how many records the
     /// ledger held then.
     pub corrupted: Option<(u64, u64, u64)>,
+    /// Someone else's namespace of the run's name is there before the run: its create is
+    /// refused as AlreadyExists.
+    pub namespace_taken: bool,
+    /// The phase the Restore ends in (`Completed` when unset); `PartiallyFailed` comes with
+    /// one error.
+    pub restore_phase: Option<&'static str>,
 }
 
 pub struct FakeCluster {
@@ -163,7 +171,7 @@ pub fn ledger_pod_uid() -> String {
 impl FakeCluster {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(State::default()));
-        let downloads = serve_downloads().await;
+        let downloads = serve_downloads(state.clone()).await;
         let server = routes(MockApiServer::new(), &state, downloads);
         let (_, addr) = server.start().await;
         Self {
@@ -234,27 +242,39 @@ esac"
 }
 
 /// Velero's object store for download URLs: the restore's results, gzip JSON as Velero keeps
-/// them (`{"warnings": Result, "errors": Result}`, `pkg/util/results/result.go`).
-async fn serve_downloads() -> SocketAddr {
-    let results = json!({"warnings": {"namespaces": {NS: [
-        "could not restore, ConfigMap \"kube-root-ca.crt\" already exists. Warning: the in-cluster version is different than the backed-up version"
-    ]}}});
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(results.to_string().as_bytes()).unwrap();
-    let body = gz.finish().unwrap();
+/// them (`{"warnings": Result, "errors": Result}`, `pkg/util/results/result.go`). A
+/// PartiallyFailed restore's error is a failed pod volume restore, which Velero files under
+/// `velero` (`pkg/restore/restore.go`, the `podVolumeErrs` loop), in the words of
+/// `pkg/podvolume/restorer.go`, `UpdatePVRStatusToFailed` (pod_volume_restore_controller.go),
+/// `pkg/uploader/provider/kopia.go` and `pkg/uploader/kopia/snapshot.go` (`Restore`).
+async fn serve_downloads(state: Arc<Mutex<State>>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = axum::Router::new().route(
         "/results.gz",
         axum::routing::get(move || {
-            let body = body.clone();
-            async move { body }
+            let failed = state.lock().unwrap().restore_phase == Some("PartiallyFailed");
+            async move { restore_results(failed) }
         }),
     );
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     addr
+}
+
+fn restore_results(failed: bool) -> Vec<u8> {
+    let mut results = json!({"warnings": {"namespaces": {NS: [
+        "could not restore, ConfigMap \"kube-root-ca.crt\" already exists. Warning: the in-cluster version is different than the backed-up version"
+    ]}}});
+    if failed {
+        results["errors"] = json!({"velero": [
+            "pod volume restore failed: data path restore failed: Failed to run kopia restore: Unable to load snapshot k5e7b0c8a1f: snapshot not found"
+        ]});
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(results.to_string().as_bytes()).unwrap();
+    gz.finish().unwrap()
 }
 
 fn routes(
@@ -308,9 +328,15 @@ fn routes(
                 )
             },
         )
-        // Namespace create: capture 02, exchange 0 (201, the object as stored).
+        // Namespace create: capture 02, exchange 0 (201, the object as stored); when one of
+        // that name is there already, exchange 1 (409 AlreadyExists; it names the captured
+        // namespace, `velero`).
         .on_made("POST", "/api/v1/namespaces", move |r| {
-            st.lock().unwrap().namespace = true;
+            let mut state = st.lock().unwrap();
+            if state.namespace_taken {
+                return captured("02-create-namespace-201-then-409", 1);
+            }
+            state.namespace = true;
             created(r)
         });
     let st = s();
@@ -542,10 +568,12 @@ fn routes(
             state.restored = true;
             let backed_up = usize::try_from(state.backup.unwrap_or(0)).unwrap();
             state.stamps.truncate(backed_up);
+            let phase = state.restore_phase.unwrap_or("Completed");
+            let errors = u8::from(phase == "PartiallyFailed");
             // As in capture 10, exchange 1 (its Completed event): the status on the object.
             velero_list("Restore", vec![velero_object(
                 "Restore", &name, json!({}), json!({"backupName": "b"}),
-                json!({"phase": "Completed", "warnings": 1, "errors": 0,
+                json!({"phase": phase, "warnings": 1, "errors": errors,
                        "startTimestamp": now(), "completionTimestamp": now()}),
             )])
         })

@@ -61,3 +61,21 @@ pub fn start() -> Moto {
         port,
     }
 }
+
+/// moto standing in for MinIO: MinIO's readiness endpoint (`/minio/health/ready`, asked
+/// without credentials) is, to an S3 server, the object `health/ready` of the bucket `minio`:
+/// put there readable by anyone (`x-amz-acl: public-read`), moto answers it 200.
+pub async fn start_as_minio() -> Moto {
+    let moto = start();
+    let store = Store::new(&moto.endpoint, "minio", "us-east-1", "k", "s").unwrap();
+    store.create_bucket().await.unwrap();
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<hyper::body::Bytes>>();
+    let put = http::Request::put(format!("{}/minio/health/ready", moto.endpoint))
+        .header("x-amz-acl", "public-read")
+        .header(http::header::CONTENT_LENGTH, 0)
+        .body(http_body_util::Full::new(hyper::body::Bytes::new()))
+        .unwrap();
+    assert!(http.request(put).await.unwrap().status().is_success());
+    moto
+}

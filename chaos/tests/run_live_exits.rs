@@ -1,0 +1,192 @@
+//! How a live run ends, as the `backstop-chaos` binary a user runs, against the fake outside
+//! world of `support/fake_cluster.rs` (a mocked API server answering in captured shapes, fake
+//! kind/docker/velero/kubectl recording their argv, moto standing in for MinIO): a failed
+//! verdict exits 1 and a Ctrl-C exits 3, each with diagnostics, everything the run made
+//! removed, and `result.json` with its reports written. (A pass exiting 0 is in
+//! `run_live_fakes.rs`; refusals exiting 2 in `run_live_existing.rs` and `cli.rs`.)
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/apiserver.rs"]
+mod apiserver;
+#[path = "support/fake_cluster.rs"]
+mod fake_cluster;
+#[path = "support/fake_tools.rs"]
+mod fake_tools;
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use backstop_chaos::outcome::RestorePhase;
+use backstop_chaos::timeline::Phase;
+use backstop_chaos::verdict::Verdict;
+use fake_cluster::FakeCluster;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `backstop-chaos run` of `fixtures/chaos/run/scenarios/<scenario>.yaml` with seed 42 and
+/// the ledger image given, the fake tools first on PATH, stderr piped.
+fn command(scenario: &str, tools: &fake_tools::FakeTools, out: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"));
+    command
+        .arg("run")
+        .arg("--scenario")
+        .arg(repo().join(format!("fixtures/chaos/run/scenarios/{scenario}.yaml")))
+        .arg("--workloads")
+        .arg(repo().join("fixtures/workloads"))
+        .args(["--seed", "42", "--ledger-image", "backstop-chaos:dev"])
+        .arg("--out")
+        .arg(out)
+        .env("PATH", tools.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// The run's cluster and MinIO container were removed.
+fn everything_removed(tools: &fake_tools::FakeTools) {
+    let calls = tools.invocations();
+    let ran = |first: &[&str]| {
+        calls
+            .iter()
+            .any(|c| c.len() >= first.len() && c[..first.len()] == *first)
+    };
+    assert!(ran(&["kind", "delete", "cluster"]), "{calls:?}");
+    assert!(ran(&["docker", "rm", "--force", "--volumes"]), "{calls:?}");
+}
+
+fn reports_written(out: &Path) {
+    for name in ["result.json", "report.md", "junit.xml", "report.html"] {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partially_failed_restore_exits_1_with_velero_s_errors_diagnostics_and_everything_removed()
+ {
+    let moto = moto::start_as_minio().await;
+    let cluster = FakeCluster::start().await;
+    cluster.state.lock().unwrap().restore_phase = Some("PartiallyFailed");
+    let tools = cluster.tools(moto.port, "v1.16.2");
+    let out = tempfile::tempdir().unwrap();
+    let output = command("namespace-loss-after-2s", &tools, out.path()).output();
+    let output = tokio::time::timeout(Duration::from_secs(60), output)
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("verdict fail"), "{stderr}");
+
+    let result = backstop_chaos::result::load(&out.path().join("result.json")).unwrap();
+    assert_eq!(result.verdict, Verdict::Fail);
+    let restore = result.restore.as_ref().unwrap();
+    assert_eq!(restore.phase, RestorePhase::PartiallyFailed);
+    assert_eq!(
+        restore.errors,
+        [
+            "velero: pod volume restore failed: data path restore failed: Failed to run kopia restore: Unable to load snapshot k5e7b0c8a1f: snapshot not found"
+        ],
+        "Velero's own words, from the restore's results"
+    );
+    let failed: Vec<&str> = result
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.name())
+        .collect();
+    assert_eq!(failed, ["restore-completed"]);
+    // The run went on to measure what came back: every phase is there.
+    let phases: Vec<Phase> = result.phases.iter().map(|p| p.phase).collect();
+    assert_eq!(phases, Phase::ALL.to_vec());
+
+    let index = std::fs::read_to_string(out.path().join("diagnostics/index.txt")).unwrap();
+    // The workload's pods and the Restore as Velero describes it (`velero restore describe`).
+    let run = "backstop-namespace-loss-0000002a";
+    for capture in ["pods.txt", &format!("restore-{run}.describe.txt")] {
+        assert!(index.contains(&format!("{capture}\tok\t")), "{index}");
+    }
+    reports_written(out.path());
+    everything_removed(&tools);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_the_fault_waits_tears_down_writes_a_partial_result_and_exits_3() {
+    let moto = moto::start_as_minio().await;
+    let cluster = FakeCluster::start().await;
+    let tools = cluster.tools(moto.port, "v1.16.2");
+    let out = tempfile::tempdir().unwrap();
+    let mut child = command("namespace-loss-after-1h", &tools, out.path())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = String::new();
+    // The fault strikes an hour after steady writes: once its phase begins, the run waits.
+    let waiting = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            stderr.push_str(&line);
+            stderr.push('\n');
+            if line.contains("[fault ") {
+                return;
+            }
+        }
+        panic!("the run ended before the fault phase:\n{stderr}");
+    };
+    tokio::time::timeout(Duration::from_secs(60), waiting)
+        .await
+        .expect("the fault phase began");
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let rest = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
+        child.wait().await.unwrap()
+    };
+    let status = tokio::time::timeout(Duration::from_secs(60), rest)
+        .await
+        .expect("the run ended after Ctrl-C");
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("Ctrl-C during the fault phase; tearing down"),
+        "{stderr}"
+    );
+
+    let result = backstop_chaos::result::load(&out.path().join("result.json")).unwrap();
+    assert_eq!(result.verdict, Verdict::Fail);
+    let phases: Vec<Phase> = result.phases.iter().map(|p| p.phase).collect();
+    assert_eq!(
+        phases,
+        [
+            Phase::Provision,
+            Phase::Install,
+            Phase::Steady,
+            Phase::Backups,
+            Phase::Teardown
+        ],
+        "the phases reached, then the teardown"
+    );
+    assert!(result.restore.is_none(), "no Restore was made");
+    assert!(
+        std::fs::read_to_string(out.path().join("ground-truth.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+            > 0,
+        "the acknowledgements seen before Ctrl-C are kept"
+    );
+    assert!(out.path().join("diagnostics/index.txt").is_file());
+    reports_written(out.path());
+    everything_removed(&tools);
+}
