@@ -70,10 +70,18 @@ fn capture(file: impl Into<String>, argv: Vec<String>) -> Capture {
     }
 }
 
-/// Every capture for a run in `namespace`, in order.
-pub fn captures(access: &Access<'_>, namespace: &str, known: &Known) -> Vec<Capture> {
-    let v = VELERO_NAMESPACE;
-    let mut out = vec![
+/// Every capture for a run, in order. `namespace` is the workload's, when the run may look
+/// into it: a namespace the run created, or any on a kind cluster it created. A namespace of
+/// that name it found already there on an existing cluster is not its business (`None`).
+pub fn captures(access: &Access<'_>, namespace: Option<&str>, known: &Known) -> Vec<Capture> {
+    let mut out = namespace.map_or_else(Vec::new, |namespace| workload(access, namespace));
+    out.extend(velero_captures(access, known));
+    out
+}
+
+/// The workload's pods, events, objects and log.
+fn workload(access: &Access<'_>, namespace: &str) -> Vec<Capture> {
+    vec![
         capture(
             "pods.txt",
             kubectl(access, &["describe", "pods", "--namespace", namespace]),
@@ -117,6 +125,13 @@ pub fn captures(access: &Access<'_>, namespace: &str, known: &Known) -> Vec<Capt
                 ],
             ),
         ),
+    ]
+}
+
+/// Velero's pods, events, logs and objects, and the run's backup and restore once known.
+fn velero_captures(access: &Access<'_>, known: &Known) -> Vec<Capture> {
+    let v = VELERO_NAMESPACE;
+    let mut out = vec![
         capture(
             "velero-pods.txt",
             kubectl(access, &["describe", "pods", "--namespace", v]),
@@ -301,6 +316,14 @@ pub fn collect(
     std::fs::write(&path, index).map_err(|source| Error::Io { path, source })
 }
 
+/// `index.txt` when there is nothing the run may look at (it made no cluster, or never
+/// reached the one it was allowed onto): the reason, and no command run.
+pub fn nothing(dir: &Path, why: &str) -> Result<(), Error> {
+    let path = dir.join("index.txt");
+    std::fs::write(&path, format!("nothing collected: {why}\n"))
+        .map_err(|source| Error::Io { path, source })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,7 +340,7 @@ mod tests {
             backup: Some("s-1".into()),
             restore: Some("r".into()),
         };
-        for c in captures(&ACCESS, "backstop-chaos", &known) {
+        for c in captures(&ACCESS, Some("backstop-chaos"), &known) {
             let line = c.argv.join(" ");
             assert!(line.contains("--kubeconfig /run/kubeconfig"), "{line}");
             assert!(
@@ -344,7 +367,7 @@ mod tests {
     #[test]
     fn captures_past_the_deadline_are_skipped_and_say_so() {
         let dir = tempfile::tempdir().unwrap();
-        let all = captures(&ACCESS, "ns", &Known::default());
+        let all = captures(&ACCESS, Some("ns"), &Known::default());
         collect(&Refusing, dir.path(), &all, Instant::now()).unwrap();
         let index = std::fs::read_to_string(dir.path().join("index.txt")).unwrap();
         assert_eq!(index.lines().count(), all.len());
@@ -359,7 +382,7 @@ mod tests {
     #[test]
     fn the_backup_and_restore_captures_come_only_once_their_names_are_known() {
         let files = |known: &Known| -> Vec<String> {
-            captures(&ACCESS, "ns", known)
+            captures(&ACCESS, Some("ns"), known)
                 .into_iter()
                 .map(|c| c.file)
                 .collect()
@@ -385,5 +408,28 @@ mod tests {
         ] {
             assert!(late.contains(&f.to_owned()), "{f} missing: {late:?}");
         }
+    }
+
+    #[test]
+    fn a_namespace_that_is_not_the_run_s_is_not_looked_into() {
+        let all = captures(&ACCESS, None, &Known::default());
+        assert!(!all.is_empty(), "Velero's captures remain");
+        for c in &all {
+            let line = c.argv.join(" ");
+            assert!(
+                line.contains(&format!("--namespace {VELERO_NAMESPACE}")),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_to_collect_is_said_in_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        nothing(dir.path(), "the run made no cluster").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("index.txt")).unwrap(),
+            "nothing collected: the run made no cluster\n"
+        );
     }
 }

@@ -203,10 +203,11 @@ async fn a_namespace_of_the_run_s_name_already_there_is_refused_and_left_alone()
     );
     let result = backstop_chaos::result::load(&out.path().join("result.json")).unwrap();
     assert_eq!(result.verdict, Verdict::Fail, "a partial result");
-    // The diagnostics of the failed run read the cluster through the user's kubeconfig and
-    // the context given, never the current one.
+    // The diagnostics of the failed run look at Velero, not into the namespace that is not
+    // the run's, through the user's kubeconfig and the context given, never the current one.
     let index = std::fs::read_to_string(out.path().join("diagnostics/index.txt")).unwrap();
-    assert!(index.contains("pods.txt\tok\t"), "{index}");
+    assert!(index.contains("velero-pods.txt\tok\t"), "{index}");
+    assert!(!index.contains("backstop-chaos"), "{index}");
     let calls: Vec<Vec<String>> = tools
         .invocations()
         .into_iter()
@@ -215,6 +216,7 @@ async fn a_namespace_of_the_run_s_name_already_there_is_refused_and_left_alone()
     assert!(!calls.is_empty());
     let kubeconfig = kubeconfig.display().to_string();
     for call in &calls {
+        assert!(!call.contains(&"backstop-chaos".to_owned()), "{call:?}");
         assert!(
             call.windows(2)
                 .any(|w| w == ["--kubeconfig", kubeconfig.as_str()]),

@@ -190,3 +190,55 @@ async fn ctrl_c_while_the_fault_waits_tears_down_writes_a_partial_result_and_exi
     reports_written(out.path());
     everything_removed(&tools);
 }
+
+/// A run of namespace-loss whose kind cluster or MinIO container name (the run's id) is taken
+/// by something left standing: exit 2 naming it, and nothing made or removed.
+async fn refused_as_left_standing(tools: &fake_tools::FakeTools, left: &str) {
+    let out = tempfile::tempdir().unwrap();
+    let output = command("namespace-loss-after-2s", tools, out.path()).output();
+    let output = tokio::time::timeout(Duration::from_secs(60), output)
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("named {left} exists already")),
+        "{stderr}"
+    );
+    let calls = tools.invocations();
+    let lookups_only = calls
+        .iter()
+        .all(|c| c[..2] == ["kind", "get"] || c[..2] == ["docker", "ps"]);
+    assert!(
+        lookups_only,
+        "only looked; made, removed and diagnosed nothing: {calls:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("diagnostics/index.txt")).unwrap(),
+        "nothing collected: the run made no cluster\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_cluster_of_the_run_s_name_left_standing_is_refused_and_not_deleted() {
+    let cluster = FakeCluster::start().await;
+    let run = "backstop-namespace-loss-0000002a";
+    // `kind get clusters` lists one name a line (kind's pkg/cmd/kind/get/clusters).
+    let tools = cluster.tools(1, "v1.16.2").tool(
+        "kind",
+        &format!("[ \"$1 $2\" = 'get clusters' ] && echo {run}; exit 0"),
+    );
+    refused_as_left_standing(&tools, run).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minio_container_of_the_run_s_name_left_standing_is_refused_and_not_removed() {
+    let cluster = FakeCluster::start().await;
+    let container = "backstop-namespace-loss-0000002a-minio";
+    let tools = cluster.tools(1, "v1.16.2").tool(
+        "docker",
+        &format!("[ \"$1\" = ps ] && echo {container}; exit 0"),
+    );
+    refused_as_left_standing(&tools, container).await;
+}

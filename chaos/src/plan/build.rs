@@ -363,7 +363,7 @@ fn diagnostics(n: &Names, steps: &mut Vec<Step>) {
             kubeconfig: &n.kubeconfig,
             context: &n.context,
         },
-        NAMESPACE,
+        Some(NAMESPACE),
         &crate::diagnostics::Known {
             schedule: Some(n.schedule.clone()),
             backup: Some("<newest usable backup>".into()),

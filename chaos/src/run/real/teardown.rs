@@ -154,23 +154,39 @@ impl RealWorld {
     }
 
     /// Runs the diagnostics captures into `dir` (they need no API client: kubectl and velero
-    /// read the same kubeconfig).
+    /// read the same kubeconfig). Only a cluster the run made or reached is looked at, and of
+    /// an existing cluster only the namespace it created (and Velero's).
     pub(super) async fn diagnose(&self, dir: &Path, timeout: Duration) -> Result<(), Error> {
         let (kubeconfig, context) = self.access();
-        let known = {
+        let (known, namespace) = {
             let created = self.created();
-            Known {
+            let known = Known {
                 schedule: created.schedule.clone(),
                 backup: created.backup.clone(),
                 restore: created.restore.clone(),
-            }
+            };
+            let namespace = match &self.setup.cluster {
+                Cluster::Kind { .. } if !created.cluster => {
+                    return diagnostics::nothing(dir, "the run made no cluster");
+                }
+                Cluster::Existing { .. } if self.client().is_err() => {
+                    return diagnostics::nothing(dir, "the run never reached the cluster");
+                }
+                Cluster::Kind { .. } => Some(NAMESPACE),
+                Cluster::Existing { .. } => created
+                    .namespaces
+                    .iter()
+                    .any(|n| n == NAMESPACE)
+                    .then_some(NAMESPACE),
+            };
+            (known, namespace)
         };
         let captures = diagnostics::captures(
             &Access {
                 kubeconfig: &kubeconfig,
                 context: &context,
             },
-            NAMESPACE,
+            namespace,
             &known,
         );
         let runner = self.runner.clone();
