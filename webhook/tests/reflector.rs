@@ -798,3 +798,122 @@ async fn a_bookmark_moves_the_resource_version_the_next_watch_starts_from() {
     assert_eq!(webhook.data_platform_gaps(), []);
     webhook.stop().await;
 }
+
+const FORBIDDEN: &str = "16-rbac-forbidden-403.json";
+const UNAUTHORIZED: &str = "17-unauthenticated-401-and-anonymous-403.json";
+
+#[tokio::test]
+async fn a_list_the_webhooks_rbac_forbids_keeps_it_unready_and_warns_once_until_rbac_is_fixed() {
+    let (logs, _logging) = capture_logs();
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    // Capture 16, exchange 4: a cluster-scope list of namespaces the user may not list.
+    server.get(NAMESPACES, Captured::response(FORBIDDEN, 4));
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, body) = webhook.probe("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        body, "not ready: waiting for a first sync of namespaces\n",
+        "only the forbidden cache holds readiness back"
+    );
+    // Backoff 50, 100, 200, 400, 400 ms: about 6 lists in 1.5 s, not a busy loop.
+    let lists = server.count(NAMESPACES, Call::Read);
+    assert!((3..=10).contains(&lists), "{lists} lists");
+    let warnings: Vec<Value> = log_lines(&logs)
+        .into_iter()
+        .filter(|line| line["level"] == "WARN" || line["level"] == "ERROR")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0]["resource"], "namespaces");
+    let error = warnings[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("namespaces is forbidden") && error.contains("cannot list"),
+        "the log says what RBAC refused: {error}"
+    );
+
+    // The ClusterRole is fixed: the next retry lists, and the webhook turns ready.
+    server.get(
+        NAMESPACES,
+        list_answer(&builtin_list(
+            "v1",
+            "Namespace",
+            "400",
+            &[namespace("data-platform"), namespace("velero")],
+        )),
+    );
+    eventually("readiness once RBAC allows the list", || {
+        webhook.state.is_ready()
+    })
+    .await;
+    webhook.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_refused_after_a_good_list_answers_from_the_last_copy_until_the_staleness_bound() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    let webhook = Webhook::start(&server, Duration::from_secs(1));
+    eventually("readiness", || webhook.state.is_ready()).await;
+    eventually("the schedules watch", || {
+        server.open_watch_count(SCHEDULES) == 1
+    })
+    .await;
+
+    // The webhook's token is rejected from now on (capture 17, exchange 0: a minimal 401
+    // Status); the open watch ends, and every new watch is refused.
+    server.route(
+        Method::GET,
+        SCHEDULES,
+        Call::Watch,
+        vec![Answer::Full(Captured::response(UNAUTHORIZED, 0))],
+    );
+    server.end_watches(SCHEDULES);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(webhook.state.is_ready(), "within the staleness bound");
+    assert_eq!(
+        webhook.data_platform_gaps(),
+        [],
+        "the last good copy answers"
+    );
+    eventually("unready past the bound", || !webhook.state.is_ready()).await;
+    let (status, body) = webhook.probe("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("schedules cache is"), "{body}");
+    assert_eq!(webhook.data_platform_gaps(), [], "still answering");
+
+    // A forbidden watch is an HTTP 403, not an ERROR event (capture 16, exchange 1, here for
+    // Schedules as capture 16's exchange 3 words a velero.io resource): still refused.
+    let mut forbidden = Captured::response(FORBIDDEN, 1).json();
+    forbidden["message"] = json!(
+        "schedules.velero.io is forbidden: User \"system:serviceaccount:backstop-system:backstop-webhook\" cannot watch resource \"schedules\" in API group \"velero.io\" in the namespace \"velero\""
+    );
+    forbidden["details"] = json!({"group": "velero.io", "kind": "schedules"});
+    let watches_before = server.count(SCHEDULES, Call::Watch);
+    server.route(
+        Method::GET,
+        SCHEDULES,
+        Call::Watch,
+        vec![
+            Answer::Full(Captured::response(FORBIDDEN, 1).with_json(&forbidden)),
+            Answer::OpenWatch,
+        ],
+    );
+    eventually("the watch open again", || {
+        server.open_watch_count(SCHEDULES) == 1
+    })
+    .await;
+    assert!(server.count(SCHEDULES, Call::Watch) >= watches_before + 2);
+    eventually("ready again", || webhook.state.is_ready()).await;
+    assert_eq!(
+        gauge(
+            &webhook.metrics().await,
+            "backstop_cache_staleness_seconds",
+            "schedules"
+        ),
+        0.0
+    );
+    assert!(server.unrouted().is_empty(), "{:?}", server.unrouted());
+    webhook.stop().await;
+}
