@@ -57,8 +57,19 @@ impl SecretVolume {
     /// Writes `leaf` as generation `serial` and swaps to it, as one rotation.
     #[allow(dead_code)] // not every user rotates this way
     pub fn rotate_to(&self, serial: u64, leaf: &Leaf) {
-        let name = format!("..2026_01_01_00_00_00.{serial:09}");
+        let name = generation(serial);
         self.write_generation(&name, leaf);
         self.swap_to(&name);
     }
+
+    /// Removes generation `serial` once it is no longer `..data`, as the kubelet does right
+    /// after a swap: a reader that followed the old link mid-read finds its files gone.
+    #[allow(dead_code)] // only the soak retires generations
+    pub fn retire(&self, serial: u64) {
+        std::fs::remove_dir_all(self.dir.path().join(generation(serial))).unwrap();
+    }
+}
+
+fn generation(serial: u64) -> String {
+    format!("..2026_01_01_00_00_00.{serial:09}")
 }
