@@ -3,7 +3,7 @@
 # webhook/fuzz/corpus/<target>/ (not committed; cargo fuzz adds what it finds there too):
 #   admission_review  every review in fixtures/admission/ and the body of every real apiserver
 #                     request in fixtures/admission-captures/
-#   policy_loader     the policy files in fixtures/policy/ and deploy/webhook/
+#   policy_loader     every policy file (a YAML file with `tiers:`) in fixtures/ and deploy/webhook/
 #   schedule_cron     every `schedule:` cron expression found in fixtures/ (one per file), and
 #                     each manifest file in fixtures/ that holds a Velero Schedule
 # Idempotent: a corpus file is named by the hash of its content.
@@ -28,7 +28,7 @@ for capture in "$repo"/fixtures/admission-captures/[0-9]*.json; do
         | add admission_review
 done
 
-for file in "$repo"/fixtures/policy/*.yaml $(grep -rl '^tiers:' "$repo"/deploy/webhook); do
+for file in $(grep -rl --include="*.yaml" "^tiers:" "$repo"/fixtures "$repo"/deploy/webhook); do
     add policy_loader < "$file"
 done
 
