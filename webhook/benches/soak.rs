@@ -279,9 +279,12 @@ fn main() {
         mib(rss_end)
     );
     println!(
-        "| RSS trend after the first {} s | {:+.2} MiB/hour |",
+        "| RSS trend after the first {} s | {} |",
         WARM_UP.as_secs(),
-        memory.trend_mib_per_hour(WARM_UP)
+        memory.trend_mib_per_hour(WARM_UP).map_or_else(
+            || "n/a (the run is too short)".to_string(),
+            |trend| format!("{trend:+.2} MiB/hour")
+        )
     );
     println!("| VmHWM (loading included) | {:.1} MiB |", mib(high_water));
     println!(

@@ -21,7 +21,7 @@ targets=${*:-admission_review policy_loader schedule_cron}
 export RUSTC_BOOTSTRAP=1
 
 ./seed-corpora.sh
-nice -n "$niceness" cargo fuzz build -O -a -s none $targets
+nice -n "$niceness" cargo fuzz build -O -a -s none
 bin=target/$(rustc -vV | sed -n 's/^host: //p')/release
 mkdir -p logs
 : > logs/summary.txt

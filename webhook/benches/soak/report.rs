@@ -70,8 +70,9 @@ impl Memory {
             .unwrap_or(0)
     }
 
-    /// The least-squares trend of RSS after `warm_up`, in MiB per hour.
-    pub fn trend_mib_per_hour(&self, warm_up: Duration) -> f64 {
+    /// The least-squares trend of RSS after `warm_up`, in MiB per hour; none for a run too
+    /// short to have two samples after it.
+    pub fn trend_mib_per_hour(&self, warm_up: Duration) -> Option<f64> {
         let points: Vec<(f64, f64)> = self
             .samples
             .iter()
@@ -79,7 +80,7 @@ impl Memory {
             .map(|(at, kib, _)| (*at, *kib as f64 / 1024.0))
             .collect();
         if points.len() < 2 {
-            return f64::NAN;
+            return None;
         }
         let n = points.len() as f64;
         let mean_t = points.iter().map(|(t, _)| t).sum::<f64>() / n;
@@ -90,9 +91,9 @@ impl Memory {
             .sum();
         let variance: f64 = points.iter().map(|(t, _)| (t - mean_t).powi(2)).sum();
         if variance == 0.0 {
-            return 0.0;
+            return Some(0.0);
         }
-        covariance / variance * 3600.0
+        Some(covariance / variance * 3600.0)
     }
 
     /// Minimum, median and maximum of the 1-minute load average over the run.
