@@ -11,8 +11,8 @@
 //! PodVolumeBackup of `ledger-0`'s `data`); a namespace DELETE removes everything in it; a
 //! Restore comes back Completed with one warning and brings the ledger back as it was at the
 //! backup; the corruption Job's verifier reports the chain broken. A test may set
-//! [`State::namespace_taken`] (someone else's namespace of the run's name) or
-//! [`State::restore_phase`] before the run.
+//! [`State::namespace_taken`] (someone else's namespace of the run's name),
+//! [`State::restore_phase`] or [`State::volume_skipped`] before the run.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -55,6 +55,9 @@ pub struct State {
     /// The phase the Restore ends in (`Completed` when unset); `PartiallyFailed` comes with
     /// one error.
     pub restore_phase: Option<&'static str>,
+    /// Velero skipped the ledger's volume (as it skips a hostPath one): the Backup ends
+    /// Completed with no PodVolumeBackup of it.
+    pub volume_skipped: bool,
 }
 
 pub struct FakeCluster {
@@ -524,7 +527,7 @@ fn routes(
             st.lock().unwrap().schedule = true;
             captured("21-server-side-apply-schedule-conflict", 0)
         });
-    let st = s();
+    let (st, skipped) = (s(), s());
     let server = server
         .on_made("GET", &format!("{VELERO}/backups"), move |r| {
             let mut state = st.lock().unwrap();
@@ -544,7 +547,10 @@ fn routes(
                 json!({"phase": "Completed", "startTimestamp": started, "completionTimestamp": completed}),
             )])
         })
-        .on_made("GET", &format!("{VELERO}/podvolumebackups"), |r| {
+        .on_made("GET", &format!("{VELERO}/podvolumebackups"), move |r| {
+            if skipped.lock().unwrap().volume_skipped {
+                return velero_list("PodVolumeBackup", vec![]);
+            }
             let uid = r.query.split('&')
                 .find_map(|p| p.strip_prefix("labelSelector=velero.io%2Fbackup-uid%3D"))
                 .unwrap_or_default().to_owned();
