@@ -18,9 +18,13 @@ fn workflow() -> Value {
 }
 
 fn steps(workflow: &Value) -> Vec<Value> {
-    workflow["jobs"]["chaos"]["steps"]
+    job_steps(workflow, "chaos")
+}
+
+fn job_steps(workflow: &Value, job: &str) -> Vec<Value> {
+    workflow["jobs"][job]["steps"]
         .as_array()
-        .expect("the chaos job has steps")
+        .unwrap_or_else(|| panic!("the {job} job has steps"))
         .clone()
 }
 
@@ -78,7 +82,9 @@ fn kind_and_velero_are_pinned_and_checked_before_use() {
             "{key}: {sum:?}"
         );
     }
-    for step in steps(&w) {
+    let jobs = w["jobs"].as_object().expect("jobs");
+    let every_step = jobs.keys().flat_map(|job| job_steps(&w, job));
+    for step in every_step {
         let text = run_text(&step);
         if text.contains("curl ") {
             let check = text
@@ -113,4 +119,39 @@ fn the_run_is_reported_and_kept_whatever_happened_and_judges_the_job() {
         run_text(last).contains("[ \"$code\" = 0 ]"),
         "the job fails unless exit 0"
     );
+}
+
+/// The bar for every object the run creates: a real API server accepts it under strict
+/// field validation. The nightly's `objects` job does that for `fixtures/chaos/run/objects/`
+/// (which `chaos/tests/run_objects.rs` keeps equal to what the code builds), with Velero's CRDs
+/// of the scenarios' version installed first, on the scenarios' Kubernetes version.
+#[test]
+fn every_object_the_run_creates_is_dry_run_strictly_against_a_real_api_server() {
+    let w = workflow();
+    let steps = job_steps(&w, "objects");
+    let at = |needle: &str| {
+        steps
+            .iter()
+            .position(|s| run_text(s).contains(needle))
+            .unwrap_or_else(|| panic!("no step runs {needle}"))
+    };
+    let crds = at("velero install --crds-only --dry-run --output yaml | kubectl apply");
+    let cluster = at("kind create cluster");
+    let dry_run = at(
+        "kubectl apply --dry-run=server --validate=strict --filename fixtures/chaos/run/objects/",
+    );
+    assert!(cluster <= crds && crds < dry_run);
+    assert!(repo().join("fixtures/chaos/run/objects").is_dir());
+    let image = w["jobs"]["objects"]["env"]["NODE_IMAGE"]
+        .as_str()
+        .expect("NODE_IMAGE");
+    for name in live_scenarios() {
+        let path = repo().join(format!("fixtures/scenarios/{name}.yaml"));
+        let scenario = backstop_chaos::scenario::load(&path).expect("scenario");
+        assert_eq!(
+            image,
+            backstop_chaos::cluster::kind::node_image(&scenario.cluster.kubernetes),
+            "{name}"
+        );
+    }
 }
