@@ -9,13 +9,15 @@
 
 #[path = "support/apiserver.rs"]
 mod apiserver;
+#[path = "support/ctrl_c.rs"]
+mod ctrl_c;
 #[path = "support/fake_cluster.rs"]
 mod fake_cluster;
 #[path = "support/fake_tools.rs"]
 mod fake_tools;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use backstop_chaos::kube::namespace::RUN_LABEL;
@@ -26,8 +28,10 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn scenario() -> PathBuf {
-    repo().join("fixtures/chaos/run/scenarios/namespace-loss-on-existing-after-2s.yaml")
+fn scenario(after: &str) -> PathBuf {
+    repo().join(format!(
+        "fixtures/chaos/run/scenarios/namespace-loss-on-existing-after-{after}.yaml"
+    ))
 }
 
 /// The run's id for seed 42 (`plan::run_id`): the name of its Schedule and Restore, and the
@@ -58,13 +62,20 @@ current-context: prod
     path
 }
 
-/// `backstop-chaos run` of the existing-cluster scenario with every flag it needs, on the
-/// context `staging` of `kubeconfig`, with the fake tools first on PATH.
-async fn run_allowed(tools: &fake_tools::FakeTools, kubeconfig: &Path, out: &Path) -> Output {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
+/// `backstop-chaos run` of the existing-cluster scenario striking `after` steady writes, with
+/// every flag it needs, on the context `staging` of `kubeconfig`, with the fake tools first on
+/// PATH.
+fn allowed(
+    after: &str,
+    tools: &fake_tools::FakeTools,
+    kubeconfig: &Path,
+    out: &Path,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"));
+    command
         .arg("run")
         .arg("--scenario")
-        .arg(scenario())
+        .arg(scenario(after))
         .arg("--workloads")
         .arg(repo().join("fixtures/workloads"))
         .args(["--seed", "42", "--allow-existing-cluster"])
@@ -74,7 +85,13 @@ async fn run_allowed(tools: &fake_tools::FakeTools, kubeconfig: &Path, out: &Pat
         .arg(out)
         .env("PATH", tools.path())
         .env("KUBECONFIG", kubeconfig)
-        .output();
+        .kill_on_drop(true);
+    command
+}
+
+/// The run striking 2 s after steady writes, to its end.
+async fn run_allowed(tools: &fake_tools::FakeTools, kubeconfig: &Path, out: &Path) -> Output {
+    let output = allowed("2s", tools, kubeconfig, out).output();
     tokio::time::timeout(Duration::from_secs(60), output)
         .await
         .unwrap()
@@ -230,13 +247,58 @@ async fn a_namespace_of_the_run_s_name_already_there_is_refused_and_left_alone()
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_on_an_existing_cluster_removes_the_run_s_namespace_schedule_and_backups() {
+    let cluster = FakeCluster::start().await;
+    let tools = cluster.tools(1, "v1.16.2");
+    let out = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = user_kubeconfig(home.path(), cluster.addr);
+    let child = allowed("1h", &tools, &kubeconfig, out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, stderr) = ctrl_c::during_the_fault_wait(child).await;
+    assert_eq!(status.code(), Some(3), "{stderr}");
+
+    let requests = cluster.server.requests();
+    let sent = |needle: &str| requests.iter().filter(|r| r.starts_with(needle)).count();
+    assert_eq!(
+        sent("DELETE /api/v1/namespaces/backstop-chaos?"),
+        1,
+        "the run's namespace, removed once, by the teardown"
+    );
+    assert_eq!(
+        sent(&format!(
+            "DELETE /apis/velero.io/v1/namespaces/velero/schedules/{RUN}?"
+        )),
+        1
+    );
+    assert_eq!(
+        sent("POST /apis/velero.io/v1/namespaces/velero/deletebackuprequests?"),
+        1,
+        "the one backup of its Schedule"
+    );
+    assert_eq!(
+        sent("POST /apis/velero.io/v1/namespaces/velero/restores"),
+        0
+    );
+    let result = backstop_chaos::result::load(&out.path().join("result.json")).unwrap();
+    assert_eq!(result.verdict, Verdict::Fail);
+    assert_eq!(
+        result.phases.last().map(|p| p.phase),
+        Some(backstop_chaos::timeline::Phase::Teardown)
+    );
+}
+
 #[test]
 fn an_existing_cluster_is_refused_without_the_flag_before_anything_is_touched() {
     let out = tempfile::tempdir().unwrap();
     let workdir = out.path().join("run");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
         .args(["run", "--scenario"])
-        .arg(scenario())
+        .arg(scenario("2s"))
         .args(["--context", "staging", "--ledger-image", "x:1", "--out"])
         .arg(&workdir)
         .env("PATH", "/nonexistent")
@@ -252,7 +314,7 @@ fn an_existing_cluster_is_refused_without_the_flag_before_anything_is_touched() 
 fn an_existing_cluster_needs_a_ledger_image_it_can_pull() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_backstop-chaos"))
         .args(["run", "--scenario"])
-        .arg(scenario())
+        .arg(scenario("2s"))
         .args(["--allow-existing-cluster", "--context", "staging"])
         .env("PATH", "/nonexistent")
         .output()

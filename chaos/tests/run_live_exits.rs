@@ -8,6 +8,8 @@
 
 #[path = "support/apiserver.rs"]
 mod apiserver;
+#[path = "support/ctrl_c.rs"]
+mod ctrl_c;
 #[path = "support/fake_cluster.rs"]
 mod fake_cluster;
 #[path = "support/fake_tools.rs"]
@@ -23,7 +25,6 @@ use backstop_chaos::outcome::RestorePhase;
 use backstop_chaos::timeline::Phase;
 use backstop_chaos::verdict::Verdict;
 use fake_cluster::FakeCluster;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -122,41 +123,10 @@ async fn ctrl_c_while_the_fault_waits_tears_down_writes_a_partial_result_and_exi
     let cluster = FakeCluster::start().await;
     let tools = cluster.tools(moto.port, "v1.16.2");
     let out = tempfile::tempdir().unwrap();
-    let mut child = command("namespace-loss-after-1h", &tools, out.path())
+    let child = command("namespace-loss-after-1h", &tools, out.path())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut stderr = String::new();
-    // The fault strikes an hour after steady writes: once its phase begins, the run waits.
-    let waiting = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            stderr.push_str(&line);
-            stderr.push('\n');
-            if line.contains("[fault ") {
-                return;
-            }
-        }
-        panic!("the run ended before the fault phase:\n{stderr}");
-    };
-    tokio::time::timeout(Duration::from_secs(60), waiting)
-        .await
-        .expect("the fault phase began");
-    let pid = child.id().unwrap().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let rest = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            stderr.push_str(&line);
-            stderr.push('\n');
-        }
-        child.wait().await.unwrap()
-    };
-    let status = tokio::time::timeout(Duration::from_secs(60), rest)
-        .await
-        .expect("the run ended after Ctrl-C");
+    let (status, stderr) = ctrl_c::during_the_fault_wait(child).await;
     assert_eq!(status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("Ctrl-C during the fault phase; tearing down"),
