@@ -212,3 +212,54 @@ async fn a_minio_container_of_the_run_s_name_left_standing_is_refused_and_not_re
     );
     refused_as_left_standing(&tools, container).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_leaves_the_cluster_and_the_store_standing_and_exits_with_the_verdict() {
+    let moto = moto::start_as_minio().await;
+    let cluster = FakeCluster::start().await;
+    let tools = cluster.tools(moto.port, "v1.16.2");
+    let out = tempfile::tempdir().unwrap();
+    let output = command("namespace-loss-after-2s", &tools, out.path())
+        .arg("--keep")
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(60), output)
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--keep: the cluster and the store stay"),
+        "{stderr}"
+    );
+    let calls = tools.invocations();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c[..2] == ["kind", "delete"] || c[..2] == ["docker", "rm"]),
+        "nothing removed: {calls:?}"
+    );
+    // The cluster it made: one control plane and the scenario's two workers, of the scenario's
+    // Kubernetes version; its kubeconfig stays in the run directory for a look.
+    let create = calls
+        .iter()
+        .find(|c| c.starts_with(&["kind".into(), "create".into(), "cluster".into()]))
+        .unwrap();
+    assert!(
+        create
+            .windows(2)
+            .any(|w| w == ["--image", "kindest/node:v1.33.1"]),
+        "{create:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("kind.yaml")).unwrap(),
+        "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n  - role: control-plane\n  - role: worker\n  - role: worker\n"
+    );
+    assert!(out.path().join("kubeconfig").is_file());
+    let result = backstop_chaos::result::load(&out.path().join("result.json")).unwrap();
+    assert_eq!(result.verdict, Verdict::Pass);
+    assert!(
+        !result.phases.iter().any(|p| p.phase == Phase::Teardown),
+        "no teardown phase"
+    );
+}
