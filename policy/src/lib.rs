@@ -11,8 +11,12 @@
 //! - [`coverage`]: the Velero inclusion rules and the index that evaluates objects.
 //! - [`verdict`]: per-object results, gap codes and fix-it messages.
 //! - [`evidence`]: what the newest real backups hold, beside the prediction.
+//! - [`consistency`]: databases backed up by volume without a pre-backup hook.
+//! - [`inventory`], [`origin`], [`workloads`]: the objects read from manifests or a cluster,
+//!   where each came from, and workload controllers as the pods and claims they will run.
 
 pub mod config;
+pub mod consistency;
 pub mod coverage;
 pub mod cron;
 pub mod duration;
@@ -20,6 +24,7 @@ mod error;
 pub mod evidence;
 pub mod inventory;
 pub mod objects;
+pub mod origin;
 pub mod pattern;
 pub mod resources;
 pub mod schedule;
@@ -27,6 +32,7 @@ pub mod server;
 pub mod velero;
 pub mod verdict;
 pub mod versions;
+pub mod workloads;
 pub mod yaml;
 
 pub use config::{Enforcement, Policy, Tier};

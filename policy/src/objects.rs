@@ -132,21 +132,30 @@ pub struct PodSpecFacts {
     pub containers: Vec<ContainerFacts>,
 }
 
-/// Which pod volumes one container uses, by name.
+/// Which pod volumes one container uses, by name, and what it runs.
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerFacts {
+    #[serde(default)]
+    pub name: String,
+    /// The image reference; empty where a cache trimmed it away.
+    #[serde(default)]
+    pub image: String,
     #[serde(default, deserialize_with = "null_as_default")]
     pub volume_mounts: Vec<VolumeUse>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub volume_devices: Vec<VolumeUse>,
 }
 
-/// An entry of `volumeMounts` or `volumeDevices`: only the volume's name matters.
+/// An entry of `volumeMounts` or `volumeDevices`: the volume's name, and where it is mounted.
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct VolumeUse {
     #[serde(default)]
     pub name: String,
+    /// `mountPath` (`devicePath` is not read); empty where a cache trimmed it away.
+    #[serde(default)]
+    pub mount_path: String,
 }
 
 impl ContainerFacts {
@@ -157,9 +166,10 @@ impl ContainerFacts {
                 .into_iter()
                 .map(|name| VolumeUse {
                     name: name.to_string(),
+                    mount_path: String::new(),
                 })
                 .collect(),
-            volume_devices: Vec::new(),
+            ..Self::default()
         }
     }
 }

@@ -66,6 +66,58 @@ pub struct BackupSpec {
     pub ordered_resources: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BackupMetadata>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<BackupHooks>,
+}
+
+/// `spec.hooks`: commands Velero runs in the containers of the pods it backs up.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+pub struct BackupHooks {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<BackupResourceHookSpec>>,
+}
+
+/// One entry of `spec.hooks.resources`: the pods it applies to (namespaces, resources, label
+/// selector) and its `pre` and `post` hooks.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupResourceHookSpec {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included_namespaces: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_namespaces: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub included_resources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_resources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<LabelSelector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre: Option<Vec<BackupResourceHook>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<Vec<BackupResourceHook>>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+pub struct BackupResourceHook {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecHook>,
+}
+
+/// A command run in a container of the pod (the first container when none is named).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecHook {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
@@ -382,4 +434,11 @@ pub mod keys {
     pub const BACKUP_NAME: &str = "velero.io/backup-name";
     /// On a PodVolumeBackup of a claim's volume: the claim's name.
     pub const PVC_NAME: &str = "velero.io/pvc-name";
+    /// On a pod: the command of its pre-backup hook, which wins over the backup spec's hooks
+    /// (`internal/hook/item_hook_handler.go`, `getPodExecHookFromAnnotations`).
+    pub const PRE_BACKUP_HOOK_COMMAND: &str = "pre.hook.backup.velero.io/command";
+    /// The same without a phase: Velero still reads it as the pre hook.
+    pub const LEGACY_BACKUP_HOOK_COMMAND: &str = "hook.backup.velero.io/command";
+    /// On a pod: the container its pre-backup hook runs in (the first container by default).
+    pub const PRE_BACKUP_HOOK_CONTAINER: &str = "pre.hook.backup.velero.io/container";
 }

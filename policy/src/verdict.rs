@@ -64,10 +64,13 @@ pub enum GapCode {
     /// A covering schedule writes to a BackupStorageLocation that is not `Available` (before
     /// Velero 1.17, where that is not yet a validation failure): backups fail until it is.
     StorageLocationUnavailable,
+    /// A warning: a database's data is backed up by volume, and no Velero pre-backup hook makes
+    /// the copy consistent.
+    NoConsistencyHook,
 }
 
 impl GapCode {
-    pub const ALL: [GapCode; 15] = [
+    pub const ALL: [GapCode; 16] = [
         Self::NoSchedule,
         Self::RpoExceedsTarget,
         Self::VolumeNotBackedUp,
@@ -83,6 +86,7 @@ impl GapCode {
         Self::LastBackupFailed,
         Self::BackupOverdue,
         Self::StorageLocationUnavailable,
+        Self::NoConsistencyHook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +106,7 @@ impl GapCode {
             Self::LastBackupFailed => "last-backup-failed",
             Self::BackupOverdue => "backup-overdue",
             Self::StorageLocationUnavailable => "storage-location-unavailable",
+            Self::NoConsistencyHook => "no-consistency-hook",
         }
     }
 }

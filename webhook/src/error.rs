@@ -32,6 +32,17 @@ pub enum WebhookError {
     /// Flags that do not go together (what clap cannot check).
     #[error("{0}")]
     Usage(String),
+    /// A renderer (`kubectl kustomize`) refused the input.
+    #[error("{command}: {message}")]
+    Render { command: String, message: String },
+    /// A program a flag needs could not be run.
+    #[error("cannot run {tool}: {source}; {purpose}", tool = tool.display())]
+    ToolMissing {
+        tool: PathBuf,
+        purpose: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// A PEM block that does not parse: `what` is "certificate chain" or "private key".
     #[error("tls: {what}: {source}")]
     Pem {
@@ -116,6 +127,7 @@ impl WebhookError {
             Self::Policy(_)
             | Self::Io { .. }
             | Self::Usage(_)
+            | Self::Render { .. }
             | Self::Pem { .. }
             | Self::EmptyCertificateChain
             | Self::KeyPair(_)
@@ -126,6 +138,7 @@ impl WebhookError {
             | Self::InferConfig(_)
             | Self::KubeClient(_) => EXIT_BAD_INPUT,
             Self::Bind { .. }
+            | Self::ToolMissing { .. }
             | Self::ClusterRead { .. }
             | Self::CrdMissing { .. }
             | Self::Start { .. }

@@ -138,7 +138,10 @@ pub fn pod(pod: &Pod) -> PodFacts {
     let names = |uses: Option<Vec<String>>| {
         uses.unwrap_or_default()
             .into_iter()
-            .map(|name| VolumeUse { name })
+            .map(|name| VolumeUse {
+                name,
+                ..VolumeUse::default()
+            })
             .collect()
     };
     let containers =
@@ -156,6 +159,7 @@ pub fn pod(pod: &Pod) -> PodFacts {
                         volume_devices: names(container.volume_devices.as_ref().map(|devices| {
                             devices.iter().map(|device| device.name.clone()).collect()
                         })),
+                        ..ContainerFacts::default()
                     })
                     .collect()
             })
