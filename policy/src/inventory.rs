@@ -15,7 +15,7 @@ use crate::objects::{
     Meta, NamespaceFacts, PersistentVolumeFacts, PodFacts, PvcFacts, SnapshotLocationFacts,
     StorageClassFacts, StorageLocationFacts, VolumeSnapshotClassFacts,
 };
-use crate::origin::{ObjectKey, Origin, Origins, Place};
+use crate::origin::{ObjectKey, Origins, Place};
 use crate::velero::{Backup, DataUpload, PodVolumeBackup, Schedule};
 use crate::workloads::{self, Controller, PodOwner, Workload, WorkloadKind};
 use crate::{PolicyError, yaml};
@@ -49,8 +49,6 @@ pub struct Inventory {
     pub origins: Origins,
     /// What is worth telling about the input itself (an object defined twice).
     pub notes: Vec<InputNote>,
-    /// Objects defined more than once, with the places seen so far, until `finish`.
-    duplicates: Vec<(ObjectKey, Place, Place)>,
 }
 
 /// What [`Inventory::add_document`] did with a document.
@@ -76,6 +74,13 @@ pub enum InputNote {
 }
 
 impl InputNote {
+    /// A stable code, as gap codes are: `defined-twice`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::DefinedTwice { .. } => "defined-twice",
+        }
+    }
+
     /// Where the note points: the definition that is kept.
     pub fn place(&self) -> &Place {
         match self {
@@ -290,17 +295,7 @@ impl Inventory {
             return Ok(Added::Ignored);
         };
         if let Some(place) = place {
-            let origin = Origin {
-                place: Some(place.clone()),
-                predicted: None,
-            };
-            if let Some(Origin {
-                place: Some(earlier),
-                ..
-            }) = self.origins.insert(key.clone(), origin)
-            {
-                self.duplicates.push((key, earlier, place));
-            }
+            self.origins.read_at(key, place);
         }
         Ok(Added::Kept)
     }
@@ -309,14 +304,14 @@ impl Inventory {
     /// [`InputNote`], and workload controllers become the pods and claims they will run (real
     /// ones win). Call it once, after the last `add_yaml`; a cluster's inventory needs it too.
     pub fn finish(&mut self) {
-        if !self.duplicates.is_empty() {
-            self.count_duplicates_once();
+        let duplicates = self.origins.take_duplicates();
+        if !duplicates.is_empty() {
+            self.count_duplicates_once(duplicates);
         }
         workloads::predict(self);
     }
 
-    fn count_duplicates_once(&mut self) {
-        let duplicates = std::mem::take(&mut self.duplicates);
+    fn count_duplicates_once(&mut self, duplicates: Vec<(ObjectKey, Place, Place)>) {
         let twice: HashSet<&ObjectKey> = duplicates.iter().map(|(key, _, _)| key).collect();
         let mut identical = HashMap::new();
         let ns = |meta: &Meta| meta.namespace_or_default().to_string();

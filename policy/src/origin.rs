@@ -103,9 +103,32 @@ impl fmt::Display for Origin {
 #[derive(Debug, Clone, Default)]
 pub struct Origins {
     by_object: HashMap<ObjectKey, Origin>,
+    /// Objects read from two places: the key, the earlier place, the later one.
+    duplicates: Vec<(ObjectKey, Place, Place)>,
 }
 
 impl Origins {
+    /// Records that `key` was read at `place`; a second place for one key is kept as a
+    /// duplicate (see [`Origins::take_duplicates`]).
+    pub fn read_at(&mut self, key: ObjectKey, place: Place) {
+        let origin = Origin {
+            place: Some(place.clone()),
+            predicted: None,
+        };
+        if let Some(Origin {
+            place: Some(earlier),
+            ..
+        }) = self.by_object.insert(key.clone(), origin)
+        {
+            self.duplicates.push((key, earlier, place));
+        }
+    }
+
+    /// The objects read from more than one place so far.
+    pub(crate) fn take_duplicates(&mut self) -> Vec<(ObjectKey, Place, Place)> {
+        std::mem::take(&mut self.duplicates)
+    }
+
     /// Records where `key` came from; returns the origin it had when it was already known.
     pub fn insert(&mut self, key: ObjectKey, origin: Origin) -> Option<Origin> {
         self.by_object.insert(key, origin)

@@ -109,6 +109,50 @@ impl GapCode {
             Self::NoConsistencyHook => "no-consistency-hook",
         }
     }
+
+    /// What the gap means, in one sentence (`docs/audit.md`, "Gap codes", says the same).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::NoSchedule => "No Velero Schedule selects the object at all.",
+            Self::RpoExceedsTarget => {
+                "Covered, but the worst-case RPO of the covering schedules is above the tier's target."
+            }
+            Self::VolumeNotBackedUp => "The claim object is backed up but its volume data is not.",
+            Self::UnmountedFsBackupOnly => {
+                "Only file-system backup could take the data, and no running pod mounts the volume."
+            }
+            Self::RetentionBelowMinimum => {
+                "No covering schedule keeps backups as long as the tier requires, or longer than its interval."
+            }
+            Self::SchedulePaused => "A schedule that would cover the object is paused.",
+            Self::ScheduleInvalid => {
+                "A schedule that would cover the object is one Velero refuses (FailedValidation)."
+            }
+            Self::ScheduleNeverFires => {
+                "A schedule that would cover the object has a cron expression that never fires."
+            }
+            Self::ExcludedFromBackup => {
+                "The object, or its namespace, carries velero.io/exclude-from-backup=true."
+            }
+            Self::ExemptionWithoutReason => "The exemption annotation is set without a reason.",
+            Self::TierAnnotationMismatch => {
+                "The object's tier annotation disagrees with the tier the policy gives it."
+            }
+            Self::LastBackupMissedVolume => {
+                "The newest finished backup of a schedule that selects the claim holds no copy of its data."
+            }
+            Self::LastBackupFailed => "The newest finished backup of a covering schedule failed.",
+            Self::BackupOverdue => {
+                "The newest restorable backup is older than the predicted worst case allows."
+            }
+            Self::StorageLocationUnavailable => {
+                "A covering schedule writes to a BackupStorageLocation that is not Available."
+            }
+            Self::NoConsistencyHook => {
+                "A database's data is backed up by volume without a Velero pre-backup hook that makes the copy consistent."
+            }
+        }
+    }
 }
 
 impl fmt::Display for GapCode {

@@ -22,7 +22,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve the mutating and validating admission webhook over HTTPS.
     Serve(ServeArgs),
-    /// Report the coverage of every protected Namespace and PVC found in manifests.
+    /// Report the coverage of every protected Namespace and PVC found in manifests or a cluster.
     Audit(AuditArgs),
 }
 
@@ -32,26 +32,41 @@ pub struct AuditArgs {
     #[arg(long, env = "BACKSTOP_POLICY", value_name = "FILE")]
     pub policy: PathBuf,
     /// Folder (read recursively) or file of Kubernetes manifests: Namespaces, PVCs, Pods,
-    /// Schedules, StorageClasses, VolumeSnapshotClasses. Repeat to combine folders.
+    /// workload controllers, Schedules, StorageClasses, VolumeSnapshotClasses. `-` reads a
+    /// stream from standard input (`helm template ... | backstop-webhook audit --manifests -`).
+    /// Repeat, or separate with commas, to combine.
     #[arg(
         long = "manifests",
         env = "BACKSTOP_MANIFESTS",
-        value_name = "DIR",
+        value_name = "PATH",
         value_delimiter = ',',
-        required_unless_present = "cluster",
         conflicts_with = "cluster"
     )]
     pub manifests: Vec<PathBuf>,
+    /// A kustomization directory, rendered with `kubectl kustomize DIR` (what `kubectl apply
+    /// -k DIR` would apply). Repeat, or separate with commas, to combine.
+    #[arg(
+        long,
+        env = "BACKSTOP_KUSTOMIZE",
+        value_name = "DIR",
+        value_delimiter = ',',
+        conflicts_with = "cluster"
+    )]
+    pub kustomize: Vec<PathBuf>,
+    /// The kubectl that renders `--kustomize` (default: `kubectl` on PATH).
+    #[arg(long, env = "BACKSTOP_KUBECTL", value_name = "PATH")]
+    pub kubectl: Option<PathBuf>,
     /// Audit the live cluster instead (in-cluster config, or the kubeconfig): read-only lists
-    /// of Namespaces, PVCs, Pods, storage classes and the Velero namespace's Schedules.
+    /// of Namespaces, PVCs, Pods, workload controllers, storage classes and the Velero
+    /// namespace's Schedules.
     #[arg(long, env = "BACKSTOP_CLUSTER")]
     pub cluster: bool,
-    /// With `--cluster`: the kubeconfig context to read (default: the current one).
+    /// The kubeconfig context to read (default: the current one); implies `--cluster`.
     #[arg(
         long,
         env = "BACKSTOP_CONTEXT",
         value_name = "NAME",
-        requires = "cluster"
+        conflicts_with_all = ["manifests", "kustomize"]
     )]
     pub context: Option<String>,
     /// Also check what the newest real backups hold (Backups and PodVolumeBackups: listed
@@ -67,9 +82,34 @@ pub struct AuditArgs {
         requires = "verify_backups"
     )]
     pub now: Option<k8s_openapi::jiff::Timestamp>,
-    /// Output format.
+    /// Output format: `sarif` for code-scanning views, `github` for GitHub Actions
+    /// annotations.
     #[arg(long, env = "BACKSTOP_OUTPUT", value_enum, default_value_t = AuditOutput::Table)]
     pub output: AuditOutput,
+}
+
+/// What an audit reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditInput {
+    Manifests,
+    Cluster,
+}
+
+impl AuditArgs {
+    /// The input the flags name: `--cluster` (or `--context`), or manifests (`--manifests`,
+    /// `--kustomize`).
+    /// `default` applies when they name none (the kubectl plugin reads the cluster).
+    pub fn input(&self, default: Option<AuditInput>) -> Result<AuditInput, String> {
+        if self.cluster || self.context.is_some() {
+            Ok(AuditInput::Cluster)
+        } else if !self.manifests.is_empty() || !self.kustomize.is_empty() {
+            Ok(AuditInput::Manifests)
+        } else {
+            default.ok_or_else(|| {
+                "nothing to audit: give --manifests PATH (or - for standard input), --kustomize DIR or --cluster".to_string()
+            })
+        }
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +117,25 @@ pub enum AuditOutput {
     Table,
     Json,
     Markdown,
+    /// SARIF 2.1.0: one rule per gap code, each finding at the file and line of its object.
+    Sarif,
+    /// GitHub Actions workflow commands (`::error file=...,line=...::message`).
+    Github,
+}
+
+/// `kubectl backstop`: the audit as a kubectl plugin, reading the cluster of the current
+/// context unless manifests are named.
+#[derive(Parser, Debug)]
+#[command(
+    name = "kubectl backstop",
+    bin_name = "kubectl backstop",
+    version,
+    about = "Backstop's coverage audit as a kubectl plugin: which Velero Schedules really protect each Namespace and PVC, and with what worst-case RPO",
+    after_help = "Without --manifests or --kustomize it reads the cluster of the current kubeconfig context (--context NAME for another).\nExit codes: 0 nothing protected has a gap, 1 a gap was found, 2 bad input, 3 the cluster cannot be read (or lacks the Velero CRDs)."
+)]
+pub struct PluginCli {
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 #[derive(Args, Debug, Clone)]

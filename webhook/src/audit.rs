@@ -1,28 +1,44 @@
-//! `backstop-webhook audit`: the coverage verdict of every protected Namespace and PVC found in
-//! manifests, as a terminal table, JSON or Markdown. A CI gate: exit 1 when anything has a gap.
+//! `backstop-webhook audit` (and `kubectl backstop`): the coverage verdict of every protected
+//! Namespace and PVC found in manifests or a cluster, as a terminal table, JSON, Markdown,
+//! SARIF or GitHub annotations. A CI gate: exit 1 when anything has a gap.
 
 mod cluster;
 mod evidence;
+mod findings;
+mod github;
 mod render;
+mod sarif;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use policy::consistency::Databases;
 use policy::{CoverageIndex, Inventory};
 
 use crate::WebhookError;
-use crate::args::{AuditArgs, AuditOutput};
+use crate::args::{AuditArgs, AuditInput, AuditOutput};
 use crate::error::EXIT_GAPS;
-use crate::manifests::{load_inventory, load_policy};
+use crate::manifests::{ManifestSources, load_policy, load_sources};
 
 pub use cluster::{
     ClusterRecords, client as cluster_client, load_inventory as load_cluster_inventory,
     load_records as load_cluster_records,
 };
+pub use findings::Finding;
 pub use render::{AuditReport, ScheduleSummary};
 
+/// `backstop-webhook audit`: manifests or `--cluster` must be named.
 pub fn run(args: &AuditArgs) -> ExitCode {
-    match audit(args) {
+    run_with(args, None, "backstop-webhook audit")
+}
+
+/// `kubectl backstop`: the cluster of the current context unless manifests are named.
+pub fn run_plugin(args: &AuditArgs) -> ExitCode {
+    run_with(args, Some(AuditInput::Cluster), "kubectl backstop")
+}
+
+fn run_with(args: &AuditArgs, default: Option<AuditInput>, name: &str) -> ExitCode {
+    match audit(args, default) {
         Ok((report, rendered)) => {
             print!("{rendered}");
             if report.has_gaps() {
@@ -32,26 +48,40 @@ pub fn run(args: &AuditArgs) -> ExitCode {
             }
         }
         Err(error) => {
-            eprintln!("backstop-webhook audit: {error}");
+            eprintln!("{name}: {error}");
             ExitCode::from(error.exit_code())
         }
     }
 }
 
-fn audit(args: &AuditArgs) -> Result<(AuditReport, String), WebhookError> {
+fn audit(
+    args: &AuditArgs,
+    default: Option<AuditInput>,
+) -> Result<(AuditReport, String), WebhookError> {
+    let input = args.input(default).map_err(WebhookError::Usage)?;
     let policy = Arc::new(load_policy(&args.policy)?);
-    let mut inventory = if args.cluster {
-        read_cluster(
+    let mut inventory = match input {
+        AuditInput::Cluster => read_cluster(
             args.context.as_deref(),
             &policy.velero_namespace,
             args.verify_backups,
-        )?
-    } else {
-        load_inventory(&args.manifests)?
+        )?,
+        AuditInput::Manifests => load_sources(&ManifestSources {
+            paths: &args.manifests,
+            kustomizations: &args.kustomize,
+            kubectl: args.kubectl.as_deref(),
+        })?,
     };
     let records = evidence::take_records(&mut inventory);
+    let origins = std::mem::take(&mut inventory.origins);
+    let notes = std::mem::take(&mut inventory.notes);
+    let databases = Databases::find(&inventory, &policy.velero_namespace);
     let index = CoverageIndex::build(policy, inventory);
     let mut report = AuditReport::new(&index);
+    let consistency = databases.judge(&index, &report.objects);
+    report = report
+        .with_consistency(consistency)
+        .with_origins(origins, notes);
     if args.verify_backups {
         let now = args.now.unwrap_or_else(k8s_openapi::jiff::Timestamp::now);
         let evidence = records.judge(&index, &report.objects, now);
@@ -61,6 +91,8 @@ fn audit(args: &AuditArgs) -> Result<(AuditReport, String), WebhookError> {
         AuditOutput::Table => report.table(),
         AuditOutput::Json => report.json(),
         AuditOutput::Markdown => report.markdown(),
+        AuditOutput::Sarif => report.sarif(),
+        AuditOutput::Github => report.github(),
     };
     Ok((report, rendered))
 }

@@ -89,6 +89,13 @@ pub enum WebhookError {
         #[source]
         source: kube::Error,
     },
+    /// A listed object that could not be turned back into JSON (audit --cluster).
+    #[error("cannot read a listed object of {resource}: {source}")]
+    Encode {
+        resource: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     /// A Velero CustomResourceDefinition the cluster does not serve (audit --cluster).
     #[error(
         "the CustomResourceDefinition {crd} is not installed in this cluster (is Velero installed?)"
@@ -140,6 +147,7 @@ impl WebhookError {
             Self::Bind { .. }
             | Self::ToolMissing { .. }
             | Self::ClusterRead { .. }
+            | Self::Encode { .. }
             | Self::CrdMissing { .. }
             | Self::Start { .. }
             | Self::Serving { .. }

@@ -12,6 +12,8 @@ use crate::WebhookError;
 
 /// The name standard input goes by in reports (`--manifests -`).
 pub const STDIN: &str = "<stdin>";
+/// How a rendered kustomization is named in reports: `kustomize DIR`.
+pub const KUSTOMIZE_PREFIX: &str = "kustomize ";
 
 pub fn load_policy(path: &Path) -> Result<Policy, WebhookError> {
     let text = std::fs::read_to_string(path).map_err(|error| WebhookError::io(path, error))?;
@@ -106,7 +108,10 @@ pub fn load_sources(sources: &ManifestSources<'_>) -> Result<Inventory, WebhookE
     }
     for directory in sources.kustomizations {
         let rendered = kustomize(sources.kubectl, directory)?;
-        inventory.add_yaml(&rendered, &format!("kustomize {}", directory.display()))?;
+        inventory.add_yaml(
+            &rendered,
+            &format!("{KUSTOMIZE_PREFIX}{}", directory.display()),
+        )?;
     }
     inventory.finish();
     Ok(inventory)

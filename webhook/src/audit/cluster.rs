@@ -5,15 +5,20 @@
 
 use std::fmt::Debug;
 
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, Resource};
 use policy::Inventory;
+use policy::objects::PodFacts;
 use policy::velero::{
     Backup, BackupStorageLocation, DataUpload, PodVolumeBackup, Schedule, VolumeSnapshotLocation,
 };
+use policy::workloads::{Controller, PodOwner, Workload, WorkloadKind};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::WebhookError;
@@ -42,13 +47,142 @@ pub async fn client(context: Option<&str>) -> Result<Client, WebhookError> {
     Client::try_from(config).map_err(WebhookError::KubeClient)
 }
 
-/// Everything coverage reads, listed once. A cluster that does not serve the CSI snapshot API
-/// simply has no VolumeSnapshotClasses; a missing Velero CRD is an error that names it.
+/// Everything coverage reads, listed once, finished as manifests are: workload controllers
+/// become the pods and claims they will run where their real pods do not exist yet. A cluster
+/// that does not serve the CSI snapshot API simply has no VolumeSnapshotClasses; a missing
+/// Velero CRD is an error that names it.
 pub async fn load_inventory(
     client: Client,
     velero_namespace: &str,
 ) -> Result<Inventory, WebhookError> {
     let lister = Lister { client };
+    let mut inventory = list_inventory(&lister, velero_namespace).await?;
+    let (pods, owners) = list_pods(&lister).await?;
+    inventory.pods = pods;
+    inventory.pod_owners = owners;
+    inventory.workloads = list_workloads(&lister).await?;
+    inventory.finish();
+    Ok(inventory)
+}
+
+/// Pods with what coverage and the consistency check read (images and mount paths too), and
+/// the controller of each pod that has one.
+async fn list_pods(lister: &Lister) -> Result<(Vec<PodFacts>, Vec<PodOwner>), WebhookError> {
+    let pods = lister
+        .list(Api::<Pod>::all(lister.client.clone()), &(), "pods", Builtin)
+        .await?;
+    let mut facts = Vec::with_capacity(pods.len());
+    let mut owners = Vec::new();
+    for pod in &pods {
+        let value = as_value(pod, "pods")?;
+        if let Some(controller) = Controller::of(&value) {
+            owners.push(PodOwner {
+                namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+                controller,
+            });
+        }
+        facts.push(policy::yaml::decode(value, "a pod of the cluster")?);
+    }
+    Ok((facts, owners))
+}
+
+/// Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs (apps/v1, batch/v1).
+async fn list_workloads(lister: &Lister) -> Result<Vec<Workload>, WebhookError> {
+    let client = &lister.client;
+    let mut workloads = Vec::new();
+    workloads.extend(
+        controllers(
+            lister,
+            Api::<Deployment>::all(client.clone()),
+            "deployments",
+            WorkloadKind::Deployment,
+        )
+        .await?,
+    );
+    workloads.extend(
+        controllers(
+            lister,
+            Api::<StatefulSet>::all(client.clone()),
+            "statefulsets",
+            WorkloadKind::StatefulSet,
+        )
+        .await?,
+    );
+    workloads.extend(
+        controllers(
+            lister,
+            Api::<DaemonSet>::all(client.clone()),
+            "daemonsets",
+            WorkloadKind::DaemonSet,
+        )
+        .await?,
+    );
+    workloads.extend(
+        controllers(
+            lister,
+            Api::<ReplicaSet>::all(client.clone()),
+            "replicasets",
+            WorkloadKind::ReplicaSet,
+        )
+        .await?,
+    );
+    workloads.extend(
+        controllers(
+            lister,
+            Api::<Job>::all(client.clone()),
+            "jobs",
+            WorkloadKind::Job,
+        )
+        .await?,
+    );
+    workloads.extend(
+        controllers(
+            lister,
+            Api::<CronJob>::all(client.clone()),
+            "cronjobs",
+            WorkloadKind::CronJob,
+        )
+        .await?,
+    );
+    Ok(workloads)
+}
+
+async fn controllers<K>(
+    lister: &Lister,
+    api: Api<K>,
+    resource: &'static str,
+    kind: WorkloadKind,
+) -> Result<Vec<Workload>, WebhookError>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+{
+    lister
+        .list(api, &(), resource, Builtin)
+        .await?
+        .iter()
+        .map(|object| {
+            let value = as_value(object, resource)?;
+            Ok(Workload::decode(
+                kind,
+                value,
+                &format!("a {} of the cluster", kind.as_str()),
+            )?)
+        })
+        .collect()
+}
+
+/// A listed object back as Kubernetes JSON, for the `policy` crate's decoders.
+fn as_value<K: Serialize>(
+    object: &K,
+    resource: &'static str,
+) -> Result<serde_json::Value, WebhookError> {
+    serde_json::to_value(object).map_err(|source| WebhookError::Encode { resource, source })
+}
+
+async fn list_inventory(
+    lister: &Lister,
+    velero_namespace: &str,
+) -> Result<Inventory, WebhookError> {
     let client = &lister.client;
     Ok(Inventory {
         namespaces: lister
@@ -72,12 +206,6 @@ pub async fn load_inventory(
             .await?
             .iter()
             .map(convert::pvc)
-            .collect(),
-        pods: lister
-            .list(Api::<Pod>::all(client.clone()), &(), "pods", Builtin)
-            .await?
-            .iter()
-            .map(convert::pod)
             .collect(),
         persistent_volumes: lister
             .list(

@@ -2,15 +2,21 @@
 
 use std::fmt::Write as _;
 
+use std::collections::HashMap;
+
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
+use policy::consistency::ConsistencyFinding;
 use policy::duration::format_human;
 use policy::evidence::Evidence;
+use policy::inventory::InputNote;
+use policy::origin::{ObjectKey, Origins};
 use policy::schedule::ScheduleState;
 use policy::{CoverageIndex, Severity, Verdict};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::evidence as section;
+use super::findings::{origin_json, verdict_key};
 
 #[derive(Debug, Clone)]
 pub struct ScheduleSummary {
@@ -29,6 +35,14 @@ pub struct AuditReport {
     pub schedules: Vec<ScheduleSummary>,
     /// With `--verify-backups`: what the newest real backups hold.
     pub evidence: Option<Evidence>,
+    /// Where each object and schedule came from (manifests; predicted objects).
+    pub origins: Origins,
+    /// What is worth telling about the input itself (an object defined twice).
+    pub notes: Vec<InputNote>,
+    /// The object a gap is about when it is not the verdict's own (the database pod of a
+    /// `no-consistency-hook`): (object index, gap index) → that object.
+    pub(super) gap_subjects: HashMap<(usize, usize), ObjectKey>,
+    pub(super) velero_namespace: String,
 }
 
 impl AuditReport {
@@ -49,9 +63,35 @@ impl AuditReport {
         self
     }
 
+    /// Adds where the objects came from, and the notes about the input.
+    #[must_use]
+    pub fn with_origins(mut self, origins: Origins, notes: Vec<InputNote>) -> Self {
+        self.origins = origins;
+        self.notes = notes;
+        self
+    }
+
+    /// Adds the `no-consistency-hook` warnings to the claims they are about, each pointing at
+    /// its database pod.
+    #[must_use]
+    pub fn with_consistency(mut self, findings: Vec<ConsistencyFinding>) -> Self {
+        for finding in findings {
+            if let Some(verdict) = self.objects.get_mut(finding.verdict) {
+                self.gap_subjects
+                    .insert((finding.verdict, verdict.gaps.len()), finding.pod);
+                verdict.gaps.push(finding.gap);
+            }
+        }
+        self
+    }
+
     pub fn new(index: &CoverageIndex) -> Self {
         Self {
             evidence: None,
+            origins: Origins::default(),
+            notes: Vec::new(),
+            gap_subjects: HashMap::new(),
+            velero_namespace: index.policy().velero_namespace.clone(),
             objects: index.evaluate_all(),
             schedules: index
                 .schedules()
@@ -99,12 +139,43 @@ impl AuditReport {
                     "retentionSeconds": verdict.retention.map(|ttl| ttl.as_secs()),
                     "minRetentionSeconds": verdict.min_retention.map(|ttl| ttl.as_secs()),
                     "met": verdict.met,
+                    "source": origin_json(self.origins.get(&verdict_key(verdict))),
                     "gaps": verdict.gaps.iter().map(|gap| json!({
                         "code": gap.code.as_str(),
                         "severity": gap.severity.as_str(),
                         "schedule": gap.schedule,
                         "message": gap.message,
                     })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let findings: Vec<Value> = self
+            .findings()
+            .iter()
+            .map(|finding| {
+                json!({
+                    "code": finding.gap.code.as_str(),
+                    "severity": finding.gap.severity.as_str(),
+                    "kind": finding.verdict.kind.as_str(),
+                    "namespace": finding.verdict.namespace,
+                    "name": finding.verdict.name,
+                    "schedule": finding.gap.schedule,
+                    "message": finding.gap.message,
+                    "source": origin_json(finding.origin),
+                    "scheduleSource": origin_json(finding.schedule),
+                })
+            })
+            .collect();
+        let notes: Vec<Value> = self
+            .notes
+            .iter()
+            .map(|note| {
+                json!({
+                    "code": note.code(),
+                    "message": note.to_string(),
+                    "file": note.place().file.to_string(),
+                    "document": note.place().document,
+                    "line": note.place().line,
                 })
             })
             .collect();
@@ -125,6 +196,8 @@ impl AuditReport {
             .collect();
         let mut document = json!({
             "objects": objects,
+            "findings": findings,
+            "notes": notes,
             "schedules": schedules,
             "summary": {
                 "protected": self.objects.len(),
@@ -277,23 +350,29 @@ impl AuditReport {
     }
 
     fn write_findings(&self, out: &mut String, bullet: &str) {
-        let findings: Vec<_> = self
-            .objects
-            .iter()
-            .flat_map(|verdict| verdict.gaps.iter())
-            .collect();
+        if !self.notes.is_empty() {
+            out.push_str("\nInput\n");
+            for note in &self.notes {
+                let _ = writeln!(out, "{bullet}warning [{}] {note}", note.code());
+            }
+        }
+        let findings = self.findings();
         if findings.is_empty() {
             out.push_str("\nNo gaps: every protected object meets its tier.\n");
             return;
         }
         out.push_str("\nFindings\n");
-        // Every gap message names its object.
-        for gap in findings {
+        // Every gap message names its object; the line below names where it is defined.
+        for finding in findings {
+            let gap = finding.gap;
             let level = match gap.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
             let _ = writeln!(out, "{bullet}{level} [{}] {}", gap.code, gap.message);
+            if let Some(origin) = finding.origin {
+                let _ = writeln!(out, "  at {origin}");
+            }
         }
     }
 }
