@@ -86,6 +86,21 @@ fn cluster(server: &MockApiServer) {
     ] {
         server.get(path, list_answer(&builtin_list("v1", kind, "303", &[])));
     }
+    // Workload controllers (audit's inventory predicts the pods and claims they will run), in
+    // the same built-in list shape; none here.
+    for (path, api_version, kind) in [
+        ("/apis/apps/v1/deployments", "apps/v1", "Deployment"),
+        ("/apis/apps/v1/statefulsets", "apps/v1", "StatefulSet"),
+        ("/apis/apps/v1/daemonsets", "apps/v1", "DaemonSet"),
+        ("/apis/apps/v1/replicasets", "apps/v1", "ReplicaSet"),
+        ("/apis/batch/v1/jobs", "batch/v1", "Job"),
+        ("/apis/batch/v1/cronjobs", "batch/v1", "CronJob"),
+    ] {
+        server.get(
+            path,
+            list_answer(&builtin_list(api_version, kind, "303", &[])),
+        );
+    }
     server.get(
         "/apis/storage.k8s.io/v1/storageclasses",
         list_answer(&builtin_list(

@@ -165,7 +165,7 @@ fn covered_platform_exits_zero() {
 }
 
 #[test]
-fn bad_manifest_exits_two_naming_file_and_document() {
+fn bad_manifest_exits_two_naming_file_document_and_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
         dir.path().join("broken.yaml"),
@@ -181,7 +181,7 @@ fn bad_manifest_exits_two_naming_file_and_document() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("broken.yaml (document 2): spec.paused"),
+        stderr.contains("broken.yaml (document 2, line 5): spec.paused"),
         "{stderr}"
     );
 }

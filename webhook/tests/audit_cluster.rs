@@ -38,6 +38,14 @@ const STORAGE_LOCATIONS: &str = "/apis/velero.io/v1/namespaces/velero/backupstor
 const SNAPSHOT_CLASSES: &str = "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses";
 
 const UNSERVED: &str = "01-unserved-group-404-text-plain.json";
+const WORKLOADS: [(&str, &str, &str); 6] = [
+    ("/apis/apps/v1/deployments", "apps/v1", "Deployment"),
+    ("/apis/apps/v1/statefulsets", "apps/v1", "StatefulSet"),
+    ("/apis/apps/v1/daemonsets", "apps/v1", "DaemonSet"),
+    ("/apis/apps/v1/replicasets", "apps/v1", "ReplicaSet"),
+    ("/apis/batch/v1/jobs", "batch/v1", "Job"),
+    ("/apis/batch/v1/cronjobs", "batch/v1", "CronJob"),
+];
 const EMPTY_LISTS: &str = "03-get-missing-object-and-missing-namespace.json";
 
 /// Capture 02, exchange 0: the Namespace `velero` as the server created it, renamed.
@@ -80,6 +88,14 @@ fn cluster(server: &MockApiServer) {
         ("/api/v1/persistentvolumes", "PersistentVolume"),
     ] {
         server.get(path, list_answer(&builtin_list("v1", kind, "303", &[])));
+    }
+    // Workload controllers: built-in lists as capture 13 shows them (apps/v1 and batch/v1 are
+    // served by the same generic registry as core/v1), empty here.
+    for (path, api_version, kind) in WORKLOADS {
+        server.get(
+            path,
+            list_answer(&builtin_list(api_version, kind, "303", &[])),
+        );
     }
     server.get(
         "/apis/storage.k8s.io/v1/storageclasses",
@@ -266,4 +282,266 @@ async fn an_expired_continue_token_restarts_the_list() {
         .unwrap();
     assert_eq!(inventory.namespaces.len(), 2);
     assert_eq!(server.count(NAMESPACES, Call::Read), 3);
+}
+
+/// The documents of a fixture file, as JSON.
+fn documents(file: &str) -> Vec<Value> {
+    let path = format!("{}/../{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    policy::yaml::documents(&text, file).unwrap()
+}
+
+/// Serves `objects` as a cluster holds them: each kind on its list path, in the shapes of
+/// capture 13 (built-in lists) and capture 03 exchange 3 (custom resources); every other list of
+/// [`cluster`] stays as it is.
+fn serve(server: &MockApiServer, objects: &[Value]) {
+    let of_kind = |kind: &str| -> Vec<Value> {
+        objects
+            .iter()
+            .filter(|object| object["kind"] == kind)
+            .cloned()
+            .collect()
+    };
+    let builtin = [
+        (NAMESPACES, "v1", "Namespace"),
+        (
+            "/api/v1/persistentvolumeclaims",
+            "v1",
+            "PersistentVolumeClaim",
+        ),
+        ("/api/v1/pods", "v1", "Pod"),
+        (
+            "/apis/storage.k8s.io/v1/storageclasses",
+            "storage.k8s.io/v1",
+            "StorageClass",
+        ),
+    ];
+    for (path, api_version, kind) in builtin.into_iter().chain(WORKLOADS) {
+        server.get(
+            path,
+            list_answer(&builtin_list(api_version, kind, "303", &of_kind(kind))),
+        );
+    }
+    server.get(
+        SCHEDULES,
+        list_answer(&custom_list(
+            "velero.io/v1",
+            "Schedule",
+            "303",
+            &of_kind("Schedule"),
+        )),
+    );
+}
+
+const FIXTURE_POLICY: &str = include_str!("../../fixtures/policy/rules-daily-meets-standard.yaml");
+
+#[tokio::test]
+async fn offline_and_cluster_audits_of_the_same_statefulset_agree() {
+    let file = "fixtures/workload-controllers/statefulset-with-claim-templates-3-replicas.yaml";
+    let policy = Arc::new(Policy::from_yaml(FIXTURE_POLICY, "policy.yaml").unwrap());
+    let offline = backstop_webhook::manifests::load_inventory(&[format!(
+        "{}/../{file}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+    .into()])
+    .unwrap();
+    let offline = AuditReport::new(&CoverageIndex::build(Arc::clone(&policy), offline));
+
+    let server = MockApiServer::start().await;
+    cluster(&server);
+    serve(&server, &documents(file));
+    let live = load_cluster_inventory(server.client(), "velero")
+        .await
+        .unwrap();
+    assert_eq!(live.pods.len(), 3, "web-store-0..2, predicted");
+    let live = AuditReport::new(&CoverageIndex::build(policy, live));
+
+    let claims: Vec<&str> = live
+        .objects
+        .iter()
+        .filter(|verdict| verdict.kind == policy::ObjectKind::PersistentVolumeClaim)
+        .map(|verdict| verdict.name.as_str())
+        .collect();
+    assert_eq!(
+        claims,
+        ["data-web-store-0", "data-web-store-1", "data-web-store-2"]
+    );
+    assert_eq!(offline.objects, live.objects);
+    assert!(server.unrouted().is_empty(), "{:?}", server.unrouted());
+}
+
+/// A Deployment, the ReplicaSet it created and that ReplicaSet's running pod, which mounts the
+/// claim `cache`, as the API server lists them (ownerReferences with `controller: true`).
+fn deployed_web() -> Vec<Value> {
+    let template = json!({
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {
+            "containers": [{"name": "web", "image": "nginx",
+                            "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}],
+            "volumes": [{"name": "cache", "persistentVolumeClaim": {"claimName": "cache"}}],
+        },
+    });
+    let owner = |kind: &str, name: &str, uid: &str| {
+        json!([{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid,
+                "controller": true, "blockOwnerDeletion": true}])
+    };
+    let mut pod = template.clone();
+    pod["kind"] = json!("Pod");
+    pod["metadata"] = json!({"name": "web-5d4f8-x7k2p", "namespace": "registry",
+                             "labels": {"app": "web"},
+                             "ownerReferences": owner("ReplicaSet", "web-5d4f8", "u-rs")});
+    pod["status"] = json!({"phase": "Running"});
+    vec![
+        json!({"kind": "Namespace", "metadata": {"name": "registry"}}),
+        json!({"kind": "PersistentVolumeClaim",
+               "metadata": {"name": "cache", "namespace": "registry"},
+               "spec": {"storageClassName": "fast", "volumeName": "pv-1"},
+               "status": {"phase": "Bound"}}),
+        json!({"kind": "Deployment", "metadata": {"name": "web", "namespace": "registry", "uid": "u-deploy"},
+               "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": template}}),
+        json!({"kind": "ReplicaSet",
+               "metadata": {"name": "web-5d4f8", "namespace": "registry", "uid": "u-rs",
+                            "ownerReferences": owner("Deployment", "web", "u-deploy")},
+               "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": template}}),
+        pod,
+    ]
+}
+
+#[tokio::test]
+async fn real_pods_win_a_pod_of_a_replicaset_of_a_deployment_is_not_counted_twice() {
+    let server = MockApiServer::start().await;
+    cluster(&server);
+    serve(&server, &deployed_web());
+    let inventory = load_cluster_inventory(server.client(), "velero")
+        .await
+        .unwrap();
+    let pods: Vec<&str> = inventory
+        .pods
+        .iter()
+        .map(|pod| pod.metadata.name.as_str())
+        .collect();
+    assert_eq!(
+        pods,
+        ["web-5d4f8-x7k2p"],
+        "neither the Deployment nor its ReplicaSet adds one"
+    );
+    assert_eq!(inventory.pvcs.len(), 1);
+}
+
+#[tokio::test]
+async fn a_deployment_whose_pods_do_not_exist_yet_counts_as_the_pod_it_will_run() {
+    let server = MockApiServer::start().await;
+    cluster(&server);
+    let objects: Vec<Value> = deployed_web()
+        .into_iter()
+        .filter(|object| object["kind"] != "Pod" && object["kind"] != "ReplicaSet")
+        .collect();
+    serve(&server, &objects);
+    let inventory = load_cluster_inventory(server.client(), "velero")
+        .await
+        .unwrap();
+    let pods: Vec<&str> = inventory
+        .pods
+        .iter()
+        .map(|pod| pod.metadata.name.as_str())
+        .collect();
+    assert_eq!(pods, ["deployment/web"]);
+    assert_eq!(
+        inventory.pods[0]
+            .volumes_for_claim("cache")
+            .collect::<Vec<_>>(),
+        ["cache"]
+    );
+}
+
+/// A kubeconfig with two contexts: `mock` (this server, the current one) and `elsewhere` (a
+/// port nothing listens on).
+fn kubeconfig(server: &MockApiServer, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    let config = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: mock\n\
+         clusters:\n- name: mock\n  cluster: {{server: '{}'}}\n- name: elsewhere\n  cluster: {{server: 'http://127.0.0.1:9'}}\n\
+         contexts:\n- name: mock\n  context: {{cluster: mock, user: viewer}}\n- name: elsewhere\n  context: {{cluster: elsewhere, user: viewer}}\n\
+         users:\n- name: viewer\n  user: {{}}\n",
+        server.url()
+    );
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+async fn kubectl_backstop(kubeconfig: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "--policy".to_string(),
+        format!(
+            "{}/../fixtures/policy/rules-daily-meets-standard.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+        "--output".to_string(),
+        "json".to_string(),
+    ];
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    let kubeconfig = kubeconfig.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-backstop"))
+            .args(&args)
+            .env("KUBECONFIG", kubeconfig)
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("BACKSTOP_MANIFESTS")
+            .env_remove("BACKSTOP_CLUSTER")
+            .env_remove("BACKSTOP_CONTEXT")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn kubectl_backstop_reads_the_cluster_of_the_current_context_by_default() {
+    let server = MockApiServer::start().await;
+    cluster(&server);
+    serve(
+        &server,
+        &documents(
+            "fixtures/workload-controllers/statefulset-with-claim-templates-3-replicas.yaml",
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(&server, dir.path());
+
+    let output = kubectl_backstop(&config, &[]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let claims: Vec<&str> = report["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|object| object["kind"] == "PersistentVolumeClaim")
+        .map(|object| object["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        claims,
+        ["data-web-store-0", "data-web-store-1", "data-web-store-2"]
+    );
+    assert!(
+        server.count(NAMESPACES, Call::Read) >= 1,
+        "it read this server"
+    );
+
+    let elsewhere = kubectl_backstop(&config, &["--context", "elsewhere"]).await;
+    assert_eq!(
+        elsewhere.status.code(),
+        Some(3),
+        "--context picks the other cluster"
+    );
+    assert!(
+        String::from_utf8_lossy(&elsewhere.stderr).starts_with("kubectl backstop: cannot list"),
+        "{}",
+        String::from_utf8_lossy(&elsewhere.stderr)
+    );
 }

@@ -48,7 +48,8 @@ fn audit(scenario: &str, output: &str) -> Output {
         .expect("the audit binary runs")
 }
 
-/// (exit code, the evidence of the claim `orders` or `cache`, every gap code of the report).
+/// (exit code, the evidence of the claim `orders` or `cache`, every gap code of the report but
+/// the consistency warning).
 fn judged(scenario: &str, claim: &str) -> (Option<i32>, Value, Vec<String>) {
     let output = audit(scenario, "json");
     let report: Value = serde_json::from_slice(&output.stdout).expect("audit prints JSON");
@@ -65,6 +66,9 @@ fn judged(scenario: &str, claim: &str) -> (Option<i32>, Value, Vec<String>) {
         .iter()
         .flat_map(|object| object["gaps"].as_array().unwrap().clone())
         .map(|gap| gap["code"].as_str().unwrap().to_string())
+        // The fixture's PostgreSQL pod has no pre-backup hook: its `no-consistency-hook`
+        // warning (docs/audit.md) is not what these tests judge.
+        .filter(|code| code != "no-consistency-hook")
         .collect();
     (output.status.code(), evidence, codes)
 }
