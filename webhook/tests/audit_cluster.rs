@@ -460,10 +460,10 @@ fn kubeconfig(server: &MockApiServer, dir: &std::path::Path) -> std::path::PathB
     let path = dir.join("kubeconfig");
     let config = format!(
         "apiVersion: v1\nkind: Config\ncurrent-context: mock\n\
-         clusters:\n- name: mock\n  cluster: {{server: '{}'}}\n- name: elsewhere\n  cluster: {{server: 'http://127.0.0.1:9'}}\n\
+         clusters:\n- name: mock\n  cluster: {{server: 'http://{}'}}\n- name: elsewhere\n  cluster: {{server: 'http://127.0.0.1:9'}}\n\
          contexts:\n- name: mock\n  context: {{cluster: mock, user: viewer}}\n- name: elsewhere\n  context: {{cluster: elsewhere, user: viewer}}\n\
          users:\n- name: viewer\n  user: {{}}\n",
-        server.url()
+        server.addr()
     );
     std::fs::write(&path, config).unwrap();
     path
