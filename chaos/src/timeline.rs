@@ -24,6 +24,9 @@ pub enum Phase {
     Fault,
     /// The harness saw the outage.
     Detect,
+    /// After cluster loss: a new cluster created, Velero installed on the same bucket, and
+    /// the backup to restore synced into it (only cluster-loss runs have this phase).
+    Reprovision,
     /// The Restore was created.
     RestoreStart,
     /// The Restore reached a terminal phase.
@@ -38,13 +41,14 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in order.
-    pub const ALL: [Phase; 11] = [
+    pub const ALL: [Phase; 12] = [
         Phase::Provision,
         Phase::Install,
         Phase::Steady,
         Phase::Backups,
         Phase::Fault,
         Phase::Detect,
+        Phase::Reprovision,
         Phase::RestoreStart,
         Phase::RestoreComplete,
         Phase::PodsReady,
@@ -61,6 +65,7 @@ impl Phase {
             Self::Backups => "backups",
             Self::Fault => "fault",
             Self::Detect => "detect",
+            Self::Reprovision => "reprovision",
             Self::RestoreStart => "restore-start",
             Self::RestoreComplete => "restore-complete",
             Self::PodsReady => "pods-ready",
@@ -243,6 +248,7 @@ mod tests {
             recovery,
             vec![
                 Phase::Detect,
+                Phase::Reprovision,
                 Phase::RestoreStart,
                 Phase::RestoreComplete,
                 Phase::PodsReady,

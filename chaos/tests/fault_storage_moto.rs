@@ -180,11 +180,17 @@ async fn after_the_deletion_the_run_falls_back_to_the_previous_backup_still_whol
     let in_cluster: Vec<_> = stored.iter().filter_map(|s| s.metadata.clone()).collect();
     backup_deletion::delete(&store, &lost.name).await.unwrap();
     let stored_after = stored_backups::read(&store).await.unwrap();
+    let window = fallback::Window {
+        schedule: SCHEDULE,
+        after: DateTime::parse_from_rfc3339("2026-12-03T12:00:00Z")
+            .unwrap()
+            .to_utc(),
+        before: fault_time(),
+    };
     let choice = fallback::choose(
         lost,
         Unrestorable::RemovedBySync,
-        SCHEDULE,
-        fault_time(),
+        window,
         &in_cluster,
         &stored_after,
     );

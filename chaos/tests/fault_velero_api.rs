@@ -61,7 +61,11 @@ fn events(events: Vec<Value>) -> Answer {
 
 #[test]
 fn the_restore_of_every_namespace_validates_strictly_and_names_no_namespace() {
-    let manifest = new_cluster::restore_all_namespaces("backstop-cluster-loss-2a", BACKUP);
+    let manifest = manifests::restore_everything(
+        "backstop-cluster-loss-2a",
+        BACKUP,
+        "backstop-cluster-loss-2a",
+    );
     let object: Value = serde_saphyr::from_str(&manifest).unwrap();
     let violations = schema::velero_violations(&object);
     assert!(violations.is_empty(), "{violations:?}\n{manifest}");

@@ -88,7 +88,6 @@ fn live(
     workloads: Vec<workload::Object>,
 ) -> Result<Outcome, Error> {
     let (cluster, image) = (ctx.cluster.clone(), ctx.image.clone());
-    engine::faults::ensure_live(scenario.fault.kind)?;
     let path = std::env::var_os("PATH").unwrap_or_default();
     preflight::check(
         match cluster {

@@ -11,7 +11,8 @@
 //!   backup" (`runValidatedRestore` in `pkg/controller/restore_controller.go`).
 //!
 //! The run then restores the newest backup that is still whole: `Completed`, of the run's
-//! Schedule, started before the fault, with its metadata and contents still in the store.
+//! Schedule, started after steady writes and before the fault, with its metadata and
+//! contents still in the store.
 
 use chrono::{DateTime, Utc};
 use policy::velero::Backup;
@@ -110,21 +111,34 @@ fn scheduled(b: &Backup, schedule: &str) -> bool {
         .is_some_and(|s| s == schedule)
 }
 
+/// The backups a fallback may use: of `schedule`, started after `after` (steady writes) and
+/// before `before` (the fault).
+#[derive(Debug, Clone, Copy)]
+pub struct Window<'a> {
+    pub schedule: &'a str,
+    pub after: DateTime<Utc>,
+    pub before: DateTime<Utc>,
+}
+
 /// Chooses the backup to fall back to, among the Schedule's Backups the cluster still lists
 /// (`in_cluster`) and the backup folders of the store (`stored`).
 pub fn choose(
     lost: BackupRef,
     unrestorable: Unrestorable,
-    schedule: &str,
-    before: DateTime<Utc>,
+    window: Window<'_>,
     in_cluster: &[Backup],
     stored: &[StoredBackup],
 ) -> Fallback {
     let mut passed_over = Vec::new();
     let mut whole = Vec::new();
+    let Window {
+        schedule,
+        after,
+        before,
+    } = window;
     for b in in_cluster.iter().filter(|b| scheduled(b, schedule)) {
         let r = backup::reference(b);
-        if r.name == lost.name || r.started.is_none_or(|t| t >= before) {
+        if r.name == lost.name || r.started.is_none_or(|t| t >= before || t <= after) {
             continue;
         }
         match stored.iter().find(|s| s.name == r.name) {

@@ -3,7 +3,8 @@
 //! (`pkg/controller/backup_sync_controller.go`: every folder of `backups/` whose metadata is
 //! there and whose phase is `Completed`, `PartiallyFailed` or `Failed` is created as a Backup
 //! object, at each sync period of the location); the run waits for the backup it restores
-//! to appear, then restores every namespace it holds.
+//! to appear, then restores every namespace it holds
+//! ([`crate::plan::manifests::restore_everything`]).
 
 use std::time::Duration;
 
@@ -43,21 +44,4 @@ pub async fn wait_synced(
         },
     )
     .await
-}
-
-/// The Restore of every namespace `backup` holds (no `includedNamespaces`: Velero restores
-/// all of them), volumes included, existing objects left as they are.
-pub fn restore_all_namespaces(name: &str, backup: &str) -> String {
-    format!(
-        "apiVersion: velero.io/v1
-kind: Restore
-metadata:
-  name: {name}
-  namespace: {VELERO_NAMESPACE}
-spec:
-  backupName: {backup}
-  restorePVs: true
-  existingResourcePolicy: none
-"
-    )
 }

@@ -63,6 +63,25 @@ spec:
     )
 }
 
+/// The Restore of every namespace `backup` holds (after cluster loss: no
+/// `includedNamespaces`, so Velero restores all of them), labelled for the run `run_id`.
+pub fn restore_everything(name: &str, backup: &str, run_id: &str) -> String {
+    format!(
+        "apiVersion: velero.io/v1
+kind: Restore
+metadata:
+  name: {name}
+  namespace: velero
+  labels:
+    {RUN_LABEL}: {run_id}
+spec:
+  backupName: {backup}
+  restorePVs: true
+  existingResourcePolicy: none
+"
+    )
+}
+
 /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
 fn quote(text: &str) -> String {
     serde_json::Value::String(text.to_owned()).to_string()

@@ -10,14 +10,16 @@ use std::time::Duration;
 
 use crate::clock::{RunClock, Stamp};
 use crate::error::Error;
+use crate::fault::report::FaultReport;
 use crate::ground_truth::Recorder;
 use crate::ledger::verify::{self, Verification};
 use crate::outcome::{PodsOutcome, RestoreOutcome, RestorePhase, TargetsMs};
 use crate::result::{Observed, RunResult, ScenarioInfo, Versions};
-use crate::scenario::Scenario;
+use crate::scenario::{FaultKind, Scenario};
 use crate::timeline::{Mark, Phase, Timeline};
 use crate::verdict::Verdict;
 
+use self::faults::Recovery;
 use super::progress::Progress;
 use super::rundir::RunDir;
 use super::truth::{self, Truth};
@@ -89,6 +91,8 @@ struct State {
     pods: Option<PodsOutcome>,
     restored: Option<Verification>,
     phase: Option<Phase>,
+    /// What a cluster-level fault did and found.
+    fault: FaultReport,
 }
 
 impl State {
@@ -143,6 +147,7 @@ pub async fn run<W: World>(
             pods: None,
             restored: None,
             phase: None,
+            fault: FaultReport::default(),
         }),
     };
     let outcome = tokio::select! {
@@ -323,24 +328,31 @@ impl<W: World> Run<'_, W> {
             "restoring from the newest usable backup: {} (started {})",
             chosen.name, chosen.started
         ));
-        let backup_name = chosen.name.clone();
         {
             let mut state = self.state();
-            state.restored_backup = Some(chosen);
+            state.restored_backup = Some(chosen.clone());
             self.dir.write_json(&self.dir.backup(), &state.backups())?;
         }
-        self.strike(fault.kind).await?;
+        let recovery = self.strike(fault.kind, &chosen, steady).await?;
+        let Some(backup_name) = recovery.backup.clone() else {
+            self.progress
+                .event("no backup is left to restore from: the run ends without a restore");
+            return Ok(());
+        };
 
         self.enter(
             Phase::RestoreStart,
             &format!("restoring from backup {backup_name}"),
         );
+        let create = async {
+            if recovery.every_namespace {
+                world.create_restore_of_everything(&backup_name).await
+            } else {
+                world.create_restore(&backup_name).await
+            }
+        };
         let restore = self
-            .bounded(
-                "the Restore to be created",
-                t.restore,
-                world.create_restore(&backup_name),
-            )
+            .bounded("the Restore to be created", t.restore, create)
             .await?;
         self.mark(Phase::RestoreStart);
 
@@ -362,9 +374,11 @@ impl<W: World> Run<'_, W> {
             outcome.warnings.len(),
             outcome.errors.len()
         ));
-        self.state().restore = Some(outcome);
+        self.state().restore = Some(outcome.clone());
         self.mark(Phase::RestoreComplete);
-        if matches!(phase, RestorePhase::Failed | RestorePhase::FailedValidation) {
+        if matches!(phase, RestorePhase::Failed | RestorePhase::FailedValidation)
+            || !self.restore_judged(&recovery, &outcome)
+        {
             // Nothing was restored to wait for: the verdict is fail on the restore alone.
             return Ok(());
         }
@@ -373,13 +387,17 @@ impl<W: World> Run<'_, W> {
             Phase::PodsReady,
             "waiting for the restored pods to be Ready",
         );
-        let pods = self
+        let pods = match self
             .bounded(
                 "the restored pods to be Ready",
                 t.pods,
                 world.wait_pods_ready(t.pods),
             )
-            .await?;
+            .await
+        {
+            Ok(pods) => pods,
+            Err(e) => return self.pods_judged(&recovery, e),
+        };
         self.state().pods = Some(pods);
         self.mark(Phase::PodsReady);
 
@@ -402,9 +420,17 @@ impl<W: World> Run<'_, W> {
                 .newest_valid_seq
                 .map_or_else(|| "none".to_owned(), |s| s.to_string())
         ));
-        self.state().restored = Some(verification);
+        self.state().restored = Some(verification.clone());
+        self.data_judged(&recovery, &outcome, &verification).await?;
         self.mark(Phase::DataVerified);
         Ok(())
+    }
+
+    /// Restores `backup` instead of the one chosen at the fault (`backup.json` says so).
+    fn restore_instead(&self, backup: BackupTaken) -> Result<(), Error> {
+        let mut state = self.state();
+        state.restored_backup = Some(backup);
+        self.dir.write_json(&self.dir.backup(), &state.backups())
     }
 
     async fn collect_diagnostics(&self) {
@@ -453,7 +479,7 @@ impl<W: World> Run<'_, W> {
             ready: false,
             detail: reached(Phase::PodsReady),
         });
-        RunResult::assemble(Observed {
+        let mut result = RunResult::assemble(Observed {
             scenario: ScenarioInfo::of(scenario, &self.config.scenario_file),
             versions: Versions {
                 kubernetes: if state.versions.kubernetes.is_empty() {
@@ -475,8 +501,17 @@ impl<W: World> Run<'_, W> {
             restore: state.restore.clone(),
             pods,
             targets: TargetsMs::of(scenario),
-        })
+        });
+        let cluster_level = matches!(
+            scenario.fault.kind,
+            FaultKind::NodeLoss | FaultKind::ClusterLoss | FaultKind::StorageLoss
+        );
+        if cluster_level {
+            result.fault = Some(state.fault.clone());
+        }
+        result
     }
 }
 
+mod cluster_faults;
 pub mod faults;

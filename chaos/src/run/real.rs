@@ -8,7 +8,9 @@
 //!
 //! - [`setup`]: provisioning (cluster, store), Velero, the workload and the Schedule.
 //! - [`teardown`]: removing what the run created, and diagnostics.
+//! - [`faults`]: the cluster-level faults (node-loss, cluster-loss, storage-loss).
 
+mod faults;
 mod setup;
 mod teardown;
 
@@ -29,7 +31,11 @@ use super::world::{BackupTaken, LastAck, World, WorldVersions};
 use crate::cluster::kind;
 use crate::error::Error;
 use crate::exec::Processes;
+use crate::fault::backup_deletion::DeletedBackup;
 use crate::fault::corruption;
+use crate::fault::fallback::{Fallback, Unrestorable};
+use crate::fault::node::{ForceRemoved, StoppedNode};
+use crate::fault::repository::CorruptedRepository;
 use crate::kube::ledger_proxy;
 use crate::kube::namespace;
 use crate::kube::wait::{self, Target};
@@ -469,6 +475,64 @@ impl World for RealWorld {
             })?,
         };
         ledger_proxy::found_at_start(&self.ledger_client()?, NAMESPACE, &uid).await
+    }
+
+    async fn stop_ledger_node(&self) -> Result<StoppedNode, Error> {
+        self.stop_node().await
+    }
+
+    async fn wait_node_dead(&self, node: &str, timeout: Duration) -> Result<String, Error> {
+        self.node_dead(node, timeout).await
+    }
+
+    async fn force_remove_ledger(&self, timeout: Duration) -> Result<ForceRemoved, Error> {
+        self.remove_leftovers(timeout).await
+    }
+
+    async fn ledger_node(&self) -> Result<String, Error> {
+        self.node_of_ledger().await
+    }
+
+    async fn delete_cluster(&self, timeout: Duration) -> Result<(), Error> {
+        self.delete_own_cluster(timeout).await
+    }
+
+    async fn recreate_cluster(&self, timeout: Duration) -> Result<String, Error> {
+        self.recreate(timeout).await
+    }
+
+    async fn wait_backup_synced(&self, backup: &str, timeout: Duration) -> Result<(), Error> {
+        self.backup_synced(backup, timeout).await
+    }
+
+    async fn create_restore_of_everything(&self, backup: &str) -> Result<String, Error> {
+        self.restore_everything(backup).await
+    }
+
+    async fn delete_backup_objects(&self, backup: &str) -> Result<DeletedBackup, Error> {
+        self.delete_backup(backup).await
+    }
+
+    async fn how_unrestorable(
+        &self,
+        backup: &str,
+        timeout: Duration,
+    ) -> Result<Unrestorable, Error> {
+        self.unrestorable(backup, timeout).await
+    }
+
+    async fn fall_back(
+        &self,
+        lost: &BackupTaken,
+        unrestorable: Unrestorable,
+        after: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> Result<Fallback, Error> {
+        self.fallback(lost, unrestorable, after, before).await
+    }
+
+    async fn corrupt_repository(&self) -> Result<CorruptedRepository, Error> {
+        self.corrupt().await
     }
 
     async fn collect_diagnostics(&self, dir: &Path, timeout: Duration) -> Result<(), Error> {

@@ -12,6 +12,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::error::Error;
+use crate::fault::backup_deletion::DeletedBackup;
+use crate::fault::fallback::{Fallback, Unrestorable};
+use crate::fault::node::{ForceRemoved, StoppedNode};
+use crate::fault::repository::CorruptedRepository;
 use crate::ledger::verify::Verification;
 use crate::outcome::{PodsOutcome, RestoreOutcome};
 
@@ -77,6 +81,51 @@ pub trait World {
     async fn wait_pods_ready(&self, timeout: Duration) -> Result<PodsOutcome, Error>;
     /// The restored ledger's bytes as the restored pod found them at its start.
     async fn read_restored_ledger(&self, timeout: Duration) -> Result<Vec<u8>, Error>;
+
+    // node-loss
+    /// Stops the kind node that runs the ledger's pod (`docker stop` of its container).
+    async fn stop_ledger_node(&self) -> Result<StoppedNode, Error>;
+    /// Waits until the API server shows the Node `node` dead (Ready `Unknown` or `False`);
+    /// returns the condition in words.
+    async fn wait_node_dead(&self, node: &str, timeout: Duration) -> Result<String, Error>;
+    /// Removes what the dead node holds of the ledger: its pod (grace period 0), its claim
+    /// and the volume pinned to the node.
+    async fn force_remove_ledger(&self, timeout: Duration) -> Result<ForceRemoved, Error>;
+    /// The node the ledger's pod runs on now.
+    async fn ledger_node(&self) -> Result<String, Error>;
+
+    // cluster-loss
+    /// Deletes the whole cluster (the store outside it stays).
+    async fn delete_cluster(&self, timeout: Duration) -> Result<(), Error>;
+    /// Creates a new cluster like the lost one, with the ledger image in it (Velero comes
+    /// next, through [`World::install_velero`]); returns its name.
+    async fn recreate_cluster(&self, timeout: Duration) -> Result<String, Error>;
+    /// Waits until Velero's backup sync has brought the Backup `backup` into the cluster.
+    async fn wait_backup_synced(&self, backup: &str, timeout: Duration) -> Result<(), Error>;
+    /// Creates the Restore of every namespace `backup` holds; returns its name.
+    async fn create_restore_of_everything(&self, backup: &str) -> Result<String, Error>;
+
+    // storage-loss
+    /// Deletes every object of `backup` from the store.
+    async fn delete_backup_objects(&self, backup: &str) -> Result<DeletedBackup, Error>;
+    /// How Velero shows that `backup` (deleted from the store) cannot be restored.
+    async fn how_unrestorable(
+        &self,
+        backup: &str,
+        timeout: Duration,
+    ) -> Result<Unrestorable, Error>;
+    /// The backup to restore instead of `lost`: the newest whole one that started between
+    /// `after` and `before`.
+    async fn fall_back(
+        &self,
+        lost: &BackupTaken,
+        unrestorable: Unrestorable,
+        after: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> Result<Fallback, Error>;
+    /// Overwrites the data objects of the workload namespace's file-system backup repository.
+    async fn corrupt_repository(&self) -> Result<CorruptedRepository, Error>;
+
     /// Writes what explains a failure (pods, events, Velero status and logs) under `dir`.
     async fn collect_diagnostics(&self, dir: &Path, timeout: Duration) -> Result<(), Error>;
     /// Removes everything the run created (cluster, store, namespaces).

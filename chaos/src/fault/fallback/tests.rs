@@ -11,6 +11,15 @@ fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
 
+/// Steady writes from 11:50, the fault at 12:17.
+fn window() -> Window<'static> {
+    Window {
+        schedule: SCHEDULE,
+        after: at("2026-12-03T11:50:00Z"),
+        before: at("2026-12-03T12:17:00Z"),
+    }
+}
+
 /// A Backup as Velero's API serves it (the fields its CRD has; labels as a Schedule sets them).
 fn backup(name: &str, phase: &str, started: &str) -> Backup {
     serde_json::from_value(serde_json::json!({
@@ -88,14 +97,7 @@ fn falls_back_to_the_newest_whole_completed_backup_before_the_fault() {
         stored(&previous, true),
         stored(&after_fault, true),
     ];
-    let choice = choose(
-        lost(),
-        failed_restore(),
-        SCHEDULE,
-        at("2026-12-03T12:17:00Z"),
-        &cluster,
-        &store,
-    );
+    let choice = choose(lost(), failed_restore(), window(), &cluster, &store);
     assert_eq!(
         choice.restored_from.map(|b| b.name).as_deref(),
         Some("backstop-storage-loss-20261203121000")
@@ -126,14 +128,7 @@ fn a_newer_backup_that_is_not_completed_or_not_whole_is_passed_over_with_its_rea
         stored(&partial, true),
         stored(&broken, false),
     ];
-    let choice = choose(
-        lost(),
-        failed_restore(),
-        SCHEDULE,
-        at("2026-12-03T12:17:00Z"),
-        &cluster,
-        &store,
-    );
+    let choice = choose(lost(), failed_restore(), window(), &cluster, &store);
     assert_eq!(
         choice.restored_from.as_ref().map(|b| b.name.as_str()),
         Some("backstop-storage-loss-20261203120000")
@@ -166,14 +161,7 @@ fn the_lost_backup_itself_is_never_chosen_even_while_the_cluster_still_lists_it(
         "2026-12-03T12:15:00Z",
     );
     let store = [stored(&lost_object, true)];
-    let choice = choose(
-        lost(),
-        failed_restore(),
-        SCHEDULE,
-        at("2026-12-03T12:17:00Z"),
-        &[lost_object],
-        &store,
-    );
+    let choice = choose(lost(), failed_restore(), window(), &[lost_object], &store);
     assert_eq!(choice.restored_from, None);
     assert!(
         choice.explain().contains("there is nothing to restore"),
@@ -199,8 +187,7 @@ fn backups_of_other_schedules_are_not_candidates() {
     let choice = choose(
         lost(),
         Unrestorable::RemovedBySync,
-        SCHEDULE,
-        at("2026-12-03T12:17:00Z"),
+        window(),
         &[other],
         &store,
     );
@@ -218,8 +205,7 @@ fn the_explanation_names_both_backups_and_how_velero_showed_the_loss() {
     let choice = choose(
         lost(),
         Unrestorable::RemovedBySync,
-        SCHEDULE,
-        at("2026-12-03T12:17:00Z"),
+        window(),
         std::slice::from_ref(&previous),
         &store,
     );
@@ -241,4 +227,16 @@ fn the_explanation_names_both_backups_and_how_velero_showed_the_loss() {
         failed,
         "Restore backstop-storage-loss-newest of backup b ended Failed: error downloading backup: NoSuchKey"
     );
+}
+
+#[test]
+fn a_backup_from_before_steady_writes_is_no_fallback() {
+    let early = backup(
+        "backstop-storage-loss-20261203114500",
+        "Completed",
+        "2026-12-03T11:45:00Z",
+    );
+    let store = [stored(&early, true)];
+    let choice = choose(lost(), failed_restore(), window(), &[early], &store);
+    assert_eq!(choice.restored_from, None);
 }

@@ -2,36 +2,54 @@
 //! it, up to the point a restore can bring the data back. A new fault is one more arm of
 //! [`Run::strike`] and one more method here.
 
+use crate::clock::Stamp;
 use crate::error::Error;
 use crate::scenario::FaultKind;
 use crate::timeline::Phase;
 
-use super::super::world::World;
+use super::super::world::{BackupTaken, World};
 use super::Run;
 use crate::fault::corruption;
 
-/// Refuses (exit 3, before anything is touched) a fault the engine cannot strike yet.
-pub fn ensure_live(kind: FaultKind) -> Result<(), Error> {
-    match kind {
-        FaultKind::NamespaceLoss | FaultKind::PvcCorruption => Ok(()),
-        FaultKind::NodeLoss | FaultKind::ClusterLoss | FaultKind::StorageLoss => {
-            Err(Error::NotImplemented(format!(
-                "the live {kind} fault is not built yet (namespace-loss and pvc-corruption \
-                 are); `run --plan` shows its steps"
-            )))
+/// How the run recovers from a fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Recovery {
+    /// The backup to restore; `None` when none is left (the run ends without a restore).
+    pub backup: Option<String>,
+    /// Restore every namespace of the backup (after cluster loss), not only the workload's.
+    pub every_namespace: bool,
+    /// Judge the restore as one from a corrupted repository.
+    pub judge_corruption: bool,
+}
+
+impl From<&BackupTaken> for Recovery {
+    /// The restore of the backup chosen at the fault, as usual.
+    fn from(chosen: &BackupTaken) -> Self {
+        Self {
+            backup: Some(chosen.name.clone()),
+            every_namespace: false,
+            judge_corruption: false,
         }
     }
 }
 
 impl<W: World> Run<'_, W> {
-    /// Strikes `kind`; returns once the harness has seen the loss (phases Fault and Detect).
-    pub(super) async fn strike(&self, kind: FaultKind) -> Result<(), Error> {
-        ensure_live(kind)?;
+    /// Strikes `kind`; returns once the harness has seen the loss (phases Fault and Detect,
+    /// and Reprovision after cluster loss), with how the run recovers.
+    pub(super) async fn strike(
+        &self,
+        kind: FaultKind,
+        chosen: &BackupTaken,
+        steady: Stamp,
+    ) -> Result<Recovery, Error> {
         match kind {
-            FaultKind::NamespaceLoss => self.namespace_loss().await,
-            FaultKind::PvcCorruption => self.pvc_corruption().await,
-            FaultKind::NodeLoss | FaultKind::ClusterLoss | FaultKind::StorageLoss => Ok(()),
+            FaultKind::NamespaceLoss => self.namespace_loss().await?,
+            FaultKind::PvcCorruption => self.pvc_corruption().await?,
+            FaultKind::NodeLoss => return self.node_loss(chosen).await,
+            FaultKind::ClusterLoss => return self.cluster_loss(chosen).await,
+            FaultKind::StorageLoss => return self.storage_loss(chosen, steady).await,
         }
+        Ok(Recovery::from(chosen))
     }
 
     /// Deletes the namespace; the loss is seen once it is gone.

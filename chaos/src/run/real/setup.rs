@@ -70,7 +70,7 @@ impl RealWorld {
 
     /// `kind create cluster` from the generated config, its kubeconfig in the run directory;
     /// returns `kind version`.
-    async fn create_kind(&self, name: &str, timeout: Duration) -> Result<String, Error> {
+    pub(super) async fn create_kind(&self, name: &str, timeout: Duration) -> Result<String, Error> {
         let dir = &self.setup.dir;
         let config = dir.kind_config();
         dir.write(&config, &plan::manifests::kind_config(&self.setup.scenario))?;
