@@ -31,14 +31,6 @@ fn from_fault(world: &FakeWorld) -> Vec<String> {
     calls[at + 1..].to_vec()
 }
 
-fn duration_ms(result: &backstop_chaos::result::RunResult, phase: Phase) -> u64 {
-    result
-        .phases
-        .iter()
-        .find(|p| p.phase == phase)
-        .unwrap_or_else(|| panic!("no {phase} phase"))
-        .duration_ms
-}
 
 fn check(result: &backstop_chaos::result::RunResult, name: CheckName) -> bool {
     result
@@ -73,8 +65,11 @@ async fn node_loss_stops_the_node_sees_it_dead_clears_it_and_restores_onto_a_sur
         ]
     );
     assert!(
-        duration_ms(result, Phase::Detect) >= 40_000,
-        "detection waits for the node lifecycle controller"
+        ran.progress
+            .text()
+            .contains(&format!("node {LEDGER_NODE}: Ready=Unknown")),
+        "detection is its own step, reported as the API server showed it: {}",
+        ran.progress.text()
     );
     let node = ran.stored().fault.unwrap().node.unwrap();
     assert_eq!(node.node, LEDGER_NODE);
@@ -129,15 +124,23 @@ async fn cluster_loss_provisions_a_new_cluster_as_its_own_phase_inside_the_rto()
             "teardown".into(),
         ]
     );
-    let reprovision = duration_ms(result, Phase::Reprovision);
-    assert!(
-        reprovision >= 150_000,
-        "kind (90 s) and the sync (60 s): {reprovision}"
-    );
-    assert!(
-        result.rto.unwrap().ms > reprovision,
-        "the RTO includes the new cluster"
-    );
+    // The new cluster's provisioning lies between the fault and the verified data: inside
+    // the RTO. (The run's clock is the real monotonic one; the fake's waits pass in paused
+    // tokio time, so the spans are short but still ordered.)
+    let reprovision = result
+        .phases
+        .iter()
+        .find(|p| p.phase == Phase::Reprovision)
+        .unwrap();
+    let fault = result.phases.iter().find(|p| p.phase == Phase::Fault).unwrap();
+    let verified = result
+        .phases
+        .iter()
+        .find(|p| p.phase == Phase::DataVerified)
+        .unwrap();
+    assert!(reprovision.started.mono_nanos >= fault.ended.mono_nanos);
+    assert!(reprovision.ended.mono_nanos <= verified.ended.mono_nanos);
+    assert!(result.rto.unwrap().ms >= reprovision.duration_ms);
     let new_cluster = ran.stored().fault.unwrap().new_cluster.unwrap();
     assert_eq!(new_cluster.synced_backup, FIRST);
     assert_eq!(new_cluster.cluster, "backstop-cluster-loss-0000002a");
