@@ -111,10 +111,6 @@ pub enum Error {
     /// The cluster could not be read: kubeconfig, connection, a list call, a missing CRD.
     #[error("{0}")]
     ClusterRead(#[source] backstop_webhook::WebhookError),
-
-    /// A capability that exists in the design but is not built yet.
-    #[error("{0}")]
-    NotImplemented(String),
 }
 
 impl Error {
@@ -138,8 +134,7 @@ impl Error {
             | Self::Unavailable(_)
             | Self::FaultDidNotTake(_)
             | Self::Interrupted(_)
-            | Self::ClusterRead(_)
-            | Self::NotImplemented(_) => EXIT_INFRASTRUCTURE,
+            | Self::ClusterRead(_) => EXIT_INFRASTRUCTURE,
         }
     }
 
@@ -191,10 +186,6 @@ mod tests {
             source: std::io::Error::other("disk full"),
         };
         assert_eq!(disk.exit_code(), EXIT_INFRASTRUCTURE);
-        assert_eq!(
-            Error::NotImplemented("later".into()).exit_code(),
-            EXIT_INFRASTRUCTURE
-        );
     }
 
     #[test]

@@ -31,7 +31,6 @@ fn from_fault(world: &FakeWorld) -> Vec<String> {
     calls[at + 1..].to_vec()
 }
 
-
 fn check(result: &backstop_chaos::result::RunResult, name: CheckName) -> bool {
     result
         .checks
@@ -132,7 +131,11 @@ async fn cluster_loss_provisions_a_new_cluster_as_its_own_phase_inside_the_rto()
         .iter()
         .find(|p| p.phase == Phase::Reprovision)
         .unwrap();
-    let fault = result.phases.iter().find(|p| p.phase == Phase::Fault).unwrap();
+    let fault = result
+        .phases
+        .iter()
+        .find(|p| p.phase == Phase::Fault)
+        .unwrap();
     let verified = result
         .phases
         .iter()
@@ -173,9 +176,10 @@ async fn storage_loss_deletes_the_newest_backup_falls_back_to_the_previous_and_s
     let (first_seq, newest_seq) = (backups[0].1, backups[1].1);
     assert!(first_seq < newest_seq, "{backups:?}");
     assert_eq!(result.rpo.newest_surviving_seq, Some(first_seq));
-    assert_eq!(
+    assert!(
         result.ledger.lost_acknowledged_writes >= newest_seq - first_seq,
-        true
+        "the writes only the lost backup held are lost: {:?}",
+        result.ledger
     );
     let stored = ran.stored();
     let fallback = stored.fault.as_ref().unwrap().fallback.clone().unwrap();
@@ -263,6 +267,27 @@ async fn a_corrupted_repository_whose_restore_partially_fails_is_a_failed_verdic
             .starts_with("the restore from the corrupted repository ended PartiallyFailed"),
         "{}",
         finding.reason()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_corrupted_repository_whose_restore_fails_outright_records_the_finding_too() {
+    let world = FakeWorld::default();
+    *world.restore_phase.lock().unwrap() = RestorePhase::Failed;
+    let ran = go(&world, &config("repository-corruption", false)).await;
+    let result = ran.outcome.as_ref().unwrap();
+    assert_eq!(result.verdict, Verdict::Fail);
+    assert!(!world.called("wait_pods_ready"));
+    let finding = ran.stored().fault.unwrap().corruption_finding.unwrap();
+    assert!(
+        matches!(
+            finding,
+            CorruptionFinding::RestoreFailed {
+                phase: RestorePhase::Failed,
+                ..
+            }
+        ),
+        "{finding:?}"
     );
 }
 

@@ -1,6 +1,6 @@
 //! Every object the live run creates, kept as data in `fixtures/chaos/run/objects/` (the
-//! pvc-corruption scenario on kind, seed 42, which creates them all; and the existing-cluster
-//! DeleteBackupRequest): built here by the functions the run sends them with, and equal to
+//! pvc-corruption scenario on kind, seed 42, which creates them all; the existing-cluster
+//! DeleteBackupRequest; and cluster-loss's Restore of every namespace): built here by the functions the run sends them with, and equal to
 //! the files. `ci/validate-manifests.py` validates those files strictly against the
 //! Kubernetes OpenAPI schemas and the CRD schemas (unknown fields are errors, as with the
 //! API server's `fieldValidation=Strict`); the Velero ones are also checked here against
@@ -80,6 +80,14 @@ fn objects() -> Vec<(String, Value)> {
         "DeleteBackupRequest",
         backup::delete_request(&backup_name, &run_id),
     );
+    // After cluster loss: the Restore of every namespace the backup holds (the shape a
+    // cluster-loss run sends, built for the same run so the files stay one run's objects).
+    let everything =
+        manifests::restore_everything(&format!("{restore_name}-everything"), &backup_name, &run_id);
+    push(
+        "Restore",
+        serde_json::to_value(restore::labelled(&everything, &run_id).unwrap()).unwrap(),
+    );
     out
 }
 
@@ -127,7 +135,8 @@ fn the_run_s_velero_objects_validate_strictly_against_their_crds() {
             "Schedule",
             "Restore",
             "DownloadRequest",
-            "DeleteBackupRequest"
+            "DeleteBackupRequest",
+            "Restore"
         ]
     );
     for (file, object) in &velero {

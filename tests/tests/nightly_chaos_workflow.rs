@@ -1,8 +1,8 @@
 //! `ci/nightly-chaos.yml` runs what the harness can run, with what it needs: one job per
-//! shipped scenario whose fault the live run strikes (no more, no fewer), a velero CLI of the
-//! scenarios' minor version, kind and velero downloads pinned by SHA-256 and checked before
-//! use, the run directory uploaded and the report summarised whatever happened, and the job
-//! failing unless the run exited 0.
+//! shipped scenario (no more, no fewer), a velero CLI of the scenarios' minor version, kind
+//! and velero downloads pinned by SHA-256 and checked before use, the run directory uploaded
+//! and the report summarised whatever happened, and the job failing unless the run exited as
+//! its scenario should (0; 1 for a corrupted repository, whose restore must fail the verdict).
 
 use std::path::{Path, PathBuf};
 
@@ -32,18 +32,30 @@ fn run_text(step: &Value) -> &str {
     step["run"].as_str().unwrap_or_default()
 }
 
-/// Every shipped scenario whose fault the live run strikes, by name.
+/// Every shipped scenario (the live run strikes every fault), by name.
 fn live_scenarios() -> Vec<String> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(repo().join("fixtures/scenarios")).expect("scenarios") {
-        let path = entry.expect("entry").path();
-        let scenario = backstop_chaos::scenario::load(&path).expect("a shipped scenario loads");
-        if backstop_chaos::run::engine::faults::ensure_live(scenario.fault.kind).is_ok() {
-            names.push(scenario.name);
-        }
-    }
+    let mut names: Vec<String> = shipped().into_iter().map(|s| s.name).collect();
     names.sort();
     names
+}
+
+fn shipped() -> Vec<backstop_chaos::scenario::Scenario> {
+    std::fs::read_dir(repo().join("fixtures/scenarios"))
+        .expect("scenarios")
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            backstop_chaos::scenario::load(&path).expect("a shipped scenario loads")
+        })
+        .collect()
+}
+
+/// The exit a scenario's run ends with when it does its job: 1 (a failed verdict, with the
+/// reason) for a corrupted repository, whose restore must not pass; 0 for the others.
+fn expected_exit(scenario: &backstop_chaos::scenario::Scenario) -> u64 {
+    use backstop_chaos::scenario::{FaultKind, StorageLossMode};
+    let corrupts = scenario.fault.kind == FaultKind::StorageLoss
+        && scenario.fault.storage_mode() == StorageLossMode::CorruptRepository;
+    u64::from(corrupts)
 }
 
 #[test]
@@ -116,8 +128,32 @@ fn the_run_is_reported_and_kept_whatever_happened_and_judges_the_job() {
     let last = steps.last().expect("steps");
     assert_eq!(last["if"], "always()");
     assert!(
-        run_text(last).contains("[ \"$code\" = 0 ]"),
-        "the job fails unless exit 0"
+        run_text(last).contains("expected=\"${{ matrix.expect || 0 }}\"")
+            && run_text(last).contains("[ \"$code\" = \"$expected\" ]"),
+        "the job fails unless the run exits as its scenario should: {}",
+        run_text(last)
+    );
+}
+
+#[test]
+fn only_a_scenario_whose_run_must_fail_expects_a_nonzero_exit() {
+    let w = workflow();
+    let included = w["jobs"]["chaos"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for scenario in shipped() {
+        let expect = included
+            .iter()
+            .find(|i| i["scenario"] == scenario.name.as_str())
+            .map_or(0, |i| i["expect"].as_u64().expect("expect is an exit code"));
+        assert_eq!(expect, expected_exit(&scenario), "{}", scenario.name);
+    }
+    assert!(
+        included
+            .iter()
+            .all(|i| i.as_object().is_some_and(|o| o.len() == 2)),
+        "an include only adds `expect` to a scenario of the matrix: {included:?}"
     );
 }
 

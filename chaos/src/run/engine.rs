@@ -376,9 +376,8 @@ impl<W: World> Run<'_, W> {
         ));
         self.state().restore = Some(outcome.clone());
         self.mark(Phase::RestoreComplete);
-        if matches!(phase, RestorePhase::Failed | RestorePhase::FailedValidation)
-            || !self.restore_judged(&recovery, &outcome)
-        {
+        let goes_on = self.restore_judged(&recovery, &outcome);
+        if !goes_on || matches!(phase, RestorePhase::Failed | RestorePhase::FailedValidation) {
             // Nothing was restored to wait for: the verdict is fail on the restore alone.
             return Ok(());
         }
