@@ -1090,6 +1090,16 @@ def main() -> int:
         errs = [f"{ident(o)}: {e}" for o in objs for e in v.validate(o)] + ([] if objs else ["no objects"])
         res.record("schema (files)", rel(path), errs)
 
+    # The platform as its repository holds it (audit's end-to-end fixture,
+    # webhook/tests/audit_repositories/platform.rs): what a GitOps repository would apply.
+    repository = sorted(glob.glob(os.path.join(ROOT, "fixtures", "platform-repository", "**", "*.yaml"), recursive=True))
+    if not repository:
+        res.record("schema (files)", "fixtures/platform-repository has files", ["no files found"])
+    for path in repository:
+        docs = load_docs(path)
+        errs = [f"{ident(d)}: {e}" for d in docs for e in v.validate(d)] + ([] if docs else ["no YAML documents"])
+        res.record("schema (files)", rel(path), errs)
+
     # Contract checks on the rendered bundles.
     bundles = {
         "deploy/webhook/base": (2, "deny", False),

@@ -25,7 +25,16 @@ fn schedules(file: &str) -> Vec<Schedule> {
 
 #[test]
 fn fixture_schedules_are_the_deployed_schedules() {
-    let fixture = schedules("fixtures/platform/velero/schedules.yaml");
+    for copy in [
+        "fixtures/platform/velero/schedules.yaml",
+        "fixtures/platform-repository/k8s/storage/velero-backup-config.yaml",
+    ] {
+        same_schedules(copy);
+    }
+}
+
+fn same_schedules(copy: &str) {
+    let fixture = schedules(copy);
     let deployed = schedules("deploy/velero/schedules.yaml");
     let names = |list: &[Schedule]| {
         list.iter()
@@ -41,7 +50,7 @@ fn fixture_schedules_are_the_deployed_schedules() {
         assert_eq!(
             fixture.spec,
             deployed.spec,
-            "schedule {} differs between fixtures/platform and deploy/velero",
+            "schedule {} differs between {copy} and deploy/velero",
             deployed.metadata.name.as_deref().unwrap_or_default()
         );
         assert_eq!(fixture.metadata.namespace, deployed.metadata.namespace);

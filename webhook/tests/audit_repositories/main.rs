@@ -5,7 +5,8 @@
 //! `fixtures/workload-controllers/` (one file or folder per behaviour, README there).
 //!
 //! One test binary, split by concern: [`workloads`], the excluded-volume [`diagnosis`],
-//! [`inputs`], [`outputs`], [`consistency`] and the [`plugin`].
+//! [`inputs`], [`outputs`], [`consistency`], the [`plugin`], and the [`platform`]'s own repository
+//! (`fixtures/platform-repository/`) in every output format.
 
 // Helpers outside `#[test]` functions unwrap too: a failing helper is a failing test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,6 +15,7 @@ mod consistency;
 mod diagnosis;
 mod inputs;
 mod outputs;
+mod platform;
 mod plugin;
 mod workloads;
 

@@ -13,7 +13,7 @@ fn sarif_schema() -> Value {
 }
 
 /// Every violation of `log` against the SARIF 2.1.0 schema (draft-04, formats checked).
-fn schema_errors(log: &Value) -> Vec<String> {
+pub fn schema_errors(log: &Value) -> Vec<String> {
     let validator = jsonschema::draft4::options()
         .should_validate_formats(true)
         .build(&sarif_schema())
