@@ -41,6 +41,9 @@ fn run_with(args: &AuditArgs, default: Option<AuditInput>, name: &str) -> ExitCo
     match audit(args, default) {
         Ok((report, rendered)) => {
             print!("{rendered}");
+            if matches!(args.output, AuditOutput::Sarif) {
+                warn_of_results_without_file(report.sarif_results_without_file(), name);
+            }
             if report.has_gaps() {
                 ExitCode::from(EXIT_GAPS)
             } else {
@@ -51,6 +54,16 @@ fn run_with(args: &AuditArgs, default: Option<AuditInput>, name: &str) -> ExitCo
             eprintln!("{name}: {error}");
             ExitCode::from(error.exit_code())
         }
+    }
+}
+
+/// A SARIF log whose results do not all point into a file is valid SARIF, but GitHub code
+/// scanning refuses all of it: say so where the CI log shows it.
+fn warn_of_results_without_file(count: usize, name: &str) {
+    if count > 0 {
+        eprintln!(
+            "{name}: warning: {count} SARIF result(s) have no file to point into (read from standard input, a rendered kustomization or a cluster), and GitHub code scanning refuses a log that holds one; for code scanning, audit files (`helm template ... --output-dir DIR`, `kubectl kustomize DIR > FILE`)"
+        );
     }
 }
 

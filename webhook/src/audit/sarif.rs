@@ -61,6 +61,31 @@ impl AuditReport {
     }
 }
 
+impl AuditReport {
+    /// How many results of [`AuditReport::sarif`] have no file to point into (objects read from
+    /// standard input, a rendered kustomization or a cluster): GitHub code scanning refuses a
+    /// whole log that holds one.
+    pub fn sarif_results_without_file(&self) -> usize {
+        let findings = self
+            .findings()
+            .iter()
+            .filter(|finding| {
+                finding
+                    .origin
+                    .and_then(|origin| origin.place.as_ref())
+                    .and_then(file_of)
+                    .is_none()
+            })
+            .count();
+        let notes = self
+            .notes
+            .iter()
+            .filter(|note| file_of(note.place()).is_none())
+            .count();
+        findings + notes
+    }
+}
+
 fn rule(code: GapCode) -> Value {
     json!({
         "id": code.as_str(),

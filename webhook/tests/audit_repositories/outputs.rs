@@ -74,6 +74,25 @@ fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
 }
 
 #[test]
+fn sarif_results_without_a_file_are_counted_in_a_warning_as_code_scanning_refuses_them() {
+    let (output, log) = everything();
+    let without_file = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|result| result["locations"][0].get("physicalLocation").is_none())
+        .count();
+    assert!(without_file > 0, "the Helm stream's results have no file");
+    assert!(
+        stderr(&output).contains(&format!(
+            "warning: {without_file} SARIF result(s) have no file to point into"
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn the_schema_check_rejects_a_log_sarif_does_not_allow() {
     let (_, mut log) = everything();
     log["runs"][0]["results"][0]["level"] = Value::from("fatal");
@@ -152,7 +171,7 @@ fn a_finding_from_standard_input_has_no_file_to_point_into_and_says_where_it_cam
     );
     let text = result["message"]["text"].as_str().unwrap();
     assert!(
-        text.contains("<stdin> (document 3, line 23, rendered from shop/templates/db.yaml)"),
+        text.contains("<stdin> (document 4, line 43, rendered from shop/templates/db.yaml)"),
         "{text}"
     );
 }

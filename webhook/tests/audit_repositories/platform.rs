@@ -139,6 +139,11 @@ fn the_critical_namespaces_miss_their_15_minute_target_with_the_hourly_schedule(
 fn sarif_of_the_repository_validates_and_locates_every_result_in_a_repository_file() {
     let output = platform_audit("sarif");
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "",
+        "nothing to warn of: every result has a file"
+    );
     let log: Value = serde_json::from_slice(&output.stdout).unwrap();
     let errors = schema_errors(&log);
     assert!(errors.is_empty(), "{errors:#?}");
