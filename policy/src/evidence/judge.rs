@@ -34,7 +34,8 @@ fn since(now: Timestamp, then: Timestamp) -> Duration {
 fn live<'a>(records: &Records<'a>, schedule: &str) -> Vec<&'a Backup> {
     records
         .of_schedule(schedule)
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|backup| records::classify(records::phase(backup)) != PhaseClass::Deleting)
         .collect()
 }
@@ -227,7 +228,8 @@ fn moved_data(records: &Records<'_>, backup: &Backup, namespace: &str, claim: &s
         );
     }
     let of_claim: Vec<&DataUpload> = uploads
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|upload| {
             upload.spec.source_namespace == namespace && upload.spec.source_pvc == claim
         })

@@ -16,22 +16,6 @@ const LABEL_MAX: usize = 63;
 /// `GetValidName` keeps this many characters and appends 6 hex digits of the name's SHA-256.
 const LABEL_KEPT: usize = LABEL_MAX - 6;
 
-/// Whether a `velero.io/schedule-name` or `velero.io/backup-name` label value names `name`.
-/// Velero writes `GetValidName(name)`: the name itself up to 63 characters, else its first 57
-/// characters and 6 hex digits of its SHA-256; those 6 digits are not checked here.
-pub(crate) fn label_names(label: &str, name: &str) -> bool {
-    if name.len() <= LABEL_MAX {
-        return label == name;
-    }
-    label.len() == LABEL_MAX
-        && name
-            .get(..LABEL_KEPT)
-            .is_some_and(|kept| label.starts_with(kept))
-        && label
-            .get(LABEL_KEPT..)
-            .is_some_and(|digest| digest.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 /// What a Backup's phase says about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PhaseClass {
@@ -91,40 +75,66 @@ fn began(backup: &Backup) -> Option<Timestamp> {
 }
 
 pub(crate) struct Records<'a> {
-    /// Schedule label value → its backups, newest first.
-    by_schedule: HashMap<&'a str, Vec<&'a Backup>>,
-    /// Backup label value → its PodVolumeBackups.
-    volumes_by_backup: HashMap<&'a str, Vec<&'a PodVolumeBackup>>,
-    /// Backup label value → its DataUploads.
-    uploads_by_backup: HashMap<&'a str, Vec<&'a DataUpload>>,
+    /// Backups by their schedule label, each group newest first.
+    by_schedule: ByName<'a, Backup>,
+    /// PodVolumeBackups by their backup label.
+    volumes_by_backup: ByName<'a, PodVolumeBackup>,
+    /// DataUploads by their backup label.
+    uploads_by_backup: ByName<'a, DataUpload>,
 }
 
-/// Groups `objects` of the Velero namespace by the value of their label `key`.
-fn by_label<'a, T: Resource>(
-    namespace: &str,
-    objects: &[&'a T],
-    key: &str,
-) -> HashMap<&'a str, Vec<&'a T>> {
-    let mut grouped: HashMap<&str, Vec<&T>> = HashMap::new();
-    for object in objects
-        .iter()
-        .copied()
-        .filter(|object| object.meta().namespace.as_deref() == Some(namespace))
-    {
-        if let Some(value) = label(object.meta(), key) {
-            grouped.entry(value).or_default().push(object);
+/// Objects grouped by a label whose value names a Velero object (a schedule or a backup),
+/// found again by that name as Velero shortens it: exactly when it fits in a label, else by its
+/// first 57 characters among the labels of 63 ending in 6 hex digits.
+struct ByName<'a, T> {
+    exact: HashMap<&'a str, Vec<&'a T>>,
+    shortened: HashMap<&'a str, Vec<&'a T>>,
+}
+
+impl<'a, T: Resource> ByName<'a, T> {
+    /// Groups `objects` of the Velero namespace by the value of their label `key`.
+    fn new(namespace: &str, objects: &[&'a T], key: &str) -> Self {
+        let mut exact: HashMap<&str, Vec<&T>> = HashMap::new();
+        let mut shortened: HashMap<&str, Vec<&T>> = HashMap::new();
+        for object in objects
+            .iter()
+            .copied()
+            .filter(|object| object.meta().namespace.as_deref() == Some(namespace))
+        {
+            let Some(value) = label(object.meta(), key) else {
+                continue;
+            };
+            exact.entry(value).or_default().push(object);
+            if let Some(kept) = shortened_prefix(value) {
+                shortened.entry(kept).or_default().push(object);
+            }
         }
+        Self { exact, shortened }
     }
-    grouped
+
+    /// Every object whose label names `name`.
+    fn named(&self, name: &str) -> &[&'a T] {
+        let found = if name.len() <= LABEL_MAX {
+            self.exact.get(name)
+        } else {
+            name.get(..LABEL_KEPT)
+                .and_then(|kept| self.shortened.get(kept))
+        };
+        found.map_or(&[], Vec::as_slice)
+    }
+
+    fn groups_mut(&mut self) -> impl Iterator<Item = &mut Vec<&'a T>> {
+        self.exact.values_mut().chain(self.shortened.values_mut())
+    }
 }
 
-/// Every object filed under a label value that names `name` (exactly, or shortened by Velero).
-fn named<'a, T>(grouped: &HashMap<&'a str, Vec<&'a T>>, name: &str) -> Vec<&'a T> {
-    grouped
-        .iter()
-        .filter(|(label, _)| label_names(label, name))
-        .flat_map(|(_, objects)| objects.iter().copied())
-        .collect()
+/// The kept 57 characters of a label value Velero shortened (`GetValidName`), if it is one.
+fn shortened_prefix(label: &str) -> Option<&str> {
+    (label.len() == LABEL_MAX)
+        .then(|| label.split_at_checked(LABEL_KEPT))
+        .flatten()
+        .filter(|(_, digest)| digest.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|(kept, _)| kept)
 }
 
 fn newest_first(backups: &mut [&Backup]) {
@@ -138,22 +148,20 @@ fn newest_first(backups: &mut [&Backup]) {
 impl<'a> Records<'a> {
     /// Indexes the records of the Velero namespace `namespace`.
     pub(crate) fn new(namespace: &str, records: &VeleroRecords<'a>) -> Self {
-        let mut by_schedule = by_label(namespace, &records.backups, SCHEDULE_NAME);
-        for list in by_schedule.values_mut() {
-            newest_first(list);
+        let mut by_schedule = ByName::new(namespace, &records.backups, SCHEDULE_NAME);
+        for group in by_schedule.groups_mut() {
+            newest_first(group);
         }
         Self {
             by_schedule,
-            volumes_by_backup: by_label(namespace, &records.pod_volume_backups, BACKUP_NAME),
-            uploads_by_backup: by_label(namespace, &records.data_uploads, BACKUP_NAME),
+            volumes_by_backup: ByName::new(namespace, &records.pod_volume_backups, BACKUP_NAME),
+            uploads_by_backup: ByName::new(namespace, &records.data_uploads, BACKUP_NAME),
         }
     }
 
     /// The backups the schedule `schedule` created, newest first (by start, else creation).
-    pub(crate) fn of_schedule(&self, schedule: &str) -> Vec<&'a Backup> {
-        let mut found = named(&self.by_schedule, schedule);
-        newest_first(&mut found);
-        found
+    pub(crate) fn of_schedule(&self, schedule: &str) -> &[&'a Backup] {
+        self.by_schedule.named(schedule)
     }
 
     /// The PodVolumeBackups of `backup` that copy a volume of claim `namespace/claim` (Velero
@@ -164,8 +172,10 @@ impl<'a> Records<'a> {
         namespace: &str,
         claim: &str,
     ) -> Vec<&'a PodVolumeBackup> {
-        named(&self.volumes_by_backup, backup)
-            .into_iter()
+        self.volumes_by_backup
+            .named(backup)
+            .iter()
+            .copied()
             .filter(|volume| {
                 volume.spec.pod.namespace == namespace
                     && volume
@@ -179,8 +189,8 @@ impl<'a> Records<'a> {
     }
 
     /// Every DataUpload of `backup`.
-    pub(crate) fn uploads(&self, backup: &str) -> Vec<&'a DataUpload> {
-        named(&self.uploads_by_backup, backup)
+    pub(crate) fn uploads(&self, backup: &str) -> &[&'a DataUpload] {
+        self.uploads_by_backup.named(backup)
     }
 }
 

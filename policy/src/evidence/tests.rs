@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::records::label_names;
 use super::*;
 use crate::{Inventory, Policy, Severity};
 
@@ -254,13 +253,38 @@ fn backups_of_other_schedules_or_namespaces_are_not_evidence() {
 
 #[test]
 fn long_names_are_matched_as_velero_shortens_label_values() {
-    // `GetValidName`: first 57 characters and 6 hex digits of the SHA-256.
-    let name = format!("{}-20261203020005", "a".repeat(60));
-    let label = format!("{}0c4f2e", &name[..57]);
-    assert!(label_names(&label, &name));
-    assert!(!label_names(&format!("{}xyzxyz", &name[..57]), &name));
-    assert!(label_names("daily", "daily"));
-    assert!(!label_names("daily", "daily-2"));
+    // `GetValidName`: a label value keeps the first 57 characters of a longer name and 6 hex
+    // digits of its SHA-256. A schedule and a backup named past 63 characters:
+    let schedule = format!("daily-{}", "s".repeat(60));
+    let backup = format!("{schedule}-20261203020005");
+    let shortened = |name: &str| format!("{}0c4f2e", &name[..57]);
+    let cluster = CLUSTER.replace("name: daily\n", &format!("name: {schedule}\n"));
+    let records = EVERY_VOLUME
+        .replace(
+            "velero.io/schedule-name: daily",
+            &format!("velero.io/schedule-name: {}", shortened(&schedule)),
+        )
+        .replace(
+            "velero.io/backup-name: daily-20261203020005",
+            &format!("velero.io/backup-name: {}", shortened(&backup)),
+        )
+        .replace("name: daily-20261203020005\n", &format!("name: {backup}\n"));
+    let evidence = judge_in(&cluster, &[&records], NOW);
+    assert!(!evidence.has_errors(), "{evidence:#?}");
+    assert_eq!(
+        object(&evidence, "orders").restorable_from.as_deref(),
+        Some(backup.as_str())
+    );
+    // Not hex: not a shortened name, so not this backup's.
+    let other = records.replace(
+        &format!("velero.io/backup-name: {}", shortened(&backup)),
+        &format!("velero.io/backup-name: {}xyzxyz", &backup[..57]),
+    );
+    let evidence = judge_in(&cluster, &[&other], NOW);
+    assert_eq!(
+        codes(object(&evidence, "orders")),
+        ["last-backup-missed-volume"]
+    );
 }
 
 #[test]
