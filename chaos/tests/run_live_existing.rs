@@ -15,6 +15,8 @@ mod ctrl_c;
 mod fake_cluster;
 #[path = "support/fake_tools.rs"]
 mod fake_tools;
+#[path = "support/velero_store.rs"]
+mod velero_store;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

@@ -16,6 +16,8 @@ mod fake_cluster;
 mod fake_tools;
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/velero_store.rs"]
+mod velero_store;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -20,6 +20,8 @@ mod fake_tools;
 mod moto;
 #[path = "support/schema.rs"]
 mod schema;
+#[path = "support/velero_store.rs"]
+mod velero_store;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -13,6 +13,8 @@ mod fake_cluster;
 mod fake_tools;
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/velero_store.rs"]
+mod velero_store;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -14,7 +14,7 @@
 //! Schedule, started after steady writes and before the fault, with its metadata and
 //! contents still in the store.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use policy::velero::Backup;
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +138,10 @@ pub fn choose(
     } = window;
     for b in in_cluster.iter().filter(|b| scheduled(b, schedule)) {
         let r = backup::reference(b);
-        if r.name == lost.name || r.started.is_none_or(|t| t >= before || t <= after) {
+        // Velero stamps whole seconds: a backup that started in the second steady writes
+        // began counts, as it does for the run's backup watch (`completed_since`).
+        let from = after.trunc_subsecs(0);
+        if r.name == lost.name || r.started.is_none_or(|t| t >= before || t < from) {
             continue;
         }
         match stored.iter().find(|s| s.name == r.name) {

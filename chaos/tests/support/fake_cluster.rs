@@ -13,12 +13,31 @@
 //! backup; the corruption Job's verifier reports the chain broken. A test may set
 //! [`State::namespace_taken`] (someone else's namespace of the run's name),
 //! [`State::restore_phase`] or [`State::volume_skipped`] before the run.
+//!
+//! The cluster-level faults move it too, through the fake tools' recorded argv (the API
+//! server answers as the commands left the world): `docker stop` of a worker stops the ledger
+//! and the Node turns `Ready=Unknown`; the pod Velero restores afterwards runs on the other
+//! worker; the claim, the pod and the local-path volume pinned to the dead node can be
+//! deleted; `kind delete cluster` takes the namespace, the Schedule and Velero with it, and
+//! after the next `velero install` Velero's backup sync shows the backup again.
+//!
+//! Velero's store side runs against moto: each backup taken is written to the bucket as
+//! Velero lays it out (`velero_store.rs`: its folder, and the namespace's kopia repository),
+//! and a Restore reads the store before it ends: without the backup's contents it is `Failed`
+//! ("error downloading backup", `restore_controller.go`), with the repository's data packs
+//! altered it is `PartiallyFailed` ("pod volume restore failed", `podvolume/restorer.go`).
+//! A test can have the Schedule take a second backup a second after the first.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use backstop_chaos::store::Store;
 
 use backstop_chaos::ledger::verify::{self, Verification};
 use backstop_chaos::ledger::{Record, encode_all};
@@ -28,8 +47,53 @@ use serde_json::{Value, json};
 use super::apiserver::{Answer, MockApiServer, captured, captured_object, created};
 
 use super::fake_tools::FakeTools;
+use super::velero_store;
 
 pub const NS: &str = "backstop-chaos";
+/// The node-loss scenario's kind cluster (seed 42) and its two workers: the ledger runs on
+/// the first until it is stopped, then on the second (`fixtures/chaos/faults/node-worker-*.json`).
+pub const NODE_LOSS_CLUSTER: &str = "backstop-node-loss-0000002a";
+pub const WORKER: &str = "backstop-node-loss-0000002a-worker";
+pub const SURVIVING_WORKER: &str = "backstop-node-loss-0000002a-worker2";
+/// The local-path volume bound to the ledger's claim (`fixtures/chaos/faults/claim-bound.json`).
+pub const VOLUME: &str = "pvc-7d3f0c2e-5b1a-4e9f-9c8d-1a2b3c4d5e6f";
+/// Capture 20: a Pod created, read, deleted and read again once gone.
+const POD_CAPTURE: &str = "20-pod-create-without-default-serviceaccount";
+/// The scenarios' bucket.
+pub const BUCKET: &str = "backstop";
+/// The storage-loss scenario's Schedule and Restore (seed 42): the single-object GETs of a lost
+/// backup and of the Restore tried from it are routed by name.
+pub const STORAGE_LOSS_SCHEDULE: &str = "backstop-storage-loss-0000002a";
+/// The times Velero names a Schedule's first and second backup after.
+const FIRST_BACKUP: &str = "20261203121600";
+const SECOND_BACKUP: &str = "20261203122100";
+
+/// A backup the fake Velero took.
+#[derive(Debug, Clone)]
+pub struct Taken {
+    pub name: String,
+    /// How many records it holds.
+    pub records: u64,
+    pub started: String,
+    pub completed: String,
+}
+
+/// Runs `work` to completion on a runtime of its own, on a thread of its own: a route answers
+/// synchronously, and the store is reached through async S3 calls.
+fn blocking<T: Send>(work: impl std::future::Future<Output = T> + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(work)
+            })
+            .join()
+            .unwrap()
+    })
+}
 const VELERO: &str = "/apis/velero.io/v1/namespaces/velero";
 
 /// What the fake cluster holds.
@@ -58,6 +122,39 @@ pub struct State {
     /// Velero skipped the ledger's volume (as it skips a hostPath one): the Backup ends
     /// Completed with no PodVolumeBackup of it.
     pub volume_skipped: bool,
+    /// The backup's name, once taken.
+    pub backup_name: Option<String>,
+    /// The fake tools' argv log ([`FakeCluster::tools`]) and how many of its invocations the
+    /// cluster has acted on.
+    pub argv_log: Option<PathBuf>,
+    acted_on: usize,
+    /// How many times `kind create cluster` ran.
+    pub clusters_created: u32,
+    /// `kind delete cluster` took Velero with the cluster, and no `velero install` ran since.
+    pub velero_gone: bool,
+    /// The node container `docker stop` stopped.
+    pub stopped_node: Option<String>,
+    /// The local-path volume was deleted.
+    pub volume_deleted: bool,
+    /// The S3 port of the store Velero writes to (moto), once the tools are made.
+    pub store_port: Option<u16>,
+    /// Every backup taken, oldest first.
+    pub taken: Vec<Taken>,
+    /// The Schedule takes a second backup once a second has passed since the first.
+    pub second_backup: bool,
+    first_taken_at: Option<Instant>,
+    /// The kopia repository's objects as the backup wrote them.
+    pub repository: Vec<(String, Vec<u8>)>,
+    /// The backup each Restore restores (from the Restore created), and the Restores that
+    /// did not complete, with their phase.
+    pub restores: BTreeMap<String, String>,
+    pub failed_restores: BTreeMap<String, String>,
+    /// How many records the restored ledger holds.
+    pub restored_records: Option<u64>,
+    /// The Restores that completed.
+    pub restores_done: Vec<String>,
+    /// Velero's error in the results of the restore that read the corrupted repository.
+    pub restore_error: Option<String>,
 }
 
 pub struct FakeCluster {
@@ -131,7 +228,151 @@ fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Locks the state, caught up with the commands the fake tools ran since it was last read.
+fn current(state: &Arc<Mutex<State>>) -> MutexGuard<'_, State> {
+    let mut state = state.lock().unwrap();
+    state.catch_up();
+    state
+}
+
 impl State {
+    /// Acts on the fake tools' invocations not yet acted on, in the order they ran.
+    fn catch_up(&mut self) {
+        let Some(log) = &self.argv_log else { return };
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let invocations: Vec<Vec<String>> = text
+            .split("--\n")
+            .filter(|s| !s.is_empty())
+            .map(|s| s.lines().map(str::to_owned).collect())
+            .collect();
+        for argv in invocations.iter().skip(self.acted_on) {
+            let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+            match words.as_slice() {
+                ["docker", "stop", container] => {
+                    self.stopped_node = Some((*container).to_owned());
+                    self.writer = false;
+                }
+                ["kind", "create", "cluster", ..] => self.clusters_created += 1,
+                ["kind", "delete", "cluster", ..] => {
+                    self.namespace = false;
+                    self.writer = false;
+                    self.schedule = false;
+                    self.velero_gone = true;
+                }
+                ["velero", "install", ..] => self.velero_gone = false,
+                _ => {}
+            }
+        }
+        self.acted_on = invocations.len();
+    }
+
+    fn restored_from(&self, restore: &str) -> bool {
+        self.restores_done.iter().any(|r| r == restore)
+    }
+
+    fn store(&self) -> Option<Store> {
+        let port = self.store_port?;
+        Some(
+            Store::new(
+                &format!("http://127.0.0.1:{port}"),
+                BUCKET,
+                "us-east-1",
+                "k",
+                "s",
+            )
+            .unwrap(),
+        )
+    }
+
+    /// The Schedule's backups so far: the first once the Schedule exists, the second (when
+    /// asked for) a second later; each written to the store as Velero writes it.
+    fn take_backups(&mut self, schedule: &str) {
+        if !self.schedule {
+            return;
+        }
+        let due = match self.taken.len() {
+            0 => Some(FIRST_BACKUP),
+            1 if self.second_backup
+                && self
+                    .first_taken_at
+                    .is_some_and(|t| t.elapsed().as_secs() >= 1) =>
+            {
+                Some(SECOND_BACKUP)
+            }
+            _ => None,
+        };
+        let Some(at) = due else { return };
+        let taken = Taken {
+            name: format!("{schedule}-{at}"),
+            records: self.stamps.len() as u64,
+            started: now(),
+            completed: now(),
+        };
+        if self.taken.is_empty() {
+            self.first_taken_at = Some(Instant::now());
+            self.backup = Some(taken.records);
+            self.backup_times = Some((taken.started.clone(), taken.completed.clone()));
+            self.backup_name = Some(taken.name.clone());
+            self.repository = velero_store::kopia_repository(NS);
+        }
+        if let Some(store) = self.store() {
+            let repository = self.repository.clone();
+            blocking(async {
+                if store.list("backups/").await.is_err() {
+                    return; // no bucket: the run did not start this store (an existing cluster)
+                }
+                velero_store::put_backup(
+                    &store,
+                    &taken.name,
+                    "Completed",
+                    &taken.started,
+                    schedule,
+                )
+                .await;
+                velero_store::put_all(&store, &repository).await;
+            });
+        }
+        self.taken.push(taken);
+    }
+
+    /// How Velero's Restore of `backup` ends, from what the store holds: `None` when it
+    /// completes; else its phase and Velero's words.
+    fn restore_trouble(&self, backup: &str) -> Option<(&'static str, String)> {
+        let store = self.store()?;
+        let repository = self.repository.clone();
+        blocking(async {
+            if store.list("backups/").await.is_err() {
+                return None; // no bucket: the run did not start this store (an existing cluster)
+            }
+            let contents = format!("backups/{backup}/{backup}.tar.gz");
+            if store.get(&contents).await.is_err() {
+                // restore_controller.go: runValidatedRestore's downloadToTempFile, wrapped.
+                return Some((
+                    "Failed",
+                    format!(
+                        "error downloading backup: rpc error: code = Unknown desc = error getting \
+                         object {contents}: NoSuchKey: The specified key does not exist."
+                    ),
+                ));
+            }
+            for (key, bytes) in &repository {
+                let pack = key.rsplit('/').next().unwrap_or_default().starts_with('p');
+                if pack && store.get(key).await.ok().as_ref() != Some(bytes) {
+                    // podvolume/restorer.go: "pod volume restore failed: %s", with a message
+                    // in the shape of kopia's when a pack does not authenticate.
+                    return Some((
+                        "PartiallyFailed",
+                        format!(
+                            "pod volume restore failed: error to restore volume data: unable \
+                             to read pack {key}: invalid checksum"
+                        ),
+                    ));
+                }
+            }
+            None
+        })
+    }
+
     fn ledger(&self, records: u64) -> Vec<u8> {
         let mut chain: Vec<Record> = Vec::new();
         for &nanos in self.stamps.iter().take(usize::try_from(records).unwrap()) {
@@ -155,6 +396,20 @@ impl State {
     }
 }
 
+/// A taken backup as Velero's Backup object: of its Schedule (the name less Velero's time
+/// stamp), a file-system backup of the ledger's namespace, Completed.
+fn backup_object(taken: &Taken) -> Value {
+    let schedule = taken.name.rsplit_once('-').map_or("", |(s, _)| s);
+    velero_object(
+        "Backup",
+        &taken.name,
+        json!({"velero.io/schedule-name": schedule}),
+        json!({"includedNamespaces": [NS], "defaultVolumesToFsBackup": true}),
+        json!({"phase": "Completed", "startTimestamp": taken.started,
+               "completionTimestamp": taken.completed}),
+    )
+}
+
 /// The restored ledger-0 pod: capture 20, exchange 4 (a Pod as the server stores it), renamed,
 /// with its uid kept and the Ready condition a kubelet would add.
 pub fn ledger_pod() -> Value {
@@ -169,6 +424,36 @@ pub fn ledger_pod() -> Value {
 
 pub fn ledger_pod_uid() -> String {
     ledger_pod()["metadata"]["uid"].as_str().unwrap().to_owned()
+}
+
+/// A hand-written object of `fixtures/chaos/faults/` (no capture holds a Node, a claim or a
+/// PersistentVolume: the capture server ran no kubelet or provisioner).
+pub fn fault_fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/chaos/faults")
+        .join(format!("{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// An object with finalizers as its DELETE answers it: the object, with a deletionTimestamp
+/// (captures 15 and 22).
+fn deleting(mut object: Value) -> Value {
+    object["metadata"]["deletionTimestamp"] = json!("2026-12-03T12:19:02Z");
+    object["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+    object
+}
+
+/// The node-loss cluster's worker `name`: Ready, or as the node lifecycle controller marks it
+/// once its container stopped.
+fn worker(name: &str, stopped: bool) -> Value {
+    let mut node = fault_fixture(if stopped {
+        "node-worker-dead"
+    } else {
+        "node-worker-ready"
+    });
+    node["metadata"]["name"] = json!(name);
+    node["spec"]["providerID"] = json!(format!("kind://docker/{NODE_LOSS_CLUSTER}/{name}"));
+    node
 }
 
 impl FakeCluster {
@@ -199,7 +484,13 @@ impl FakeCluster {
     /// is given, pointing at this server; docker publishes MinIO's S3 port as `s3_port` (moto).
     pub fn tools(&self, s3_port: u16, velero_version: &str) -> FakeTools {
         let server = format!("http://{}", self.addr);
-        FakeTools::new()
+        let tools = FakeTools::new();
+        {
+            let mut state = self.state.lock().unwrap();
+            state.argv_log = Some(tools.record().to_owned());
+            state.store_port = Some(s3_port);
+        }
+        tools
             .tool(
                 "kind",
                 &format!(
@@ -226,6 +517,7 @@ esac"
                     "case \"$1\" in
   ps) exit 0 ;;
   run) echo 4f1c0ffee ;;
+  stop) echo \"$2\" ;;
   inspect) echo 172.18.0.5 ;;
   port) echo 127.0.0.1:{s3_port} ;;
 esac"
@@ -256,8 +548,15 @@ async fn serve_downloads(state: Arc<Mutex<State>>) -> SocketAddr {
     let app = axum::Router::new().route(
         "/results.gz",
         axum::routing::get(move || {
-            let failed = state.lock().unwrap().restore_phase == Some("PartiallyFailed");
-            async move { restore_results(failed) }
+            let error = {
+                let state = state.lock().unwrap();
+                if state.restore_phase == Some("PartiallyFailed") {
+                    Some(SNAPSHOT_NOT_FOUND.to_owned())
+                } else {
+                    state.restore_error.clone()
+                }
+            };
+            async move { restore_results(error.as_deref()) }
         }),
     );
     tokio::spawn(async move {
@@ -266,14 +565,15 @@ async fn serve_downloads(state: Arc<Mutex<State>>) -> SocketAddr {
     addr
 }
 
-fn restore_results(failed: bool) -> Vec<u8> {
+/// The error of a PartiallyFailed restore set by [`State::restore_phase`].
+const SNAPSHOT_NOT_FOUND: &str = "pod volume restore failed: data path restore failed: Failed to run kopia restore: Unable to load snapshot k5e7b0c8a1f: snapshot not found";
+
+fn restore_results(error: Option<&str>) -> Vec<u8> {
     let mut results = json!({"warnings": {"namespaces": {NS: [
         "could not restore, ConfigMap \"kube-root-ca.crt\" already exists. Warning: the in-cluster version is different than the backed-up version"
     ]}}});
-    if failed {
-        results["errors"] = json!({"velero": [
-            "pod volume restore failed: data path restore failed: Failed to run kopia restore: Unable to load snapshot k5e7b0c8a1f: snapshot not found"
-        ]});
+    if let Some(error) = error {
+        results["errors"] = json!({"velero": [error]});
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(results.to_string().as_bytes()).unwrap();
@@ -335,7 +635,7 @@ fn routes(
         // that name is there already, exchange 1 (409 AlreadyExists; it names the captured
         // namespace, `velero`).
         .on_made("POST", "/api/v1/namespaces", move |r| {
-            let mut state = st.lock().unwrap();
+            let mut state = current(&st);
             if state.namespace_taken {
                 return captured("02-create-namespace-201-then-409", 1);
             }
@@ -344,7 +644,7 @@ fn routes(
         });
     let st = s();
     let server = server.on_made("GET", "/api/v1/namespaces", move |_| {
-        let present = st.lock().unwrap().namespace;
+        let present = current(&st).namespace;
         let items = if present {
             vec![json!({"metadata": {"name": NS}, "status": {"phase": "Active"}})]
         } else {
@@ -356,7 +656,7 @@ fn routes(
     let server = server
         // Capture 15, exchange 1: a namespace DELETE answers 200 with the Namespace, Terminating.
         .on_made("DELETE", &ns_path, move |_| {
-            let mut state = st.lock().unwrap();
+            let mut state = current(&st);
             state.namespace = false;
             state.writer = false;
             state.job = false;
@@ -368,7 +668,7 @@ fn routes(
         "POST",
         &format!("/apis/apps/v1/namespaces/{NS}/statefulsets"),
         move |r| {
-            st.lock().unwrap().writer = true;
+            current(&st).writer = true;
             created(r)
         },
     );
@@ -377,7 +677,7 @@ fn routes(
         "GET",
         &format!("/apis/apps/v1/namespaces/{NS}/statefulsets"),
         move |_| {
-            let state = st.lock().unwrap();
+            let state = current(&st);
             let items = if state.namespace {
                 let ready = i32::from(state.writer);
                 vec![
@@ -400,7 +700,7 @@ fn routes(
             "PATCH",
             &format!("/apis/apps/v1/namespaces/{NS}/statefulsets/ledger"),
             move |_| {
-                st.lock().unwrap().writer = false;
+                current(&st).writer = false;
                 json_answer(
                     200,
                     &json!({"kind": "StatefulSet", "apiVersion": "apps/v1",
@@ -418,7 +718,7 @@ fn routes(
             "GET",
             &format!("{ns_path}/services/ledger:http/proxy/last"),
             move |_| {
-                let mut state = st.lock().unwrap();
+                let mut state = current(&st);
                 if !(state.namespace && state.writer) {
                     return captured("18-service-proxy-no-endpoints", 7);
                 }
@@ -433,7 +733,7 @@ fn routes(
         );
     let st = s();
     let server = server.on_made("GET", &format!("{ns_path}/pods"), move |_| {
-        let state = st.lock().unwrap();
+        let state = current(&st);
         let mut items = Vec::new();
         if state.namespace && state.writer {
             items.push(ledger_pod());
@@ -447,9 +747,16 @@ fn routes(
     });
     let st = s();
     let server = server.on_made("GET", &format!("{ns_path}/pods/ledger-0"), move |_| {
-        let state = st.lock().unwrap();
+        let state = current(&st);
         if state.namespace && state.writer {
-            json_answer(200, &ledger_pod())
+            // Where the scheduler bound it: the surviving worker once the first was stopped.
+            let mut pod = ledger_pod();
+            pod["spec"]["nodeName"] = json!(if state.stopped_node.is_some() {
+                SURVIVING_WORKER
+            } else {
+                WORKER
+            });
+            json_answer(200, &pod)
         } else {
             // Capture 20, exchange 6: GET of a missing pod, 404 NotFound.
             captured("20-pod-create-without-default-serviceaccount", 6)
@@ -464,8 +771,8 @@ fn routes(
                 ledger_pod_uid()
             ),
             move |_| {
-                let state = st.lock().unwrap();
-                let bytes = state.ledger(state.backup.unwrap_or(0));
+                let state = current(&st);
+                let bytes = state.ledger(state.restored_records.or(state.backup).unwrap_or(0));
                 (200, "application/octet-stream".to_owned(), bytes)
             },
         );
@@ -486,7 +793,7 @@ fn routes(
                         .parse()
                         .unwrap()
                 };
-                let mut state = st.lock().unwrap();
+                let mut state = current(&st);
                 let written = state.stamps.len() as u64;
                 state.corrupted = Some((arg("seek="), arg("count="), written));
                 state.job = true;
@@ -511,7 +818,7 @@ fn routes(
         "GET",
         &format!("{ns_path}/pods/backstop-corrupt-ledger-x7k2p/log"),
         move |_| {
-            let report = serde_json::to_string(&st.lock().unwrap().damaged()).unwrap();
+            let report = serde_json::to_string(&current(&st).damaged()).unwrap();
             Answer {
                 status: 200,
                 content_type: Some("text/plain".into()),
@@ -524,28 +831,23 @@ fn routes(
     let server = server
         // Capture 21, exchange 0: the Schedule created (201).
         .on_made("POST", &format!("{VELERO}/schedules"), move |_| {
-            st.lock().unwrap().schedule = true;
+            current(&st).schedule = true;
             captured("21-server-side-apply-schedule-conflict", 0)
         });
     let (st, skipped) = (s(), s());
     let server = server
         .on_made("GET", &format!("{VELERO}/backups"), move |r| {
-            let mut state = st.lock().unwrap();
-            if !state.schedule {
+            let mut state = current(&st);
+            let schedule = r.query.split('&')
+                .find_map(|p| p.strip_prefix("labelSelector=velero.io%2Fschedule-name%3D"));
+            if let Some(schedule) = schedule {
+                state.take_backups(schedule);
+            }
+            // In a new cluster, Velero's backup sync brings the backups in once Velero runs.
+            if state.velero_gone {
                 return velero_list("Backup", vec![]);
             }
-            let written = state.stamps.len() as u64;
-            state.backup.get_or_insert(written);
-            let (started, completed) = state.backup_times.get_or_insert_with(|| (now(), now())).clone();
-            let schedule = r.query.split('&')
-                .find_map(|p| p.strip_prefix("labelSelector=velero.io%2Fschedule-name%3D"))
-                .unwrap_or("backstop").to_owned();
-            velero_list("Backup", vec![velero_object(
-                "Backup", &format!("{schedule}-20261203121600"),
-                json!({"velero.io/schedule-name": schedule}),
-                json!({"includedNamespaces": [NS], "defaultVolumesToFsBackup": true}),
-                json!({"phase": "Completed", "startTimestamp": started, "completionTimestamp": completed}),
-            )])
+            velero_list("Backup", state.taken.iter().map(backup_object).collect())
         })
         .on_made("GET", &format!("{VELERO}/podvolumebackups"), move |r| {
             if skipped.lock().unwrap().volume_skipped {
@@ -562,27 +864,45 @@ fn routes(
         });
     let st = s();
     let server = server
-        // Capture 05, exchange 0: the Restore created (201, as stored).
-        .on_made("POST", &format!("{VELERO}/restores"), created)
-        .on_made("GET", &format!("{VELERO}/restores"), move |r| {
-            let name = r.query.split('&')
-                .find_map(|p| p.strip_prefix("fieldSelector=metadata.name%3D"))
-                .unwrap_or_default().to_owned();
-            let mut state = st.lock().unwrap();
-            state.namespace = true;
-            state.writer = true;
-            state.restored = true;
-            let backed_up = usize::try_from(state.backup.unwrap_or(0)).unwrap();
-            state.stamps.truncate(backed_up);
-            let phase = state.restore_phase.unwrap_or("Completed");
-            let errors = u8::from(phase == "PartiallyFailed");
-            // As in capture 10, exchange 1 (its Completed event): the status on the object.
-            velero_list("Restore", vec![velero_object(
-                "Restore", &name, json!({}), json!({"backupName": "b"}),
-                json!({"phase": phase, "warnings": 1, "errors": errors,
-                       "startTimestamp": now(), "completionTimestamp": now()}),
-            )])
-        })
+        // Capture 05, exchange 0: the Restore created (201, as stored); the backup it names
+        // is kept.
+        .on_made("POST", &format!("{VELERO}/restores"), move |r| {
+            let restore: Value = serde_json::from_str(&r.body).unwrap();
+            let name = restore["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let backup = restore["spec"]["backupName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            current(&st).restores.insert(name, backup);
+            created(r)
+        });
+    let st = s();
+    let server = server.on_made("GET", &format!("{VELERO}/restores"), move |r| {
+        let name = r
+            .query
+            .split('&')
+            .find_map(|p| p.strip_prefix("fieldSelector=metadata.name%3D"))
+            .unwrap_or_default()
+            .to_owned();
+        let mut state = current(&st);
+        velero_list("Restore", vec![finish_restore(&mut state, &name)])
+    });
+    let st = s();
+    let server = server.on_made(
+        "GET",
+        &format!("{VELERO}/restores/{STORAGE_LOSS_SCHEDULE}-newest"),
+        move |_| {
+            let mut state = current(&st);
+            json_answer(
+                200,
+                &finish_restore(&mut state, &format!("{STORAGE_LOSS_SCHEDULE}-newest")),
+            )
+        },
+    );
+    let server = server
         .on_made("POST", &format!("{VELERO}/downloadrequests"), created)
         .on_made("GET", &format!("{VELERO}/downloadrequests"), move |r| {
             let name = r.query.split('&')
@@ -594,6 +914,8 @@ fn routes(
                 json!({"phase": "Processed", "downloadURL": format!("http://{downloads}/results.gz")}),
             )])
         });
+    let server = node_loss_routes(server, state);
+    let server = lost_backup_routes(server, state);
     // DELETE of an object without finalizers (the run's DownloadRequest, Restore and
     // Schedule): capture 22, exchange 0 (Status Success).
     let deleted = |_: &_| captured("22-restore-delete-background-finalizer-precondition", 0);
@@ -607,4 +929,133 @@ fn routes(
         .on_made("DELETE", &format!("{VELERO}/restores/{run}"), deleted)
         .on_made("DELETE", &format!("{VELERO}/schedules/{run}"), deleted)
         .on_made("POST", &format!("{VELERO}/deletebackuprequests"), created)
+}
+
+/// What node-loss reads and removes: the Nodes (a core list as capture 13 frames it, filtered
+/// by the watcher's field selector), the ledger's claim and its local-path volume.
+fn node_loss_routes(server: MockApiServer, state: &Arc<Mutex<State>>) -> MockApiServer {
+    let s = || state.clone();
+    let claim_path = format!("/api/v1/namespaces/{NS}/persistentvolumeclaims/data-ledger-0");
+    let volume_path = format!("/api/v1/persistentvolumes/{VOLUME}");
+    let st = s();
+    let server = server.on_made("GET", &format!("/api/v1/nodes/{WORKER}"), move |_| {
+        let stopped = current(&st).stopped_node.as_deref() == Some(WORKER);
+        json_answer(200, &worker(WORKER, stopped))
+    });
+    let st = s();
+    let server = server.on_made("GET", "/api/v1/nodes", move |_| {
+        let stopped = current(&st).stopped_node.as_deref() == Some(WORKER);
+        core_list(
+            "Node",
+            "v1",
+            vec![worker(WORKER, stopped), worker(SURVIVING_WORKER, false)],
+        )
+    });
+    let server = server
+        .on_made("GET", &claim_path, |_| {
+            json_answer(200, &fault_fixture("claim-bound"))
+        })
+        // Capture 20, exchange 5: a Pod DELETE answers the Pod object.
+        .on(
+            "DELETE",
+            &format!("/api/v1/namespaces/{NS}/pods/ledger-0"),
+            captured(POD_CAPTURE, 5),
+        )
+        .on_made("DELETE", &claim_path, |_| {
+            json_answer(200, &deleting(fault_fixture("claim-bound")))
+        });
+    let st = s();
+    let server = server.on_made("DELETE", &volume_path, move |_| {
+        current(&st).volume_deleted = true;
+        json_answer(200, &deleting(fault_fixture("volume-local-path")))
+    });
+    let st = s();
+    server.on_made("GET", "/api/v1/persistentvolumes", move |_| {
+        let items = if current(&st).volume_deleted {
+            vec![]
+        } else {
+            vec![fault_fixture("volume-local-path")]
+        };
+        core_list("PersistentVolume", "v1", items)
+    })
+}
+
+/// The Restore `name` as Velero leaves it, acted on the first time it is read: it restores
+/// the backup it names, unless the store says otherwise ([`State::restore_trouble`]).
+fn finish_restore(state: &mut State, name: &str) -> Value {
+    let backup = state.restores.get(name).cloned().unwrap_or_default();
+    if !state.failed_restores.contains_key(name) && !state.restored_from(name) {
+        let trouble = match state.restore_phase {
+            // Set by the test: the objects come back, the status says so.
+            Some(_) => None,
+            None => state.restore_trouble(&backup),
+        };
+        match trouble {
+            Some((phase, words)) => {
+                state
+                    .failed_restores
+                    .insert(name.to_owned(), format!("{phase}\t{words}"));
+                if phase == "PartiallyFailed" {
+                    state.restore_error = Some(words);
+                    // The objects came back; the pod waits for volume data that never comes.
+                    state.namespace = true;
+                    state.writer = false;
+                }
+            }
+            None => {
+                let records = state
+                    .taken
+                    .iter()
+                    .find(|t| t.name == backup)
+                    .map_or(state.backup.unwrap_or(0), |t| t.records);
+                state.namespace = true;
+                state.writer = true;
+                state.restored = true;
+                state.restored_records = Some(records);
+                state.stamps.truncate(usize::try_from(records).unwrap());
+                state.restores_done.push(name.to_owned());
+            }
+        }
+    }
+    // As in capture 10, exchange 1 (its Completed event): the status on the object.
+    let status = match state
+        .failed_restores
+        .get(name)
+        .and_then(|f| f.split_once('\t'))
+    {
+        Some(("Failed", words)) => json!({"phase": "Failed", "failureReason": words,
+            "warnings": 0, "errors": 0, "startTimestamp": now(), "completionTimestamp": now()}),
+        Some((phase, _)) => json!({"phase": phase, "warnings": 1, "errors": 1,
+            "startTimestamp": now(), "completionTimestamp": now()}),
+        None => {
+            let phase = state.restore_phase.unwrap_or("Completed");
+            json!({"phase": phase, "warnings": 1, "errors": u8::from(phase == "PartiallyFailed"),
+                "startTimestamp": now(), "completionTimestamp": now()})
+        }
+    };
+    velero_object(
+        "Restore",
+        name,
+        json!({}),
+        json!({"backupName": backup}),
+        status,
+    )
+}
+
+/// The storage-loss Schedule's backups read one by one (is the lost one still in the
+/// cluster?): the object while Velero lists it, else capture 03's 404.
+fn lost_backup_routes(server: MockApiServer, state: &Arc<Mutex<State>>) -> MockApiServer {
+    let mut server = server;
+    for at in [FIRST_BACKUP, SECOND_BACKUP] {
+        let name = format!("{STORAGE_LOSS_SCHEDULE}-{at}");
+        let st = state.clone();
+        server = server.on_made("GET", &format!("{VELERO}/backups/{name}"), move |_| {
+            let state = current(&st);
+            match state.taken.iter().find(|t| t.name == name) {
+                Some(taken) if !state.velero_gone => json_answer(200, &backup_object(taken)),
+                _ => captured("03-get-missing-object-and-missing-namespace", 0),
+            }
+        });
+    }
+    server
 }

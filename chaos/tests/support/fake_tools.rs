@@ -35,6 +35,11 @@ impl FakeTools {
         self
     }
 
+    /// The file every invocation is appended to.
+    pub fn record(&self) -> &Path {
+        &self.record
+    }
+
     pub fn path(&self) -> OsString {
         let mut path = self.dir.path().as_os_str().to_owned();
         path.push(":/usr/bin:/bin");

@@ -240,3 +240,29 @@ fn a_backup_from_before_steady_writes_is_no_fallback() {
     let choice = choose(lost(), failed_restore(), window(), &[early], &store);
     assert_eq!(choice.restored_from, None);
 }
+
+#[test]
+fn a_backup_stamped_in_the_second_steady_writes_began_is_a_fallback() {
+    // Velero stamps whole seconds: steady writes from 11:50:00.4, a backup started 11:50:00.
+    let same_second = backup(
+        "backstop-storage-loss-20261203115000",
+        "Completed",
+        "2026-12-03T11:50:00Z",
+    );
+    let store = [stored(&same_second, true)];
+    let window = Window {
+        after: at("2026-12-03T11:50:00.4Z"),
+        ..window()
+    };
+    let choice = choose(
+        lost(),
+        failed_restore(),
+        window,
+        &[same_second.clone()],
+        &store,
+    );
+    assert_eq!(
+        choice.restored_from.map(|b| b.name),
+        Some("backstop-storage-loss-20261203115000".to_owned())
+    );
+}
