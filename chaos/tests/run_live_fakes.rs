@@ -16,6 +16,8 @@ mod apiserver;
 mod fake_cluster;
 #[path = "support/fake_tools.rs"]
 mod fake_tools;
+#[path = "support/live_run.rs"]
+mod live_run;
 #[path = "support/moto.rs"]
 mod moto;
 #[path = "support/schema.rs"]
@@ -23,24 +25,12 @@ mod schema;
 #[path = "support/velero_store.rs"]
 mod velero_store;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use backstop_chaos::run::progress::Progress;
-use backstop_chaos::run::real::{Cluster, LedgerImage, RealWorld, Setup};
-use backstop_chaos::run::rundir::RunDir;
-use backstop_chaos::run::{Config, Timeouts, run};
 use backstop_chaos::timeline::Phase;
 use backstop_chaos::verdict::Verdict;
 use fake_cluster::FakeCluster;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn scenario_file(name: &str) -> PathBuf {
-    repo().join(format!("fixtures/chaos/run/scenarios/{name}-after-2s.yaml"))
-}
+use live_run::{invocation, repo, run_in_process, scenario_file};
 
 /// Flags of `kind create cluster` (createcluster.go), `kind delete cluster`
 /// (deletecluster.go) and `kind load docker-image` (docker-image.go).
@@ -83,92 +73,6 @@ fn only_known_flags(argv: &[String], known: &[&str]) {
             argv[..3].join(" ")
         );
     }
-}
-
-struct Ran {
-    result: backstop_chaos::result::RunResult,
-    out: tempfile::TempDir,
-    cluster: FakeCluster,
-    tools: fake_tools::FakeTools,
-    _moto: moto::Moto,
-}
-
-async fn run_in_process(name: &str) -> Ran {
-    let moto = moto::start_as_minio().await;
-    let cluster = FakeCluster::start().await;
-    let tools = cluster.tools(moto.port, "v1.16.2");
-    let out = tempfile::tempdir().unwrap();
-    let dir = RunDir::create(out.path()).unwrap();
-    let file = scenario_file(name);
-    let scenario = backstop_chaos::scenario::load(&file).unwrap();
-    let run_id = backstop_chaos::plan::run_id(&scenario, 42);
-    let manifest = std::fs::read_to_string(repo().join("fixtures/workloads/ledger.yaml")).unwrap();
-    let workloads = backstop_chaos::workload::prepare(
-        &[backstop_chaos::plan::Workload {
-            name: "ledger".into(),
-            path: repo().join("fixtures/workloads/ledger.yaml"),
-            manifest,
-        }],
-        fake_cluster::NS,
-        "backstop-chaos:dev",
-        &run_id,
-    )
-    .unwrap();
-    let world = RealWorld::new(Setup {
-        scenario: scenario.clone(),
-        seed: 42,
-        dir: dir.clone(),
-        cluster: Cluster::Kind { name: run_id },
-        image: LedgerImage::Given("backstop-chaos:dev".into()),
-        workloads,
-        path: Some(tools.path()),
-    })
-    .unwrap();
-    let short = Duration::from_secs(20);
-    let config = Config {
-        scenario,
-        scenario_file: file,
-        seed: 42,
-        keep: false,
-        timeouts: Timeouts {
-            provision: short,
-            install: short,
-            workload: short,
-            first_ack: short,
-            backup: short,
-            fault: short,
-            restore: short,
-            pods: short,
-            data: short,
-            diagnostics: short,
-            teardown: short,
-        },
-        poll_interval: Duration::from_millis(200),
-    };
-    let progress = Progress::new(Box::new(std::io::sink()), false);
-    let result = run(&world, &config, &dir, &progress, std::future::pending())
-        .await
-        .unwrap_or_else(|e| {
-            let log = std::fs::read_to_string(out.path().join("commands.log")).unwrap_or_default();
-            panic!(
-                "{e}\ncommands.log:\n{log}\nrequests: {:#?}",
-                cluster.server.requests()
-            )
-        });
-    Ran {
-        result,
-        out,
-        cluster,
-        tools,
-        _moto: moto,
-    }
-}
-
-fn invocation<'a>(calls: &'a [Vec<String>], first: &[&str]) -> &'a Vec<String> {
-    calls
-        .iter()
-        .find(|c| c.len() >= first.len() && c[..first.len()] == *first)
-        .unwrap_or_else(|| panic!("no `{}` in {calls:?}", first.join(" ")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,7 +138,7 @@ async fn a_namespace_loss_run_on_kind_passes_end_to_end_against_the_fake_world()
         config,
         &format!(
             "region=us-east-1,s3ForcePathStyle=true,s3Url=http://172.18.0.5:9000,publicUrl=http://127.0.0.1:{}",
-            ran._moto.port
+            ran.moto.port
         ),
         "Velero reaches MinIO on kind's network; download URLs are signed for the harness's side"
     );

@@ -254,13 +254,7 @@ fn a_backup_stamped_in_the_second_steady_writes_began_is_a_fallback() {
         after: at("2026-12-03T11:50:00.4Z"),
         ..window()
     };
-    let choice = choose(
-        lost(),
-        failed_restore(),
-        window,
-        &[same_second.clone()],
-        &store,
-    );
+    let choice = choose(lost(), failed_restore(), window, &[same_second], &store);
     assert_eq!(
         choice.restored_from.map(|b| b.name),
         Some("backstop-storage-loss-20261203115000".to_owned())
