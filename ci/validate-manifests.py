@@ -497,13 +497,48 @@ def _port_number(container: dict, port: Any) -> Any:
     return None
 
 
+# The read-only Role and RoleBinding the webhook needs in Velero's namespace (the Velero
+# Deployment, resource-policy ConfigMaps): the only objects outside WEBHOOK_NS.
+VELERO_NS = "velero"
+VELERO_READER = "backstop-webhook-velero-reader"
+
+
+def in_velero_namespace(o: dict) -> bool:
+    meta = o.get("metadata") or {}
+    return (o.get("kind") in ("Role", "RoleBinding") and meta.get("name") == VELERO_READER
+            and meta.get("namespace") == VELERO_NS)
+
+
+def check_velero_reader(objs: list[dict]) -> list[str]:
+    """The Role in Velero's namespace only reads, the Deployment only by name (which resources:
+    tests/tests/manifests_match_the_code.rs), and its RoleBinding names the webhook's account."""
+    e: list[str] = []
+    role = next((o for o in objs if o.get("kind") == "Role" and in_velero_namespace(o)), None)
+    binding = next((o for o in objs if o.get("kind") == "RoleBinding" and in_velero_namespace(o)), None)
+    if role is None or binding is None:
+        return [f"Role and RoleBinding {VELERO_READER} in namespace {VELERO_NS}: missing"]
+    for rule in role.get("rules") or []:
+        verbs = set(rule.get("verbs") or [])
+        if not verbs <= {"get", "list", "watch"}:
+            e.append(f"Role {VELERO_READER}: verbs {sorted(verbs - {'get', 'list', 'watch'})} are not read-only")
+        if "deployments" in (rule.get("resources") or []) and not rule.get("resourceNames"):
+            e.append(f"Role {VELERO_READER}: deployments must be limited by resourceNames")
+    if ((binding.get("roleRef") or {}).get("name") != VELERO_READER or
+            {"kind": "ServiceAccount", "name": "backstop-webhook", "namespace": WEBHOOK_NS}
+            not in (binding.get("subjects") or [])):
+        e.append(f"RoleBinding {VELERO_READER}: must bind Role {VELERO_READER} to the webhook ServiceAccount")
+    return e
+
+
 def check_webhook_bundle(objs: list[dict], replicas: int, enforcement: str,
                          monitoring: bool) -> list[str]:
     e: list[str] = []
     ns = _one(objs, "Namespace", e, WEBHOOK_NS)
     for o in objs:
-        if o.get("kind") not in CLUSTER_SCOPED and (o.get("metadata") or {}).get("namespace") != WEBHOOK_NS:
+        if (o.get("kind") not in CLUSTER_SCOPED and not in_velero_namespace(o)
+                and (o.get("metadata") or {}).get("namespace") != WEBHOOK_NS):
             e.append(f"{ident(o)}: must be in namespace {WEBHOOK_NS}")
+    e.extend(check_velero_reader(objs))
     if ns and (ns["metadata"].get("labels") or {}).get("pod-security.kubernetes.io/enforce") != "restricted":
         e.append("Namespace backstop-system: expected pod-security enforce=restricted")
 

@@ -83,6 +83,8 @@ fn cluster(server: &MockApiServer) {
         ("/api/v1/persistentvolumeclaims", "PersistentVolumeClaim"),
         ("/api/v1/pods", "Pod"),
         ("/api/v1/persistentvolumes", "PersistentVolume"),
+        // Velero's namespace's ConfigMaps (resource policies): none.
+        ("/api/v1/namespaces/velero/configmaps", "ConfigMap"),
     ] {
         server.get(path, list_answer(&builtin_list("v1", kind, "303", &[])));
     }
@@ -101,6 +103,18 @@ fn cluster(server: &MockApiServer) {
             list_answer(&builtin_list(api_version, kind, "303", &[])),
         );
     }
+    // No Velero Deployment by the policy's name: capture 03, exchange 1 (the 404 Status of a
+    // GET of a missing object, there a ConfigMap, renamed).
+    let mut missing =
+        Captured::response("03-get-missing-object-and-missing-namespace.json", 1).json();
+    missing["message"] = serde_json::json!("deployments.apps \"velero\" not found");
+    missing["details"] =
+        serde_json::json!({"name": "velero", "group": "apps", "kind": "deployments"});
+    server.get(
+        "/apis/apps/v1/namespaces/velero/deployments/velero",
+        Captured::response("03-get-missing-object-and-missing-namespace.json", 1)
+            .with_json(&missing),
+    );
     server.get(
         "/apis/storage.k8s.io/v1/storageclasses",
         list_answer(&builtin_list(

@@ -102,6 +102,9 @@ pub struct Policy {
     pub keys: AnnotationKeys,
     /// The Velero server the coverage rules follow (`velero:`; documented defaults when absent).
     pub velero: VeleroServer,
+    /// The name of Velero's Deployment in its namespace (`velero.deployment`, default `velero`):
+    /// in a cluster its image and arguments say the release and the flags.
+    pub velero_deployment: String,
 }
 
 /// Where a namespace's tier comes from.
@@ -179,7 +182,7 @@ struct RawPolicy {
     #[serde(default)]
     enforcement: Enforcement,
     #[serde(default)]
-    velero: RawVelero,
+    velero: Option<RawVelero>,
 }
 
 /// The policy's `velero:` section: what Backstop cannot see offline about the Velero server.
@@ -189,10 +192,21 @@ struct RawVelero {
     #[serde(default)]
     version: Option<String>,
     #[serde(default)]
+    deployment: Option<String>,
+    #[serde(default)]
+    features: Option<Vec<String>>,
+    #[serde(default)]
+    default_volumes_to_fs_backup: Option<bool>,
+    #[serde(default, rename = "defaultBackupTTL")]
+    default_backup_ttl: Option<String>,
+    #[serde(default)]
     default_backup_storage_location: Option<String>,
     #[serde(default)]
     default_volume_snapshot_locations: BTreeMap<String, String>,
 }
+
+/// The Deployment `velero install` and the Helm chart create.
+const DEFAULT_VELERO_DEPLOYMENT: &str = "velero";
 
 fn default_prefix() -> String {
     "backstop.io".to_string()
@@ -339,9 +353,25 @@ impl RawPolicy {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let velero = self.velero.compile(&root.key("velero"), &invalid)?;
+        let section_given = self.velero.is_some();
+        let raw_velero = self.velero.unwrap_or_default();
+        let velero_deployment = raw_velero
+            .deployment
+            .clone()
+            .unwrap_or_else(|| DEFAULT_VELERO_DEPLOYMENT.to_string());
+        if velero_deployment.is_empty() {
+            return Err(invalid(
+                root.key("velero").key("deployment"),
+                "name Velero's Deployment, or leave it out for \"velero\"".to_string(),
+            ));
+        }
+        let mut velero = raw_velero.compile(&root.key("velero"), &invalid)?;
+        if !section_given {
+            velero.origin = "Velero's defaults (the policy has no velero: section)".to_string();
+        }
         Ok(Policy {
             velero,
+            velero_deployment,
             keys: AnnotationKeys::new(&self.annotation_prefix),
             annotation_prefix: self.annotation_prefix,
             velero_namespace: self.velero_namespace,
@@ -384,6 +414,19 @@ impl RawVelero {
             server.default_backup_storage_location = name;
         }
         server.default_volume_snapshot_locations = self.default_volume_snapshot_locations;
+        if let Some(features) = self.features {
+            server.features = features;
+            server.stated.push("features");
+        }
+        if let Some(default) = self.default_volumes_to_fs_backup {
+            server.default_volumes_to_fs_backup = default;
+            server.stated.push("defaultVolumesToFsBackup");
+        }
+        if let Some(text) = self.default_backup_ttl {
+            server.default_backup_ttl = parse_go_duration(&text)
+                .map_err(|error| invalid(path.key("defaultBackupTTL"), error.to_string()))?;
+        }
+        server.origin = crate::server::POLICY_SECTION.to_string();
         Ok(server)
     }
 }

@@ -5,16 +5,24 @@
 //! and indexed by the namespaces they name, so an object is only tested against schedules that
 //! can select its namespace.
 //!
-//! - `rules`: the Velero inclusion rules for one (schedule, object) pair.
+//! - `rules`: the Velero inclusion rules for one (schedule, object) pair; `membership` (what a
+//!   label selector takes in), `volume_data` (file-system backup or snapshot), `snapshot_class`
+//!   (which VolumeSnapshotClass), `data_gap` (why data is not backed up) are its parts.
 //! - `assemble`: per-schedule outcomes turned into one verdict with its messages.
 //! - `edits`: what replacing or deleting one schedule would leave worse off.
 //! - `routes`: how each schedule's backups should hold a claim's data (for the evidence).
-//! - `world`: the non-Schedule facts (pods, storage) indexed for lookups.
+//! - `world`: the non-Schedule facts (pods, storage) indexed for lookups; `storage` holds the
+//!   classes, volumes and snapshot locations.
 
 mod assemble;
+mod data_gap;
 mod edits;
+mod membership;
 mod routes;
 mod rules;
+mod snapshot_class;
+mod storage;
+mod volume_data;
 mod world;
 
 use std::collections::HashMap;

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::objects::{
-    Meta, NamespaceFacts, PersistentVolumeFacts, PodFacts, PvcFacts, SnapshotLocationFacts,
-    StorageClassFacts, StorageLocationFacts, VolumeSnapshotClassFacts,
+    ConfigMapFacts, Meta, NamespaceFacts, PersistentVolumeFacts, PodFacts, PvcFacts,
+    SnapshotLocationFacts, StorageClassFacts, StorageLocationFacts, VeleroDeploymentFacts,
+    VolumeSnapshotClassFacts,
 };
 use crate::origin::{ObjectKey, Origins, Place};
 use crate::velero::{Backup, DataUpload, PodVolumeBackup, Schedule};
@@ -49,6 +50,14 @@ pub struct Inventory {
     pub origins: Origins,
     /// What is worth telling about the input itself (an object defined twice).
     pub notes: Vec<InputNote>,
+    /// ConfigMaps: those of the Velero namespace may hold the volume policies a schedule names.
+    pub config_maps: Vec<ConfigMapFacts>,
+    /// The Velero namespace's ConfigMaps were listed from a cluster, so a resource policy not
+    /// among them does not exist (from manifests it may just live elsewhere).
+    pub config_maps_listed: bool,
+    /// The Velero server's Deployment, read from a cluster (offline the policy's `velero:`
+    /// section says what it runs).
+    pub velero_deployment: Option<VeleroDeploymentFacts>,
 }
 
 /// What [`Inventory::add_document`] did with a document.
@@ -269,6 +278,12 @@ impl Inventory {
                     .push(location);
                 Some(key)
             }
+            ("", "ConfigMap") => {
+                let config_map: ConfigMapFacts = yaml::decode(document, origin)?;
+                let key = key(&config_map.metadata, "ConfigMap", true);
+                self.config_maps.push(config_map);
+                Some(key)
+            }
             ("storage.k8s.io", "StorageClass") => {
                 let class: StorageClassFacts = yaml::decode(document, origin)?;
                 let key = key(&class.metadata, "StorageClass", false);
@@ -404,6 +419,17 @@ impl Inventory {
                 |a, b| a == b,
             );
         }
+        keep_last(
+            &mut self.config_maps,
+            &twice,
+            &mut identical,
+            |o| ObjectKey {
+                kind: "ConfigMap",
+                namespace: plain(&o.metadata),
+                name: o.metadata.name.clone(),
+            },
+            |a, b| a == b,
+        );
         keep_last(
             &mut self.storage_classes,
             &twice,

@@ -8,6 +8,8 @@
 //! - [`schedule`]: a Schedule compiled once into filters Backstop can test cheaply.
 //! - [`server`], [`versions`]: the Velero server judged against, and the rules that changed
 //!   between its releases.
+//! - [`volume_policy`], [`quantity`]: Velero's volume policies (a schedule's `resourcePolicy`
+//!   ConfigMap) and the Kubernetes quantities their `capacity` condition compares.
 //! - [`coverage`]: the Velero inclusion rules and the index that evaluates objects.
 //! - [`verdict`]: per-object results, gap codes and fix-it messages.
 //! - [`evidence`]: what the newest real backups hold, beside the prediction.
@@ -26,12 +28,14 @@ pub mod inventory;
 pub mod objects;
 pub mod origin;
 pub mod pattern;
+pub mod quantity;
 pub mod resources;
 pub mod schedule;
 pub mod server;
 pub mod velero;
 pub mod verdict;
 pub mod versions;
+pub mod volume_policy;
 pub mod workloads;
 pub mod yaml;
 

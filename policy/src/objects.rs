@@ -103,12 +103,29 @@ pub struct PvcSpecFacts {
     /// `Filesystem` (the default when absent) or `Block`.
     #[serde(default)]
     pub volume_mode: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub access_modes: Vec<String>,
+    /// `resources.requests.storage`, as written (`10Gi`): a volume policy's `capacity` condition
+    /// reads it when the bound PersistentVolume is not known.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub resources: PvcResourcesFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PvcResourcesFacts {
+    #[serde(default, deserialize_with = "scalar_map")]
+    pub requests: BTreeMap<String, String>,
 }
 
 impl PvcSpecFacts {
     /// A raw block device: Velero's file-system backup cannot read it.
     pub fn is_block(&self) -> bool {
         self.volume_mode.as_deref() == Some("Block")
+    }
+
+    /// The requested size, as written.
+    pub fn storage_request(&self) -> Option<&str> {
+        self.resources.requests.get("storage").map(String::as_str)
     }
 }
 
@@ -244,13 +261,107 @@ pub struct PersistentVolumeFacts {
     pub spec: PvSpecFacts,
 }
 
-#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+/// What coverage reads of a PersistentVolume's spec: its source (Velero's file-system backup
+/// skips `hostPath`; volume policies match on the source type, a CSI driver and its attributes,
+/// an NFS server and path) and its class and capacity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PvSpecFacts {
     /// A `hostPath` volume source: Velero's node agent cannot reach it (it is not under
     /// `/var/lib/kubelet/pods`), so file-system backup skips it.
-    #[serde(default)]
     pub host_path: Option<HostPathFacts>,
+    pub csi: Option<CsiSourceFacts>,
+    pub nfs: Option<NfsSourceFacts>,
+    /// The source's type as Velero names it (`getVolumeTypeFromPV`: `csi`, `nfs`, `hostPath`,
+    /// `local`, `awsElasticBlockStore`, ...); empty when none is known.
+    pub volume_type: String,
+    pub storage_class_name: Option<String>,
+    /// `capacity.storage`, as written.
+    pub capacity: Option<String>,
+}
+
+/// The PersistentVolume sources in the order Velero's `getVolumeTypeFromPV` tests them, as
+/// (field of the spec, the name Velero gives the type).
+pub const PV_SOURCE_TYPES: [(&str, &str); 22] = [
+    ("awsElasticBlockStore", "awsElasticBlockStore"),
+    ("azureDisk", "azureDisk"),
+    ("azureFile", "azureFile"),
+    ("cephfs", "cephfs"),
+    ("cinder", "cinder"),
+    ("csi", "csi"),
+    ("fc", "fc"),
+    ("flocker", "flocker"),
+    ("flexVolume", "flexVolume"),
+    ("gcePersistentDisk", "gcePersistentDisk"),
+    ("glusterfs", "glusterfs"),
+    ("hostPath", "hostPath"),
+    ("iscsi", "iscsi"),
+    ("local", "local"),
+    ("nfs", "nfs"),
+    ("photonPersistentDisk", "photonPersistentDisk"),
+    ("portworxVolume", "portworxVolume"),
+    ("quobyte", "quobyte"),
+    ("rbd", "rbd"),
+    ("scaleIO", "scaleIO"),
+    ("storageos", "storageOS"),
+    ("vsphereVolume", "vsphereVolume"),
+];
+
+impl<'de> Deserialize<'de> for PvSpecFacts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Raw {
+            #[serde(default)]
+            host_path: Option<HostPathFacts>,
+            #[serde(default)]
+            csi: Option<CsiSourceFacts>,
+            #[serde(default)]
+            nfs: Option<NfsSourceFacts>,
+            #[serde(default)]
+            storage_class_name: Option<String>,
+            #[serde(default, deserialize_with = "scalar_map")]
+            capacity: BTreeMap<String, String>,
+            #[serde(flatten)]
+            rest: BTreeMap<String, serde_json::Value>,
+        }
+        let mut raw = Raw::deserialize(deserializer)?;
+        let present = |field: &str| match field {
+            "hostPath" => raw.host_path.is_some(),
+            "csi" => raw.csi.is_some(),
+            "nfs" => raw.nfs.is_some(),
+            other => raw.rest.get(other).is_some_and(|value| !value.is_null()),
+        };
+        let volume_type = PV_SOURCE_TYPES
+            .iter()
+            .find(|(field, _)| present(field))
+            .map(|(_, name)| (*name).to_string())
+            .unwrap_or_default();
+        Ok(Self {
+            volume_type,
+            capacity: raw.capacity.remove("storage"),
+            host_path: raw.host_path,
+            csi: raw.csi,
+            nfs: raw.nfs,
+            storage_class_name: raw.storage_class_name,
+        })
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CsiSourceFacts {
+    #[serde(default)]
+    pub driver: String,
+    #[serde(default, deserialize_with = "scalar_map")]
+    pub volume_attributes: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct NfsSourceFacts {
+    #[serde(default)]
+    pub server: String,
+    #[serde(default)]
+    pub path: String,
 }
 
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
@@ -265,6 +376,56 @@ pub struct StorageClassFacts {
     pub metadata: Meta,
     #[serde(default)]
     pub provisioner: String,
+}
+
+/// The Velero server's Deployment: its image names the release, its arguments the server's
+/// flags (`crate::server::deployment`).
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct VeleroDeploymentFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub spec: DeploymentSpecFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeploymentSpecFacts {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub template: PodTemplateFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodTemplateFacts {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub spec: PodTemplateSpecFacts,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodTemplateSpecFacts {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub containers: Vec<ContainerSpecFacts>,
+}
+
+/// A container's name, image, command and arguments.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerSpecFacts {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub image: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub command: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub args: Vec<String>,
+}
+
+/// A ConfigMap: a Velero resource policy (`resourcePolicy` of a Schedule's template) lives in one.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigMapFacts {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "scalar_map")]
+    pub data: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Debug, Clone, Default, PartialEq, Eq)]
@@ -331,6 +492,32 @@ impl StorageLocationFacts {
     pub fn is_available(&self) -> bool {
         matches!(self.status.phase.as_deref(), None | Some("Available"))
     }
+}
+
+/// A map of strings, where YAML may have written a value as a number or a boolean (`storage: 10`,
+/// `enabled: true`): each scalar as its text; `null` as an empty map.
+pub fn scalar_map<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let raw = Option::<BTreeMap<String, serde_json::Value>>::deserialize(deserializer)?;
+    raw.unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(text) => text,
+                serde_json::Value::Number(number) => number.to_string(),
+                serde_json::Value::Bool(flag) => flag.to_string(),
+                serde_json::Value::Null => String::new(),
+                other => {
+                    return Err(serde::de::Error::custom(format!(
+                        "{key}: expected a string, found {other}"
+                    )));
+                }
+            };
+            Ok((key, text))
+        })
+        .collect()
 }
 
 /// `null` read as the type's default (Kubernetes JSON writes `"labels": null`); for

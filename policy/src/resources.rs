@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use crate::velero::BackupSpec;
+use crate::volume_policy::IncludeExcludePolicy;
 
 pub const PVCS: &str = "persistentvolumeclaims";
 pub const PVS: &str = "persistentvolumes";
@@ -110,6 +111,26 @@ impl IncludesExcludes {
     fn explicitly_excludes(&self, resource: &str) -> bool {
         self.excludes.contains(resource) || self.excludes.contains("*")
     }
+
+    fn is_empty(&self) -> bool {
+        self.includes.is_empty() && self.excludes.is_empty()
+    }
+
+    /// `ScopeIncludesExcludes.CombineWithPolicy` for one scope: a policy's item is added only
+    /// where the backup's own lists say nothing about it (they win).
+    fn combine(&mut self, includes: &[String], excludes: &[String]) {
+        let says = |set: &BTreeSet<String>, item: &str| set.contains("*") || set.contains(item);
+        for item in excludes.iter().map(|item| canonical(item)) {
+            if !says(&self.includes, &item) && !says(&self.excludes, &item) {
+                self.excludes.insert(item);
+            }
+        }
+        for item in includes.iter().map(|item| canonical(item)) {
+            if !says(&self.includes, &item) && !says(&self.excludes, &item) {
+                self.includes.insert(item);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +182,39 @@ impl ResourceFilter {
             )?,
             include_cluster_resources: spec.include_cluster_resources,
         })
+    }
+
+    /// Merges a resource policy's `includeExcludePolicy` into the scoped filters (`pkg/backup/
+    /// backup.go`, `BackupWithResolvers`; `ScopeIncludesExcludes.CombineWithPolicy`). Velero uses
+    /// the scoped filters whenever the old-style fields are unset or empty, so a backup without
+    /// any filter takes the policy's lists as its own; beside the old-style fields the policy is
+    /// refused by validation (`crate::schedule`), and nothing is merged here.
+    pub fn combine_with_policy(&mut self, policy: &IncludeExcludePolicy) {
+        if let Self::Legacy {
+            resources,
+            include_cluster_resources: None,
+        } = self
+            && resources.is_empty()
+        {
+            *self = Self::Scoped {
+                cluster: IncludesExcludes::default(),
+                namespaced: IncludesExcludes::default(),
+            };
+        }
+        if let Self::Scoped {
+            cluster,
+            namespaced,
+        } = self
+        {
+            namespaced.combine(
+                &policy.included_namespace_scoped,
+                &policy.excluded_namespace_scoped,
+            );
+            cluster.combine(
+                &policy.included_cluster_scoped,
+                &policy.excluded_cluster_scoped,
+            );
+        }
     }
 
     /// No filter at all: every resource.
@@ -297,6 +351,62 @@ mod tests {
                 .unwrap()
                 .includes_bound_volumes()
         );
+    }
+
+    /// `pkg/util/collections/includes_excludes.go`, `GlobalIncludesExcludes.ShouldExclude` (as
+    /// `pkg/backup/item_backupper.go`, `itemInclusionChecks`, asks it of the PV a claim brings):
+    /// with `includeClusterResources: true` a cluster-scoped resource is dropped only when the
+    /// excludes name it, whatever the include list leaves out.
+    #[test]
+    fn include_cluster_resources_true_keeps_the_bound_pv_whatever_the_include_list() {
+        let spec = BackupSpec {
+            included_resources: list(&["persistentvolumeclaims", "pods"]),
+            include_cluster_resources: Some(true),
+            ..BackupSpec::default()
+        };
+        assert!(
+            ResourceFilter::from_spec(&spec)
+                .unwrap()
+                .includes_bound_volumes()
+        );
+        let excluded = BackupSpec {
+            excluded_resources: list(&["pv"]),
+            include_cluster_resources: Some(true),
+            ..BackupSpec::default()
+        };
+        assert!(
+            !ResourceFilter::from_spec(&excluded)
+                .unwrap()
+                .includes_bound_volumes()
+        );
+    }
+
+    /// `pkg/util/collections/includes_excludes.go`, `ValidateScopedIncludesExcludes`: `*` alone
+    /// is a valid cluster-scoped exclude list (nothing cluster-scoped, PVs included), unlike the
+    /// old-style `excludedResources` (`ValidateIncludesExcludes`); beside other names, or with
+    /// includes, it is refused.
+    #[test]
+    fn star_alone_is_a_valid_scoped_exclude_list() {
+        let spec = BackupSpec {
+            excluded_cluster_scoped_resources: list(&["*"]),
+            ..BackupSpec::default()
+        };
+        let filter = ResourceFilter::from_spec(&spec).unwrap();
+        assert!(!filter.includes_bound_volumes());
+        assert!(filter.includes_namespaced(PVCS));
+        for invalid in [
+            BackupSpec {
+                excluded_cluster_scoped_resources: list(&["*", "storageclasses"]),
+                ..BackupSpec::default()
+            },
+            BackupSpec {
+                included_cluster_scoped_resources: list(&["storageclasses"]),
+                excluded_cluster_scoped_resources: list(&["*"]),
+                ..BackupSpec::default()
+            },
+        ] {
+            assert!(ResourceFilter::from_spec(&invalid).is_err(), "{invalid:?}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! reason Velero would refuse it (`FailedValidation`) collected instead of thrown.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -13,13 +14,18 @@ use crate::duration::{format_human, parse_go_duration};
 use crate::pattern::NamePattern;
 use crate::resources::ResourceFilter;
 use crate::velero::Schedule;
+use crate::velero::keys::CSI_SNAPSHOT_CLASS;
+use crate::verdict::GapCode;
+use crate::versions::{VeleroVersion, VersionedRule};
+use crate::volume_policy::VolumePolicies;
 
+mod resource_policy;
 mod validation;
 
 pub use self::validation::ServerView;
 
-/// Velero's server default when a backup's `ttl` is absent or zero.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(720 * 3600);
+/// Velero's server default when a backup's `ttl` is absent or zero (`--default-backup-ttl`).
+pub const DEFAULT_TTL: Duration = crate::server::DEFAULT_BACKUP_TTL;
 
 /// Velero's namespace filter: empty or `*` includes all; excludes win.
 #[derive(Debug, Clone)]
@@ -100,14 +106,29 @@ pub struct CompiledSchedule {
     pub paused: bool,
     /// Why Velero would refuse (or has refused) this schedule; empty when valid.
     pub problems: Vec<String>,
-    /// What is off without failing the backup (an unavailable location before Velero 1.17).
-    pub warnings: Vec<String>,
+    /// What is off without failing the backup (an unavailable location before Velero 1.17, a
+    /// resource policy Backstop cannot see), with the gap code objects it covers get.
+    pub warnings: Vec<(GapCode, String)>,
     pub ttl: Duration,
     pub namespaces: NamespaceFilter,
     pub resources: ResourceFilter,
     pub labels: LabelFilter,
     pub snapshot_volumes: bool,
+    /// The template's `defaultVolumesToFsBackup` (or the deprecated `defaultVolumesToRestic:
+    /// true`), else the server's `--default-volumes-to-fs-backup`.
     pub default_volumes_to_fs_backup: bool,
+    /// The release the schedule is judged by.
+    pub version: VeleroVersion,
+    /// The server runs with `--features=EnableCSI`.
+    pub csi_enabled: bool,
+    /// Where the server's configuration was read, for messages.
+    pub server_origin: String,
+    /// The volume policies of the template's `resourcePolicy` ConfigMap, when it names one
+    /// Backstop can read.
+    pub volume_policies: Option<Arc<VolumePolicies>>,
+    /// The Backup's `velero.io/csi-volumesnapshot-class_<driver>` annotations: driver (as written
+    /// after the `_`) → VolumeSnapshotClass name.
+    pub snapshot_class_by_driver: BTreeMap<String, String>,
     /// `1h1m (best schedule hourly: "0 * * * *" leaves gaps of up to 1h, plus the 1m reconcile
     /// tick)`, written once here rather than into every verdict that quotes it.
     pub rpo_summary: String,
@@ -142,14 +163,16 @@ impl CompiledSchedule {
                 .map_err(|error| problems.push(error.to_string()))
                 .ok()
         };
+        let server = &view.server;
+        let default_ttl = server.default_backup_ttl;
         let ttl = match template.ttl.as_deref() {
-            None => DEFAULT_TTL,
+            None => default_ttl,
             Some(text) => match parse_go_duration(text) {
-                Ok(duration) if duration.is_zero() => DEFAULT_TTL,
+                Ok(duration) if duration.is_zero() => default_ttl,
                 Ok(duration) => duration,
                 Err(error) => {
                     problems.push(format!("spec.template.ttl: {error}"));
-                    DEFAULT_TTL
+                    default_ttl
                 }
             },
         };
@@ -180,12 +203,20 @@ impl CompiledSchedule {
             problems.extend(pattern_problems);
         }
         problems.extend(findings.problems);
+        let volume_policies =
+            resource_policy::read(template, view, &mut problems, &mut findings.warnings);
         // An invalid schedule covers nothing whatever its filter; "everything" only lets the
         // verdicts say which objects it would have covered.
-        let resources = ResourceFilter::from_spec(template).unwrap_or_else(|problem| {
+        let mut resources = ResourceFilter::from_spec(template).unwrap_or_else(|problem| {
             problems.push(problem);
             ResourceFilter::everything()
         });
+        if let Some(policy) = volume_policies
+            .as_ref()
+            .and_then(|policies| policies.include_exclude.as_ref())
+        {
+            resources.combine_with_policy(policy);
+        }
         let labels = compile_labels(
             &template.label_selector,
             &template.or_label_selectors,
@@ -217,7 +248,18 @@ impl CompiledSchedule {
             resources,
             labels,
             snapshot_volumes: template.snapshot_volumes != Some(false),
-            default_volumes_to_fs_backup: template.default_volumes_to_fs_backup == Some(true),
+            default_volumes_to_fs_backup: if template.default_volumes_to_restic == Some(true) {
+                true
+            } else {
+                template
+                    .default_volumes_to_fs_backup
+                    .unwrap_or(server.default_volumes_to_fs_backup)
+            },
+            version: server.version,
+            csi_enabled: server.csi_enabled(),
+            server_origin: server.origin.clone(),
+            volume_policies,
+            snapshot_class_by_driver: snapshot_class_annotations(schedule, server.version),
             created: schedule
                 .metadata
                 .creation_timestamp
@@ -248,6 +290,31 @@ impl CompiledSchedule {
         self.worst_interval()
             .map(|interval| interval + RECONCILE_TICK)
     }
+}
+
+/// The Backup's annotations (`FromSchedule`: the Schedule's own, or after 1.18 the template's
+/// `metadata.annotations` when set) that name a VolumeSnapshotClass per CSI driver.
+fn snapshot_class_annotations(
+    schedule: &Schedule,
+    version: VeleroVersion,
+) -> BTreeMap<String, String> {
+    let template_annotations = schedule
+        .spec
+        .template
+        .metadata
+        .as_ref()
+        .and_then(|metadata| metadata.annotations.as_ref())
+        .filter(|_| version.has(VersionedRule::ScheduleTemplateAnnotations));
+    let annotations = template_annotations.or(schedule.metadata.annotations.as_ref());
+    let prefix = format!("{CSI_SNAPSHOT_CLASS}_");
+    annotations
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, class)| {
+            key.strip_prefix(&prefix)
+                .map(|driver| (driver.to_string(), class.clone()))
+        })
+        .collect()
 }
 
 fn compile_patterns(

@@ -49,6 +49,13 @@ pub struct BackupSpec {
     pub snapshot_volumes: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_volumes_to_fs_backup: Option<bool>,
+    /// Deprecated spelling of `defaultVolumesToFsBackup`; `true` still counts
+    /// (`prepareBackupRequest` remaps it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_volumes_to_restic: Option<bool>,
+    /// The ConfigMap of volume policies the backup follows (`kind: configmap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<ResourcePolicyReference>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_move_data: Option<bool>,
     /// Go duration (`720h0m0s`); absent or zero means the server default, 720h.
@@ -124,6 +131,22 @@ pub struct ExecHook {
 pub struct BackupMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
+    /// Read by Velero after 1.18 only (`FromSchedule`); not in the released CRDs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// `spec.resourcePolicy` (a `TypedLocalObjectReference`): Velero reads it only when `kind` is
+/// `configmap` (any case), from the backup's namespace.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourcePolicyReference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_group: Option<String>,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
 }
 
 /// A Velero Schedule: a cron expression and the Backup it stamps out.
@@ -426,8 +449,12 @@ pub mod keys {
     pub const BACKUP_VOLUMES: &str = "backup.velero.io/backup-volumes";
     /// On a pod: comma-separated volume names to skip when fs-backup is the default (opt-out).
     pub const BACKUP_VOLUMES_EXCLUDES: &str = "backup.velero.io/backup-volumes-excludes";
-    /// On a VolumeSnapshotClass: Velero uses it for CSI snapshots of its driver.
+    /// On a VolumeSnapshotClass (its presence, any value): Velero uses it for CSI snapshots of
+    /// its driver. On a PVC: the name of the class to use for it. On a Backup, as
+    /// `velero.io/csi-volumesnapshot-class_<driver>`: the class to use for that driver.
     pub const CSI_SNAPSHOT_CLASS: &str = "velero.io/csi-volumesnapshot-class";
+    /// On a VolumeSnapshotClass (its presence): the Kubernetes default class of its driver.
+    pub const DEFAULT_SNAPSHOT_CLASS: &str = "snapshot.storage.kubernetes.io/is-default-class";
     /// On a Backup: the Schedule that created it.
     pub const SCHEDULE_NAME: &str = "velero.io/schedule-name";
     /// On a PodVolumeBackup (and CSI objects): the Backup it belongs to.

@@ -67,10 +67,13 @@ pub enum GapCode {
     /// A warning: a database's data is backed up by volume, and no Velero pre-backup hook makes
     /// the copy consistent.
     NoConsistencyHook,
+    /// A covering schedule names a resource-policy ConfigMap Backstop cannot see (offline), so
+    /// its volume policies (skip, snapshot, fs-backup) are not judged.
+    VolumePoliciesUnknown,
 }
 
 impl GapCode {
-    pub const ALL: [GapCode; 16] = [
+    pub const ALL: [GapCode; 17] = [
         Self::NoSchedule,
         Self::RpoExceedsTarget,
         Self::VolumeNotBackedUp,
@@ -87,6 +90,7 @@ impl GapCode {
         Self::BackupOverdue,
         Self::StorageLocationUnavailable,
         Self::NoConsistencyHook,
+        Self::VolumePoliciesUnknown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +111,7 @@ impl GapCode {
             Self::BackupOverdue => "backup-overdue",
             Self::StorageLocationUnavailable => "storage-location-unavailable",
             Self::NoConsistencyHook => "no-consistency-hook",
+            Self::VolumePoliciesUnknown => "volume-policies-unknown",
         }
     }
 
@@ -150,6 +155,9 @@ impl GapCode {
             }
             Self::NoConsistencyHook => {
                 "A database's data is backed up by volume without a Velero pre-backup hook that makes the copy consistent."
+            }
+            Self::VolumePoliciesUnknown => {
+                "A covering schedule names a resource-policy ConfigMap the manifests do not hold, so its volume policies are not judged."
             }
         }
     }

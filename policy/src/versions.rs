@@ -16,6 +16,9 @@ impl VeleroVersion {
     pub const OLDEST: Self = Self::new(1, 14);
     /// The newest released line: the default when neither the policy nor the cluster says.
     pub const LATEST: Self = Self::new(1, 18);
+    /// Velero's unreleased main (as read on 2026-08-21), the line after [`Self::LATEST`]: what
+    /// it changes is modelled so that the release is one version bump here.
+    pub const UNRELEASED: Self = Self::new(1, 19);
 
     pub const fn new(major: u16, minor: u16) -> Self {
         Self { major, minor }
@@ -75,28 +78,60 @@ pub enum VersionedRule {
     /// (`pkg/controller/backup_controller.go`, `prepareBackupRequest`, `BSLIsAvailable`).
     UnavailableLocationFails,
     /// A backed-up bound PVC brings in the running pods that mount it
-    /// (`pkg/itemblock/actions/pvc_action.go`).
+    /// (`pkg/itemblock/actions/pvc_action.go`, `GetRelatedItems`).
     PvcPullsInPods,
     /// The Kubernetes default VolumeSnapshotClass of a driver is chosen when none carries
     /// Velero's label (`pkg/util/csi/volume_snapshot.go`, `GetVolumeSnapshotClassForStorageClass`).
     DefaultSnapshotClassFallback,
+    /// Volume policies read the claim: the `pvcLabels` condition and `csi.volumeAttributes`
+    /// (`internal/resourcepolicies`, `volumeConditions`, `parsePVC`).
+    VolumePolicyPvcLabels,
+    /// The resource-policy ConfigMap may hold an `includeExcludePolicy`
+    /// (`internal/resourcepolicies`, `ResourcePolicies`).
+    IncludeExcludePolicy,
+    /// The `pvcPhase` condition, and a claim without a volume matched by its claim alone
+    /// (`Policies.GetMatchAction`, `case data.PVC != nil`).
+    VolumePolicyPvcPhase,
+    /// The `pvcVolumeMode` and `pvcAccessModes` conditions.
+    VolumePolicyPvcModes,
+    /// The `custom` action, and action parameters checked (`dataMover`, `snapshotClass`, which
+    /// names the VolumeSnapshotClass: `GetVolumeSnapshotClassFromVolumePolicy`).
+    VolumePolicyActionParameters,
+    /// `clusterScopedFilterPolicy` and `namespacedFilterPolicies` in the resource policy.
+    FineGrainedFilterPolicies,
+    /// A scheduled Backup takes its annotations from `spec.template.metadata.annotations` when
+    /// set, else from the Schedule (`pkg/builder/backup_builder.go`, `FromSchedule`).
+    ScheduleTemplateAnnotations,
 }
 
 impl VersionedRule {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 11] = [
         Self::NamespaceGlobClasses,
         Self::UnavailableLocationFails,
         Self::PvcPullsInPods,
         Self::DefaultSnapshotClassFallback,
+        Self::VolumePolicyPvcLabels,
+        Self::IncludeExcludePolicy,
+        Self::VolumePolicyPvcPhase,
+        Self::VolumePolicyPvcModes,
+        Self::VolumePolicyActionParameters,
+        Self::FineGrainedFilterPolicies,
+        Self::ScheduleTemplateAnnotations,
     ];
 
     /// The release the rule holds from.
     pub fn since(self) -> VeleroVersion {
         match self {
-            Self::NamespaceGlobClasses => VeleroVersion::new(1, 18),
-            Self::UnavailableLocationFails => VeleroVersion::new(1, 17),
             Self::PvcPullsInPods => VeleroVersion::new(1, 15),
-            Self::DefaultSnapshotClassFallback => VeleroVersion::new(1, 17),
+            Self::VolumePolicyPvcLabels => VeleroVersion::new(1, 16),
+            Self::UnavailableLocationFails
+            | Self::DefaultSnapshotClassFallback
+            | Self::IncludeExcludePolicy => VeleroVersion::new(1, 17),
+            Self::NamespaceGlobClasses | Self::VolumePolicyPvcPhase => VeleroVersion::new(1, 18),
+            Self::VolumePolicyPvcModes
+            | Self::VolumePolicyActionParameters
+            | Self::FineGrainedFilterPolicies
+            | Self::ScheduleTemplateAnnotations => VeleroVersion::UNRELEASED,
         }
     }
 }
@@ -149,9 +184,10 @@ mod tests {
         assert!(v1_17.has(VersionedRule::DefaultSnapshotClassFallback));
         assert!(!v1_17.has(VersionedRule::NamespaceGlobClasses));
         for rule in VersionedRule::ALL {
-            assert!(VeleroVersion::LATEST.has(rule), "{rule:?}");
+            assert!(VeleroVersion::UNRELEASED.has(rule), "{rule:?}");
             assert!(rule.since() >= VeleroVersion::OLDEST, "{rule:?}");
         }
+        assert!(!VeleroVersion::LATEST.has(VersionedRule::ScheduleTemplateAnnotations));
     }
 
     #[test]

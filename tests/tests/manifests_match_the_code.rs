@@ -14,7 +14,10 @@ use backstop_webhook::cache::evidence::EVIDENCE_RESOURCES;
 use backstop_webhook::manifests::{load_inventory, load_policy};
 use backstop_webhook::metrics::evidence::EvidenceSummary;
 use backstop_webhook::metrics::{DecisionRecord, FailureReason, Metrics, ReloadResult};
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod,
+};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Resource;
 use policy::CoverageIndex;
@@ -61,12 +64,25 @@ fn never_governed() -> BTreeSet<String> {
     names
 }
 
+/// (API group, plural) of the resources the caches watch in Velero's namespace only: the Velero
+/// Deployment (by name) and the ConfigMaps resource policies live in.
+fn watched_in_velero_namespace() -> BTreeSet<(String, String)> {
+    [
+        (Deployment::group(&()), Deployment::plural(&())),
+        (ConfigMap::group(&()), ConfigMap::plural(&())),
+    ]
+    .into_iter()
+    .map(|(group, plural)| (group.into_owned(), plural.into_owned()))
+    .collect()
+}
+
 /// (API group, plural) of every resource the caches watch (coverage's and the backup
 /// evidence's), from the types the code reads them as.
 fn watched_resources() -> BTreeSet<(String, String)> {
     let snapshot_class = snapshot_class_resource();
-    [
+    let mut watched: BTreeSet<(String, String)> = [
         (Namespace::group(&()), Namespace::plural(&())),
+        (PersistentVolume::group(&()), PersistentVolume::plural(&())),
         (
             PersistentVolumeClaim::group(&()),
             PersistentVolumeClaim::plural(&()),
@@ -92,7 +108,9 @@ fn watched_resources() -> BTreeSet<(String, String)> {
     ]
     .into_iter()
     .map(|(group, plural)| (group.into_owned(), plural.into_owned()))
-    .collect()
+    .collect();
+    watched.extend(watched_in_velero_namespace());
+    watched
 }
 
 #[test]
@@ -109,14 +127,10 @@ fn the_watched_resources_are_the_ones_the_cache_metrics_name() {
     assert_eq!(plurals, named);
 }
 
-#[test]
-fn rbac_grants_read_only_access_to_exactly_what_the_caches_watch() {
-    let role = documents("deploy/webhook/base/rbac.yaml")
-        .into_iter()
-        .find(|doc| doc["kind"] == "ClusterRole")
-        .expect("rbac.yaml has a ClusterRole");
+/// (API group, resource) pairs a Role or ClusterRole grants, every rule read-only.
+fn grants(role: &Value) -> BTreeSet<(String, String)> {
     let mut granted = BTreeSet::new();
-    for rule in role["rules"].as_array().expect("the ClusterRole has rules") {
+    for rule in role["rules"].as_array().expect("the role has rules") {
         assert_eq!(
             strings(&rule["verbs"]),
             ["get", "list", "watch"],
@@ -128,13 +142,57 @@ fn rbac_grants_read_only_access_to_exactly_what_the_caches_watch() {
             }
         }
     }
-    // `audit --cluster` (same ServiceAccount in a cluster) also lists PersistentVolumes.
-    let mut read = watched_resources();
-    read.insert((
-        PersistentVolume::group(&()).into_owned(),
-        PersistentVolume::plural(&()).into_owned(),
-    ));
-    assert_eq!(granted, read);
+    granted
+}
+
+#[test]
+fn rbac_grants_read_only_access_to_exactly_what_the_caches_watch() {
+    let role = documents("deploy/webhook/base/rbac.yaml")
+        .into_iter()
+        .find(|doc| doc["kind"] == "ClusterRole")
+        .expect("rbac.yaml has a ClusterRole");
+    let cluster_wide: BTreeSet<_> = watched_resources()
+        .difference(&watched_in_velero_namespace())
+        .cloned()
+        .collect();
+    assert_eq!(grants(&role), cluster_wide);
+}
+
+/// In Velero's namespace (the policy's `veleroNamespace`): the Deployment the policy names
+/// (`velero.deployment`), by name only, and ConfigMaps; bound to the webhook's account.
+#[test]
+fn rbac_in_the_velero_namespace_reads_only_the_velero_deployment_and_config_maps() {
+    let policy =
+        load_policy(&repo().join("deploy/webhook/base/policy.yaml")).expect("policy loads");
+    let objects = documents("deploy/webhook/base/rbac-velero.yaml");
+    let role = objects
+        .iter()
+        .find(|doc| doc["kind"] == "Role")
+        .expect("rbac-velero.yaml has a Role");
+    assert_eq!(
+        role["metadata"]["namespace"],
+        policy.velero_namespace.as_str()
+    );
+    assert_eq!(grants(role), watched_in_velero_namespace());
+    for rule in role["rules"].as_array().into_iter().flatten() {
+        if strings(&rule["resources"]).contains(&"deployments".to_string()) {
+            assert_eq!(
+                strings(&rule["resourceNames"]),
+                vec![policy.velero_deployment.clone()]
+            );
+        }
+    }
+    let binding = objects
+        .iter()
+        .find(|doc| doc["kind"] == "RoleBinding")
+        .expect("rbac-velero.yaml has a RoleBinding");
+    assert_eq!(
+        binding["metadata"]["namespace"],
+        policy.velero_namespace.as_str()
+    );
+    assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+    assert_eq!(binding["subjects"][0]["name"], "backstop-webhook");
+    assert_eq!(binding["subjects"][0]["namespace"], "backstop-system");
 }
 
 /// The webhook's metrics after one of everything it records (a family without a series is not

@@ -74,11 +74,7 @@ fn audit(
     let input = args.input(default).map_err(WebhookError::Usage)?;
     let policy = Arc::new(load_policy(&args.policy)?);
     let mut inventory = match input {
-        AuditInput::Cluster => read_cluster(
-            args.context.as_deref(),
-            &policy.velero_namespace,
-            args.verify_backups,
-        )?,
+        AuditInput::Cluster => read_cluster(args.context.as_deref(), &policy, args.verify_backups)?,
         AuditInput::Manifests => load_sources(&ManifestSources {
             paths: &args.manifests,
             kustomizations: &args.kustomize,
@@ -90,6 +86,11 @@ fn audit(
     let notes = std::mem::take(&mut inventory.notes);
     let databases = Databases::find(&inventory, &policy.velero_namespace);
     let index = CoverageIndex::build(policy, inventory);
+    // What could not be read about the Velero server (an image without a release, no
+    // Deployment), or where the policy disagrees with it: judged anyway, and said.
+    for note in &index.server_view().notes {
+        eprintln!("backstop-webhook audit: note: {note}");
+    }
     let mut report = AuditReport::new(&index);
     let consistency = databases.judge(&index, &report.objects);
     report = report
@@ -112,9 +113,10 @@ fn audit(
 
 fn read_cluster(
     context: Option<&str>,
-    velero_namespace: &str,
+    policy: &policy::Policy,
     with_records: bool,
 ) -> Result<Inventory, WebhookError> {
+    let velero_namespace = policy.velero_namespace.as_str();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -124,7 +126,9 @@ fn read_cluster(
         })?;
     runtime.block_on(async {
         let client = cluster::client(context).await?;
-        let mut inventory = cluster::load_inventory(client.clone(), velero_namespace).await?;
+        let mut inventory =
+            cluster::load_inventory(client.clone(), velero_namespace, &policy.velero_deployment)
+                .await?;
         if with_records {
             let records = cluster::load_records(client, velero_namespace).await?;
             inventory.backups = records.backups;

@@ -1,5 +1,6 @@
-//! The webhook's view of the cluster: Schedules, storage locations, Namespaces, PVCs, Pods and
-//! storage classes,
+//! The webhook's view of the cluster: Schedules, storage locations, Namespaces, PVCs, Pods,
+//! PersistentVolumes, storage classes, the Velero Deployment (the server's release and flags) and
+//! the Velero namespace's ConfigMaps (resource policies),
 //! from manifests (`--schedules-from DIR`, [`offline`]) or from list/watch caches
 //! ([`cluster`], [`reflector`]). Both end in [`IndexBuilder::rebuild`]: the [`CoverageIndex`] is rebuilt off
 //! the request path and swapped whole into [`AppState`]; requests never wait for it.
@@ -19,7 +20,7 @@ use policy::{CoverageIndex, Inventory, Policy};
 use crate::state::AppState;
 
 /// The resources the caches hold, as named in `backstop_cache_*{resource=…}`.
-pub const RESOURCES: [&str; 8] = [
+pub const RESOURCES: [&str; 11] = [
     "schedules",
     "namespaces",
     "persistentvolumeclaims",
@@ -28,6 +29,9 @@ pub const RESOURCES: [&str; 8] = [
     "volumesnapshotclasses",
     "volumesnapshotlocations",
     "backupstoragelocations",
+    "persistentvolumes",
+    "deployments",
+    "configmaps",
 ];
 
 /// Turns inventories into coverage indexes and publishes them (cron analyses are memoised by
@@ -35,6 +39,8 @@ pub const RESOURCES: [&str; 8] = [
 pub struct IndexBuilder {
     policy: Arc<Policy>,
     state: AppState,
+    /// What the last index said it could not read about the Velero server (logged on change).
+    server_notes: Vec<String>,
 }
 
 impl std::fmt::Debug for IndexBuilder {
@@ -45,7 +51,11 @@ impl std::fmt::Debug for IndexBuilder {
 
 impl IndexBuilder {
     pub fn new(policy: Arc<Policy>, state: AppState) -> Self {
-        Self { policy, state }
+        Self {
+            policy,
+            state,
+            server_notes: Vec::new(),
+        }
     }
 
     pub fn state(&self) -> &AppState {
@@ -62,6 +72,20 @@ impl IndexBuilder {
         }
         let index = CoverageIndex::build(Arc::clone(&self.policy), inventory);
         metrics.record_coverage(&index);
+        let view = index.server_view();
+        if view.notes != self.server_notes {
+            for note in &view.notes {
+                tracing::warn!(note = %note, "velero server");
+            }
+            self.server_notes.clone_from(&view.notes);
+        }
+        tracing::debug!(
+            version = %view.version(),
+            csi = view.server.csi_enabled(),
+            default_volumes_to_fs_backup = view.server.default_volumes_to_fs_backup,
+            from = %view.server.origin,
+            "velero server judged against"
+        );
         tracing::debug!(
             namespaces = index.namespace_count(),
             pvcs = index.pvc_count(),
@@ -90,6 +114,12 @@ fn counts(inventory: &Inventory) -> [(&'static str, usize); RESOURCES.len()] {
             "backupstoragelocations",
             inventory.storage_locations.as_ref().map_or(0, Vec::len),
         ),
+        ("persistentvolumes", inventory.persistent_volumes.len()),
+        (
+            "deployments",
+            usize::from(inventory.velero_deployment.is_some()),
+        ),
+        ("configmaps", inventory.config_maps.len()),
     ]
 }
 

@@ -36,6 +36,8 @@ const SCHEDULES: &str = "/apis/velero.io/v1/namespaces/velero/schedules";
 const LOCATIONS: &str = "/apis/velero.io/v1/namespaces/velero/volumesnapshotlocations";
 const STORAGE_LOCATIONS: &str = "/apis/velero.io/v1/namespaces/velero/backupstoragelocations";
 const SNAPSHOT_CLASSES: &str = "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses";
+const VELERO_DEPLOYMENT: &str = "/apis/apps/v1/namespaces/velero/deployments/velero";
+const VELERO_CONFIG_MAPS: &str = "/api/v1/namespaces/velero/configmaps";
 
 const UNSERVED: &str = "01-unserved-group-404-text-plain.json";
 const WORKLOADS: [(&str, &str, &str); 6] = [
@@ -133,6 +135,19 @@ fn cluster(server: &MockApiServer) {
         "/apis/velero.io/v1",
         Captured::response("04-discovery-velero-v1.json", 0),
     );
+    // No Velero Deployment by that name: capture 03, exchange 1 (the 404 Status of a GET of a
+    // missing object, there a ConfigMap), and no ConfigMaps in the namespace.
+    let mut missing = Captured::response(EMPTY_LISTS, 1).json();
+    missing["message"] = json!("deployments.apps \"velero\" not found");
+    missing["details"] = json!({"name": "velero", "group": "apps", "kind": "deployments"});
+    server.get(
+        VELERO_DEPLOYMENT,
+        Captured::response(EMPTY_LISTS, 1).with_json(&missing),
+    );
+    server.get(
+        VELERO_CONFIG_MAPS,
+        list_answer(&builtin_list("v1", "ConfigMap", "303", &[])),
+    );
     // Capture 01: exchange 0 is the list of the unserved resource, 3 its discovery.
     server.get(SNAPSHOT_CLASSES, Captured::response(UNSERVED, 0));
     server.get(
@@ -145,7 +160,7 @@ fn cluster(server: &MockApiServer) {
 async fn reads_every_page_of_a_live_cluster_with_list_and_discovery_calls_only() {
     let server = MockApiServer::start().await;
     cluster(&server);
-    let inventory = load_cluster_inventory(server.client(), "velero")
+    let inventory = load_cluster_inventory(server.client(), "velero", "velero")
         .await
         .unwrap();
 
@@ -204,7 +219,7 @@ async fn a_cluster_without_velero_is_an_error_that_names_the_missing_crd() {
     // shows for an unserved group (exchanges 0 and 3).
     server.get(SCHEDULES, Captured::response(UNSERVED, 0));
     server.get("/apis/velero.io/v1", Captured::response(UNSERVED, 3));
-    let error = load_cluster_inventory(server.client(), "velero")
+    let error = load_cluster_inventory(server.client(), "velero", "velero")
         .await
         .unwrap_err();
     assert!(
@@ -226,7 +241,7 @@ async fn a_forbidden_list_names_the_resource() {
         NAMESPACES,
         Captured::response("16-rbac-forbidden-403.json", 4),
     );
-    let error = load_cluster_inventory(server.client(), "velero")
+    let error = load_cluster_inventory(server.client(), "velero", "velero")
         .await
         .unwrap_err();
     assert!(
@@ -277,7 +292,7 @@ async fn an_expired_continue_token_restarts_the_list() {
             Answer::Full(list_answer(&whole)),
         ],
     );
-    let inventory = load_cluster_inventory(server.client(), "velero")
+    let inventory = load_cluster_inventory(server.client(), "velero", "velero")
         .await
         .unwrap();
     assert_eq!(inventory.namespaces.len(), 2);
@@ -350,7 +365,7 @@ async fn offline_and_cluster_audits_of_the_same_statefulset_agree() {
     let server = MockApiServer::start().await;
     cluster(&server);
     serve(&server, &documents(file));
-    let live = load_cluster_inventory(server.client(), "velero")
+    let live = load_cluster_inventory(server.client(), "velero", "velero")
         .await
         .unwrap();
     assert_eq!(live.pods.len(), 3, "web-store-0..2, predicted");
@@ -412,7 +427,7 @@ async fn real_pods_win_a_pod_of_a_replicaset_of_a_deployment_is_not_counted_twic
     let server = MockApiServer::start().await;
     cluster(&server);
     serve(&server, &deployed_web());
-    let inventory = load_cluster_inventory(server.client(), "velero")
+    let inventory = load_cluster_inventory(server.client(), "velero", "velero")
         .await
         .unwrap();
     let pods: Vec<&str> = inventory
@@ -437,7 +452,7 @@ async fn a_deployment_whose_pods_do_not_exist_yet_counts_as_the_pod_it_will_run(
         .filter(|object| object["kind"] != "Pod" && object["kind"] != "ReplicaSet")
         .collect();
     serve(&server, &objects);
-    let inventory = load_cluster_inventory(server.client(), "velero")
+    let inventory = load_cluster_inventory(server.client(), "velero", "velero")
         .await
         .unwrap();
     let pods: Vec<&str> = inventory
@@ -544,4 +559,62 @@ async fn kubectl_backstop_reads_the_cluster_of_the_current_context_by_default() 
         "{}",
         String::from_utf8_lossy(&elsewhere.stderr)
     );
+}
+
+/// The Velero Deployment `velero install --features=EnableCSI --default-volumes-to-fs-backup`
+/// writes (`fixtures/velero-server/velero-deployment.yaml`), as JSON.
+fn velero_deployment() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/velero-server/velero-deployment.yaml"
+    ))
+    .unwrap();
+    policy::yaml::documents(&text, "velero-deployment.yaml")
+        .unwrap()
+        .remove(0)
+}
+
+/// In a cluster the server's release and flags are read from the Velero Deployment (a GET of
+/// that one object, answered with capture 03's status and headers of a 200 read, exchange 3),
+/// and the Velero namespace's ConfigMaps are listed, so a resource policy is judged.
+#[tokio::test]
+async fn reads_the_velero_deployment_and_the_velero_namespace_config_maps() {
+    let server = MockApiServer::start().await;
+    cluster(&server);
+    server.get(VELERO_DEPLOYMENT, list_answer(&velero_deployment()));
+    let policy_map = json!({"metadata": {"name": "volume-policy", "namespace": "velero"},
+        "data": {"policy.yaml": "version: v1\nvolumePolicies: []\n"}});
+    server.get(
+        VELERO_CONFIG_MAPS,
+        list_answer(&builtin_list("v1", "ConfigMap", "303", &[policy_map])),
+    );
+    let inventory = load_cluster_inventory(server.client(), "velero", "velero")
+        .await
+        .unwrap();
+    assert!(inventory.config_maps_listed);
+    assert_eq!(inventory.config_maps.len(), 1);
+    let policy = Arc::new(Policy::from_yaml(POLICY, "policy.yaml").unwrap());
+    let index = CoverageIndex::build(policy, inventory);
+    let view = index.server_view();
+    assert_eq!(view.version(), policy::versions::VeleroVersion::new(1, 16));
+    assert!(view.server.csi_enabled() && view.server.default_volumes_to_fs_backup);
+    assert_eq!(view.server.origin, "the Velero Deployment velero/velero");
+    assert!(server.unrouted().is_empty(), "{:?}", server.unrouted());
+}
+
+/// An account that may not read the Deployment or the ConfigMaps (capture 16, exchange 4: a
+/// 403 Status) still audits: the policy's section stands in for the server, and a resource
+/// policy is judged as offline.
+#[tokio::test]
+async fn a_forbidden_velero_deployment_falls_back_to_the_policy() {
+    let server = MockApiServer::start().await;
+    cluster(&server);
+    let forbidden = Captured::response("16-rbac-forbidden-403.json", 4);
+    server.get(VELERO_DEPLOYMENT, forbidden.clone());
+    server.get(VELERO_CONFIG_MAPS, forbidden);
+    let inventory = load_cluster_inventory(server.client(), "velero", "velero")
+        .await
+        .unwrap();
+    assert!(inventory.velero_deployment.is_none());
+    assert!(!inventory.config_maps_listed);
 }

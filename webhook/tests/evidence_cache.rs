@@ -91,7 +91,8 @@ fn answer(body: &Value) -> Captured {
 }
 
 /// The scenario's cluster as the API server serves it, with every watch left open: built-in
-/// lists as capture 13 writes them, custom-resource lists as capture 03, Velero's discovery
+/// lists (PersistentVolumes, the Velero namespace's ConfigMaps and Deployments included) as
+/// capture 13 writes them, custom-resource lists as capture 03, Velero's discovery
 /// from capture 04; the snapshot API unserved (capture 01) unless the cluster has
 /// VolumeSnapshotClasses, then discovered as capture 04's shape says.
 fn serve_cluster(server: &MockApiServer, scenario: &str) {
@@ -104,6 +105,15 @@ fn serve_cluster(server: &MockApiServer, scenario: &str) {
             "/apis/storage.k8s.io/v1/storageclasses",
             "storage.k8s.io/v1",
             "StorageClass",
+        ),
+        ("/api/v1/persistentvolumes", "v1", "PersistentVolume"),
+        // The Velero namespace's ConfigMaps (resource policies) and its Deployment (none here:
+        // the policy's velero: section stands in, as it says).
+        ("/api/v1/namespaces/velero/configmaps", "v1", "ConfigMap"),
+        (
+            "/apis/apps/v1/namespaces/velero/deployments",
+            "apps/v1",
+            "Deployment",
         ),
     ] {
         let items = of_kind(&documents, kind);

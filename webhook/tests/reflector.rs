@@ -32,6 +32,7 @@ use backstop_webhook::state::AppState;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use policy::objects::{Meta, NamespaceFacts};
+use policy::versions::VeleroVersion;
 use policy::{CoverageIndex, GapCode, Inventory, Policy};
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -56,6 +57,9 @@ const PVCS: &str = "/api/v1/persistentvolumeclaims";
 const PODS: &str = "/api/v1/pods";
 const STORAGE_CLASSES: &str = "/apis/storage.k8s.io/v1/storageclasses";
 const SNAPSHOT_CLASSES: &str = "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses";
+const PERSISTENT_VOLUMES: &str = "/api/v1/persistentvolumes";
+const VELERO_DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/velero/deployments";
+const VELERO_CONFIG_MAPS: &str = "/api/v1/namespaces/velero/configmaps";
 const VELERO_DISCOVERY: &str = "/apis/velero.io/v1";
 const SNAPSHOT_DISCOVERY: &str = "/apis/snapshot.storage.k8s.io/v1";
 
@@ -130,6 +134,18 @@ fn velero_cluster(server: &MockApiServer) {
     );
     server.get(PODS, list_answer(&builtin_list("v1", "Pod", "400", &[])));
     server.get(
+        PERSISTENT_VOLUMES,
+        list_answer(&builtin_list("v1", "PersistentVolume", "400", &[])),
+    );
+    server.get(
+        VELERO_DEPLOYMENTS,
+        list_answer(&builtin_list("apps/v1", "Deployment", "400", &[])),
+    );
+    server.get(
+        VELERO_CONFIG_MAPS,
+        list_answer(&builtin_list("v1", "ConfigMap", "400", &[])),
+    );
+    server.get(
         STORAGE_CLASSES,
         list_answer(&builtin_list(
             "storage.k8s.io/v1",
@@ -146,6 +162,9 @@ fn velero_cluster(server: &MockApiServer) {
         PVCS,
         PODS,
         STORAGE_CLASSES,
+        PERSISTENT_VOLUMES,
+        VELERO_DEPLOYMENTS,
+        VELERO_CONFIG_MAPS,
     ] {
         server.open_watches(path);
     }
@@ -915,5 +934,128 @@ async fn a_watch_refused_after_a_good_list_answers_from_the_last_copy_until_the_
         0.0
     );
     assert!(server.unrouted().is_empty(), "{:?}", server.unrouted());
+    webhook.stop().await;
+}
+
+/// The Velero Deployment `velero install --features=EnableCSI --default-volumes-to-fs-backup`
+/// writes for v1.16.2 (`fixtures/velero-server/velero-deployment.yaml`), named `name`, as the
+/// server stores it (a resourceVersion and uid, as capture 21's objects carry).
+fn velero_deployment(name: &str, resource_version: &str) -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/velero-server/velero-deployment.yaml"
+    ))
+    .unwrap();
+    let mut deployment = policy::yaml::documents(&text, "velero-deployment.yaml")
+        .unwrap()
+        .remove(0);
+    deployment["metadata"]["name"] = json!(name);
+    deployment["metadata"]["resourceVersion"] = json!(resource_version);
+    deployment["metadata"]["uid"] = json!(format!("5d1c7a2e-0b4f-4e8a-9c3d-{name:0>12}"));
+    deployment
+}
+
+/// What the index judges the Velero server to be now: release, EnableCSI,
+/// `--default-volumes-to-fs-backup`, and where that was read.
+fn judged_server(webhook: &Webhook) -> (VeleroVersion, bool, bool, String) {
+    let index = webhook.state.index();
+    let server = &index.server_view().server;
+    (
+        server.version,
+        server.csi_enabled(),
+        server.default_volumes_to_fs_backup,
+        server.origin.clone(),
+    )
+}
+
+/// In serve mode the index follows the Velero Deployment as `audit --cluster` reads it: only the
+/// Deployment the policy names (`velero.deployment`, default `velero`), listed and watched with
+/// the `metadata.name` field selector that RBAC granting one object by resourceName requires.
+/// Lists keep capture 03's headers (exchange 3) and capture 13's built-in list shape; watch
+/// events capture 10's shape. The mock applies the field selector as the real server does, so a
+/// second Deployment in Velero's namespace (a UI, say) never reaches the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_follows_the_velero_deployment_it_reads_by_name() {
+    let server = MockApiServer::start().await;
+    velero_cluster(&server);
+    server.get(
+        VELERO_DEPLOYMENTS,
+        list_answer(&builtin_list(
+            "apps/v1",
+            "Deployment",
+            "400",
+            &[
+                velero_deployment("velero", "390"),
+                velero_deployment("velero-ui", "391"),
+            ],
+        )),
+    );
+    let webhook = Webhook::start(&server, Duration::from_secs(300));
+    eventually("readiness", || webhook.state.is_ready()).await;
+    eventually("the Deployment watch", || {
+        server.open_watch_count(VELERO_DEPLOYMENTS) == 1
+    })
+    .await;
+    let (version, csi, fs_backup_default, origin) = judged_server(&webhook);
+    assert_eq!(version, VeleroVersion::new(1, 16));
+    assert!(csi && fs_backup_default, "{origin}");
+    assert!(origin.contains("velero/velero"), "{origin}");
+
+    let queries: Vec<String> = server
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.path == VELERO_DEPLOYMENTS)
+        .map(|seen| seen.query)
+        .collect();
+    assert!(queries.len() >= 2, "a list and a watch: {queries:?}");
+    assert!(
+        queries
+            .iter()
+            .all(|query| query.contains("fieldSelector=metadata.name%3Dvelero")),
+        "{queries:?}"
+    );
+
+    // The platform team upgrades Velero to v1.17 and turns CSI snapshots off.
+    let mut upgraded = velero_deployment("velero", "402");
+    upgraded["spec"]["template"]["spec"]["containers"][0]["image"] = json!("velero/velero:v1.17.1");
+    upgraded["spec"]["template"]["spec"]["containers"][0]["args"] =
+        json!(["server", "--uploader-type=kopia"]);
+    assert_eq!(
+        server.send(VELERO_DEPLOYMENTS, &watch_event("MODIFIED", &upgraded)),
+        1
+    );
+    eventually("the upgrade to reach the index", || {
+        let (version, csi, fs_backup_default, _) = judged_server(&webhook);
+        version == VeleroVersion::new(1, 17) && !csi && !fs_backup_default
+    })
+    .await;
+
+    // Another Deployment's change is not for this watch: its selector names `velero` only.
+    assert_eq!(
+        server.send(
+            VELERO_DEPLOYMENTS,
+            &watch_event("MODIFIED", &velero_deployment("velero-ui", "403"))
+        ),
+        0
+    );
+
+    // Velero uninstalled: the policy's velero: section (absent here: Velero's defaults) stands
+    // in, and the index says so.
+    assert_eq!(
+        server.send(VELERO_DEPLOYMENTS, &watch_event("DELETED", &upgraded)),
+        1
+    );
+    eventually("the deletion to reach the index", || {
+        webhook
+            .state
+            .index()
+            .server_view()
+            .notes
+            .iter()
+            .any(|note| note.contains("no Velero Deployment was read from namespace velero"))
+    })
+    .await;
+    let (version, csi, _, origin) = judged_server(&webhook);
+    assert_eq!((version, csi), (VeleroVersion::LATEST, false), "{origin}");
     webhook.stop().await;
 }

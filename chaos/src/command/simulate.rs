@@ -52,7 +52,13 @@ pub fn needs_cluster(args: &SimulateArgs) -> bool {
 pub async fn render_report(args: &SimulateArgs, client: Option<Client>) -> Result<String, Error> {
     let settings = settings(args)?;
     let policy = Arc::new(load_policy(&args.policy).map_err(Error::LoadInput)?);
-    let (inventory, backups) = read_inputs(args, client, &policy.velero_namespace).await?;
+    let (inventory, backups) = read_inputs(
+        args,
+        client,
+        &policy.velero_namespace,
+        &policy.velero_deployment,
+    )
+    .await?;
     let index = CoverageIndex::build(policy, inventory);
     let objects = objects_to_simulate(&index);
     let measured = backups.as_deref().map(measure);
@@ -110,6 +116,7 @@ async fn read_inputs(
     args: &SimulateArgs,
     client: Option<Client>,
     velero_namespace: &str,
+    velero_deployment: &str,
 ) -> Result<(Inventory, Option<Vec<Backup>>), Error> {
     let client = match (client, needs_cluster(args)) {
         (_, false) => {
@@ -125,7 +132,7 @@ async fn read_inputs(
         }
     };
     let inventory = if args.context.is_some() {
-        load_cluster_inventory(client.clone(), velero_namespace)
+        load_cluster_inventory(client.clone(), velero_namespace, velero_deployment)
             .await
             .map_err(Error::ClusterRead)?
     } else {

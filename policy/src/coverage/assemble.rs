@@ -236,9 +236,13 @@ pub(crate) fn verdict(
             gaps.push(retention_gap(subject, tier, &covering, detail));
         }
         for schedule in &covering {
-            for warning_text in &schedule.warnings {
+            for (code, warning_text) in &schedule.warnings {
+                // Volume policies concern a claim's data, not a Namespace's objects.
+                if *code == GapCode::VolumePoliciesUnknown && kind == ObjectKind::Namespace {
+                    continue;
+                }
                 gaps.push(warning(
-                    GapCode::StorageLocationUnavailable,
+                    *code,
                     detail.text(|| {
                         format!(
                             "schedule {} backs up {subject}, but {warning_text}",

@@ -11,6 +11,7 @@ mod admission;
 mod detail;
 mod fs_backup;
 mod fs_backup_skips;
+mod label_pull_in;
 mod labels;
 mod namespaces;
 mod resources;
@@ -18,25 +19,41 @@ mod retention;
 mod rpo;
 mod schedule_edits;
 mod schedule_state;
+mod server;
+mod snapshot_classes;
 mod snapshots;
 mod tiers;
 mod validation;
+mod volume_policies;
 
 const POLICY: &str = include_str!("../../../fixtures/policy/rules-daily-meets-standard.yaml");
 
 const H: u64 = 3600;
 
+/// The Velero server the rule tests judge against unless a test says otherwise: the newest
+/// release, with `--features=EnableCSI` (CSI snapshots on, as in most CSI installs).
+const TEST_SERVER: &str = "features: [EnableCSI]";
+
 fn index(manifests: &str) -> CoverageIndex {
-    index_with_policy(POLICY, manifests)
+    index_with_velero("", manifests)
 }
 
-/// [`index`] under the test policy with a `velero:` section (`{version: '1.16'}`).
-fn index_with_velero(velero: &str, manifests: &str) -> CoverageIndex {
+/// [`index`] with more fields in the policy's `velero:` section (`version: '1.16'`).
+fn index_with_velero(fields: &str, manifests: &str) -> CoverageIndex {
+    let separator = if fields.is_empty() { "" } else { ", " };
+    index_with_policy(
+        &format!("{POLICY}\nvelero: {{{TEST_SERVER}{separator}{fields}}}\n"),
+        manifests,
+    )
+}
+
+/// [`index`] with the policy's `velero:` section exactly `velero` (`{}`: Velero's defaults).
+fn index_with_server(velero: &str, manifests: &str) -> CoverageIndex {
     index_with_policy(&format!("{POLICY}\nvelero: {velero}\n"), manifests)
 }
 
 fn index_for_version(version: &str, manifests: &str) -> CoverageIndex {
-    index_with_velero(&format!("{{version: '{version}'}}"), manifests)
+    index_with_velero(&format!("version: '{version}'"), manifests)
 }
 
 fn index_with_policy(policy: &str, manifests: &str) -> CoverageIndex {

@@ -9,27 +9,50 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::inventory::Inventory;
-use crate::objects::{SnapshotLocationFacts, StorageLocationFacts};
+use crate::objects::{ConfigMapFacts, SnapshotLocationFacts, StorageLocationFacts};
 use crate::server::VeleroServer;
+use crate::server::deployment::server_from_deployment;
 use crate::velero::BackupSpec;
 use crate::velero::keys::EXCLUDE_FROM_BACKUP;
+use crate::verdict::GapCode;
 use crate::versions::{VeleroVersion, VersionedRule};
 
 /// The cluster as Velero's backup controller sees it when it validates a backup.
 #[derive(Debug, Clone, Default)]
 pub struct ServerView {
     pub server: VeleroServer,
+    /// The namespace Velero runs in (its Schedules, locations and resource policies live there).
+    pub velero_namespace: String,
     /// Namespaces labelled `velero.io/exclude-from-backup=true`, sorted.
     pub label_excluded_namespaces: Vec<String>,
     /// BackupStorageLocations of the Velero namespace, when known.
     pub storage_locations: Option<Vec<StorageLocationFacts>>,
     /// VolumeSnapshotLocations of the Velero namespace.
     pub snapshot_locations: Vec<SnapshotLocationFacts>,
+    /// ConfigMaps of the Velero namespace, by name (resource policies live in them).
+    pub config_maps: BTreeMap<String, ConfigMapFacts>,
+    /// Every ConfigMap of the Velero namespace is known (read from a cluster).
+    pub config_maps_listed: bool,
+    /// What Backstop could not read about the server, or where the policy disagrees with it.
+    pub notes: Vec<String>,
 }
 
 impl ServerView {
-    /// The view of `inventory` for a Velero server `server` running in `velero_namespace`.
+    /// The view of `inventory` for a Velero server running in `velero_namespace`: the one its
+    /// Deployment runs when the inventory has it, else `server` (the policy's section).
     pub fn of(inventory: &Inventory, server: &VeleroServer, velero_namespace: &str) -> Self {
+        let (server, notes) = match &inventory.velero_deployment {
+            Some(deployment) => server_from_deployment(deployment, server),
+            // Read from a cluster, yet no Deployment: the policy's section stands in.
+            None if inventory.config_maps_listed => (
+                server.clone(),
+                vec![format!(
+                    "no Velero Deployment was read from namespace {velero_namespace} (the policy's velero.deployment names it); judged as {} says",
+                    server.origin
+                )],
+            ),
+            None => (server.clone(), Vec::new()),
+        };
         let in_velero_namespace =
             |namespace: &Option<String>| namespace.as_deref() == Some(velero_namespace);
         let mut label_excluded_namespaces: Vec<String> = inventory
@@ -57,7 +80,16 @@ impl ServerView {
             locations.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         }
         Self {
-            server: server.clone(),
+            server,
+            notes,
+            velero_namespace: velero_namespace.to_string(),
+            config_maps: inventory
+                .config_maps
+                .iter()
+                .filter(|config_map| in_velero_namespace(&config_map.metadata.namespace))
+                .map(|config_map| (config_map.metadata.name.clone(), config_map.clone()))
+                .collect(),
+            config_maps_listed: inventory.config_maps_listed,
             label_excluded_namespaces,
             storage_locations,
             snapshot_locations: inventory
@@ -74,11 +106,12 @@ impl ServerView {
     }
 }
 
-/// Problems (the backup fails) and warnings (it runs, but something is off) of one template.
+/// Problems (the backup fails) and warnings (it runs, but something is off, with the gap code
+/// the objects it covers get) of one template.
 #[derive(Debug, Default)]
 pub(super) struct Findings {
     pub problems: Vec<String>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<(GapCode, String)>,
 }
 
 /// `ValidateNamespaceIncludesExcludes` on the template's lists, the label-excluded namespaces
@@ -251,8 +284,9 @@ pub(super) fn storage_locations(spec: &BackupSpec, view: &ServerView, findings: 
                         VersionedRule::UnavailableLocationFails.since()
                     ));
                 } else {
-                    findings.warnings.push(format!(
-                        "{sentence}: backups to it will fail until it is"
+                    findings.warnings.push((
+                        GapCode::StorageLocationUnavailable,
+                        format!("{sentence}: backups to it will fail until it is"),
                     ));
                 }
             }

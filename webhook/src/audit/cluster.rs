@@ -7,7 +7,9 @@ use std::fmt::Debug;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod,
+};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -50,10 +52,12 @@ pub async fn client(context: Option<&str>) -> Result<Client, WebhookError> {
 /// Everything coverage reads, listed once, finished as manifests are: workload controllers
 /// become the pods and claims they will run where their real pods do not exist yet. A cluster
 /// that does not serve the CSI snapshot API simply has no VolumeSnapshotClasses; a missing
-/// Velero CRD is an error that names it.
+/// Velero CRD is an error that names it. The Velero Deployment `velero_deployment` and the
+/// Velero namespace's ConfigMaps are read when allowed (see [`read_velero_server`]).
 pub async fn load_inventory(
     client: Client,
     velero_namespace: &str,
+    velero_deployment: &str,
 ) -> Result<Inventory, WebhookError> {
     let lister = Lister { client };
     let mut inventory = list_inventory(&lister, velero_namespace).await?;
@@ -61,8 +65,63 @@ pub async fn load_inventory(
     inventory.pods = pods;
     inventory.pod_owners = owners;
     inventory.workloads = list_workloads(&lister).await?;
+    read_velero_server(
+        &lister.client,
+        velero_namespace,
+        velero_deployment,
+        &mut inventory,
+    )
+    .await?;
     inventory.finish();
     Ok(inventory)
+}
+
+/// The Velero Deployment (its release and flags) and the Velero namespace's ConfigMaps (resource
+/// policies). Neither is fatal when the caller may not read it (HTTP 403) or it is not there
+/// (HTTP 404): without the Deployment the policy's `velero:` section stands in, without the
+/// ConfigMaps a resource policy is not judged (as offline), and the server view says so.
+async fn read_velero_server(
+    client: &Client,
+    velero_namespace: &str,
+    velero_deployment: &str,
+    inventory: &mut Inventory,
+) -> Result<(), WebhookError> {
+    let forbidden =
+        |error: &kube::Error| matches!(error, kube::Error::Api(status) if status.code == 403);
+    match Api::<Deployment>::namespaced(client.clone(), velero_namespace)
+        .get_opt(velero_deployment)
+        .await
+    {
+        Ok(deployment) => {
+            inventory.velero_deployment = deployment.as_ref().map(convert::velero_deployment);
+        }
+        Err(error) if forbidden(&error) => {}
+        Err(source) => {
+            return Err(WebhookError::ClusterRead {
+                resource: "deployments",
+                source,
+            });
+        }
+    }
+    match list_pages(&Api::<ConfigMap>::namespaced(
+        client.clone(),
+        velero_namespace,
+    ))
+    .await
+    {
+        Ok(config_maps) => {
+            inventory.config_maps = config_maps.iter().map(convert::config_map).collect();
+            inventory.config_maps_listed = true;
+        }
+        Err(error) if forbidden(&error) => {}
+        Err(source) => {
+            return Err(WebhookError::ClusterRead {
+                resource: "configmaps",
+                source,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Pods with what coverage and the consistency check read (images and mount paths too), and

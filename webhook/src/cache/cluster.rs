@@ -22,7 +22,10 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod,
+};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::reflector::Store;
@@ -73,6 +76,7 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     let state = builder.state().clone();
     let velero_namespace = state.index().policy().velero_namespace.clone();
+    let velero_deployment = state.index().policy().velero_deployment.clone();
     for resource in RESOURCES {
         state.metrics.set_cache_synced(resource, false);
     }
@@ -175,6 +179,48 @@ pub fn spawn(
     );
     caches.add(
         Reflector {
+            api: Api::<PersistentVolume>::all(client.clone()),
+            dyntype: (),
+            resource: "persistentvolumes",
+            availability: Availability::Builtin,
+            trim: convert::trim_persistent_volume,
+        },
+        |volumes, inventory| {
+            inventory.persistent_volumes = volumes
+                .iter()
+                .map(|v| convert::persistent_volume(v))
+                .collect();
+        },
+    );
+    caches.add_selected(
+        Reflector {
+            api: Api::<Deployment>::namespaced(client.clone(), &velero_namespace),
+            dyntype: (),
+            resource: "deployments",
+            availability: Availability::Builtin,
+            trim: convert::trim_deployment,
+        },
+        format!("metadata.name={velero_deployment}"),
+        |deployments, inventory| {
+            inventory.velero_deployment =
+                deployments.first().map(|d| convert::velero_deployment(d));
+        },
+    );
+    caches.add(
+        Reflector {
+            api: Api::<ConfigMap>::namespaced(client.clone(), &velero_namespace),
+            dyntype: (),
+            resource: "configmaps",
+            availability: Availability::Builtin,
+            trim: convert::trim_config_map,
+        },
+        |config_maps, inventory| {
+            inventory.config_maps = config_maps.iter().map(|c| convert::config_map(c)).collect();
+            inventory.config_maps_listed = true;
+        },
+    );
+    caches.add(
+        Reflector {
             api: Api::<VolumeSnapshotLocation>::namespaced(client, &velero_namespace),
             dyntype: (),
             resource: "volumesnapshotlocations",
@@ -231,6 +277,31 @@ impl Caches<'_> {
         K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
         K::DynamicType: Eq + Hash + Clone + Send + Sync,
     {
+        self.start(reflector, None, fill);
+    }
+
+    /// [`Caches::add`] for the objects `field_selector` selects (one object by name).
+    fn add_selected<K>(
+        &mut self,
+        reflector: Reflector<K>,
+        field_selector: String,
+        fill: fn(&[Arc<K>], &mut Inventory),
+    ) where
+        K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        K::DynamicType: Eq + Hash + Clone + Send + Sync,
+    {
+        self.start(reflector, Some(field_selector), fill);
+    }
+
+    fn start<K>(
+        &mut self,
+        reflector: Reflector<K>,
+        field_selector: Option<String>,
+        fill: fn(&[Arc<K>], &mut Inventory),
+    ) where
+        K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+        K::DynamicType: Eq + Hash + Clone + Send + Sync,
+    {
         let writer = Writer::new(reflector.dyntype.clone());
         let store = writer.as_reader();
         self.context.freshness.track(reflector.resource);
@@ -238,7 +309,7 @@ impl Caches<'_> {
         let stop = stopped(self.shutdown.clone());
         tokio::spawn(async move {
             tokio::select! {
-                () = reflector.run(writer, context) => {}
+                () = reflector.run_selected(field_selector, writer, context) => {}
                 () = stop => {}
             }
         });

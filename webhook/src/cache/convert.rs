@@ -1,20 +1,22 @@
 //! From kube-rs/k8s-openapi objects to the few facts coverage reads, and the trimming that keeps
 //! the reflector stores small (no `managedFields`, no last-applied copy, only the volume names of container specs).
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
-    Container, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec, PodStatus,
-    VolumeDevice, VolumeMount,
+    ConfigMap, Container, Namespace, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec,
+    Pod, PodSpec, PodStatus, VolumeDevice, VolumeMount,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 use kube::core::DynamicObject;
 use policy::objects::{
-    ClaimRef, ContainerFacts, HostPathFacts, Meta, NamespaceFacts, PersistentVolumeFacts, PodFacts,
-    PodSpecFacts, PodStatusFacts, PodVolumeFacts, PvSpecFacts, PvcFacts, PvcSpecFacts,
+    ClaimRef, ConfigMapFacts, ContainerFacts, ContainerSpecFacts, CsiSourceFacts, HostPathFacts,
+    Meta, NamespaceFacts, NfsSourceFacts, PersistentVolumeFacts, PodFacts, PodSpecFacts,
+    PodStatusFacts, PodVolumeFacts, PvSpecFacts, PvcFacts, PvcResourcesFacts, PvcSpecFacts,
     PvcStatusFacts, SnapshotLocationFacts, SnapshotLocationSpecFacts, StorageClassFacts,
     StorageLocationFacts, StorageLocationSpecFacts, StorageLocationStatusFacts,
-    VolumeSnapshotClassFacts, VolumeUse,
+    VeleroDeploymentFacts, VolumeSnapshotClassFacts, VolumeUse,
 };
 use policy::velero::{BackupStorageLocation, VolumeSnapshotLocation};
 use serde_json::Value;
@@ -86,6 +88,58 @@ pub fn trim_pod(pod: &mut Pod) {
     });
 }
 
+/// Keeps only what the Velero Deployment says about the server: each container's name, image,
+/// command and arguments (`policy::server::deployment`).
+pub fn trim_deployment(deployment: &mut Deployment) {
+    trim_meta(&mut deployment.metadata);
+    deployment.status = None;
+    let spec = &mut deployment.spec;
+    if let Some(pod) = spec.template.spec.take() {
+        spec.template.metadata = None;
+        spec.template.spec = Some(PodSpec {
+            containers: pod
+                .containers
+                .into_iter()
+                .map(|container| Container {
+                    name: container.name,
+                    image: container.image,
+                    command: container.command,
+                    args: container.args,
+                    ..Container::default()
+                })
+                .collect(),
+            ..PodSpec::default()
+        });
+    }
+}
+
+/// Keeps a ConfigMap's text data (a resource policy is one YAML value); binary data is never
+/// read.
+pub fn trim_config_map(config_map: &mut ConfigMap) {
+    trim_meta(&mut config_map.metadata);
+    config_map.binary_data = None;
+}
+
+/// Keeps a PersistentVolume's source, class and capacity: what Velero's file-system backup
+/// (`hostPath`) and volume policies read. Claim references, node affinity, mount options and
+/// status are dropped.
+pub fn trim_persistent_volume(volume: &mut PersistentVolume) {
+    trim_meta(&mut volume.metadata);
+    volume.status = None;
+    if let Some(spec) = volume.spec.as_mut() {
+        spec.claim_ref = None;
+        spec.node_affinity = None;
+        spec.mount_options = None;
+        spec.access_modes = None;
+        spec.capacity = spec.capacity.take().map(|capacity| {
+            capacity
+                .into_iter()
+                .filter(|(name, _)| name == "storage")
+                .collect()
+        });
+    }
+}
+
 pub fn meta(meta: &ObjectMeta) -> Meta {
     Meta {
         name: meta.name.clone().unwrap_or_default(),
@@ -109,6 +163,18 @@ pub fn pvc(pvc: &PersistentVolumeClaim) -> PvcFacts {
             storage_class_name: spec.and_then(|spec| spec.storage_class_name.clone()),
             volume_name: spec.and_then(|spec| spec.volume_name.clone()),
             volume_mode: spec.and_then(|spec| spec.volume_mode.clone()),
+            access_modes: spec
+                .and_then(|spec| spec.access_modes.clone())
+                .unwrap_or_default(),
+            resources: PvcResourcesFacts {
+                requests: spec
+                    .and_then(|spec| spec.resources.as_ref())
+                    .and_then(|resources| resources.requests.as_ref())
+                    .and_then(|requests| requests.get("storage"))
+                    .map(|storage| ("storage".to_string(), storage.0.clone()))
+                    .into_iter()
+                    .collect(),
+            },
         },
         status: PvcStatusFacts {
             phase: pvc.status.as_ref().and_then(|status| status.phase.clone()),
@@ -176,19 +242,109 @@ pub fn pod(pod: &Pod) -> PodFacts {
     }
 }
 
-/// A PersistentVolume: whether its source is `hostPath`, which Velero's file-system backup skips.
+/// A PersistentVolume: its source (`hostPath`, which Velero's file-system backup skips; what a
+/// volume policy matches: the source type, a CSI driver and attributes, an NFS server and path),
+/// class and capacity.
 pub fn persistent_volume(volume: &PersistentVolume) -> PersistentVolumeFacts {
+    let spec = volume.spec.as_ref();
     PersistentVolumeFacts {
         metadata: meta(&volume.metadata),
         spec: PvSpecFacts {
-            host_path: volume
-                .spec
-                .as_ref()
+            host_path: spec
                 .and_then(|spec| spec.host_path.as_ref())
                 .map(|source| HostPathFacts {
                     path: source.path.clone(),
                 }),
+            csi: spec
+                .and_then(|spec| spec.csi.as_ref())
+                .map(|csi| CsiSourceFacts {
+                    driver: csi.driver.clone(),
+                    volume_attributes: csi.volume_attributes.clone().unwrap_or_default(),
+                }),
+            nfs: spec
+                .and_then(|spec| spec.nfs.as_ref())
+                .map(|nfs| NfsSourceFacts {
+                    server: nfs.server.clone(),
+                    path: nfs.path.clone(),
+                }),
+            volume_type: spec.map(volume_type).unwrap_or_default().to_string(),
+            storage_class_name: spec.and_then(|spec| spec.storage_class_name.clone()),
+            capacity: spec
+                .and_then(|spec| spec.capacity.as_ref())
+                .and_then(|capacity| capacity.get("storage"))
+                .map(|storage| storage.0.clone()),
         },
+    }
+}
+
+/// The source's type as Velero names it (`getVolumeTypeFromPV`, in its order).
+fn volume_type(spec: &PersistentVolumeSpec) -> &'static str {
+    let sources = [
+        (
+            spec.aws_elastic_block_store.is_some(),
+            "awsElasticBlockStore",
+        ),
+        (spec.azure_disk.is_some(), "azureDisk"),
+        (spec.azure_file.is_some(), "azureFile"),
+        (spec.cephfs.is_some(), "cephfs"),
+        (spec.cinder.is_some(), "cinder"),
+        (spec.csi.is_some(), "csi"),
+        (spec.fc.is_some(), "fc"),
+        (spec.flocker.is_some(), "flocker"),
+        (spec.flex_volume.is_some(), "flexVolume"),
+        (spec.gce_persistent_disk.is_some(), "gcePersistentDisk"),
+        (spec.glusterfs.is_some(), "glusterfs"),
+        (spec.host_path.is_some(), "hostPath"),
+        (spec.iscsi.is_some(), "iscsi"),
+        (spec.local.is_some(), "local"),
+        (spec.nfs.is_some(), "nfs"),
+        (
+            spec.photon_persistent_disk.is_some(),
+            "photonPersistentDisk",
+        ),
+        (spec.portworx_volume.is_some(), "portworxVolume"),
+        (spec.quobyte.is_some(), "quobyte"),
+        (spec.rbd.is_some(), "rbd"),
+        (spec.scale_io.is_some(), "scaleIO"),
+        (spec.storageos.is_some(), "storageOS"),
+        (spec.vsphere_volume.is_some(), "vsphereVolume"),
+    ];
+    sources
+        .into_iter()
+        .find(|(present, _)| *present)
+        .map_or("", |(_, name)| name)
+}
+
+/// The Velero Deployment, as `policy::server::deployment` reads it.
+pub fn velero_deployment(deployment: &Deployment) -> VeleroDeploymentFacts {
+    let mut facts = VeleroDeploymentFacts {
+        metadata: meta(&deployment.metadata),
+        ..VeleroDeploymentFacts::default()
+    };
+    facts.spec.template.spec.containers = deployment
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .map(|pod| {
+            pod.containers
+                .iter()
+                .map(|container| ContainerSpecFacts {
+                    name: container.name.clone(),
+                    image: container.image.clone().unwrap_or_default(),
+                    command: container.command.clone().unwrap_or_default(),
+                    args: container.args.clone().unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    facts
+}
+
+pub fn config_map(config_map: &ConfigMap) -> ConfigMapFacts {
+    ConfigMapFacts {
+        metadata: meta(&config_map.metadata),
+        data: config_map.data.clone().unwrap_or_default(),
     }
 }
 

@@ -114,11 +114,23 @@ where
     K::DynamicType: Eq + Hash + Clone + Send + Sync,
 {
     /// Lists and watches until the task is dropped, keeping `writer`'s store current.
-    pub async fn run(self, mut writer: Writer<K>, context: Arc<Context>) {
+    pub async fn run(self, writer: Writer<K>, context: Arc<Context>) {
+        self.run_selected(None, writer, context).await;
+    }
+
+    /// [`Reflector::run`] with a field selector on every list and watch (`metadata.name=velero`:
+    /// RBAC that grants one object by name allows list and watch only with it).
+    pub async fn run_selected(
+        self,
+        field_selector: Option<String>,
+        mut writer: Writer<K>,
+        context: Arc<Context>,
+    ) {
         let api_version = K::api_version(&self.dyntype).into_owned();
         let plural = K::plural(&self.dyntype).into_owned();
         let mut run = Run {
             reflector: &self,
+            field_selector: field_selector.as_deref(),
             context: &context,
             api_version: &api_version,
             plural: &plural,
@@ -151,6 +163,7 @@ where
 
 struct Run<'a, K: Resource> {
     reflector: &'a Reflector<K>,
+    field_selector: Option<&'a str>,
     context: &'a Context,
     api_version: &'a str,
     plural: &'a str,
@@ -238,6 +251,9 @@ where
 
     async fn list(&mut self, writer: &mut Writer<K>) -> Next {
         let mut params = ListParams::default().limit(PAGE);
+        if let Some(fields) = self.field_selector {
+            params = params.fields(fields);
+        }
         let mut resource_version = None;
         writer.apply_watcher_event(&Event::Init);
         loop {
@@ -276,7 +292,10 @@ where
 
     async fn watch(&mut self, writer: &mut Writer<K>, mut resource_version: String) -> Next {
         let timing = self.context.timing;
-        let params = WatchParams::default().timeout(timing.watch_timeout_seconds);
+        let mut params = WatchParams::default().timeout(timing.watch_timeout_seconds);
+        if let Some(fields) = self.field_selector {
+            params = params.fields(fields);
+        }
         let stream = match self.reflector.api.watch(&params, &resource_version).await {
             Ok(stream) => stream,
             Err(error) => {

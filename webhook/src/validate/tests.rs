@@ -53,8 +53,14 @@ kind: Namespace
 metadata: {name: team-a}
 ";
 
+/// The test cluster's Velero runs with `--features=EnableCSI`, so its labelled
+/// VolumeSnapshotClass gives CSI claims a snapshot.
 pub(crate) fn index() -> CoverageIndex {
-    let policy = Policy::from_yaml(POLICY, "policy.yaml").unwrap();
+    let policy = Policy::from_yaml(
+        &format!("{POLICY}\nvelero: {{features: [EnableCSI]}}\n"),
+        "policy.yaml",
+    )
+    .unwrap();
     let mut inventory = Inventory::default();
     inventory.add_yaml(CLUSTER, "cluster.yaml").unwrap();
     CoverageIndex::build(Arc::new(policy), inventory)

@@ -1,4 +1,9 @@
 //! Data reach by file-system backup: running pods, `backup-volumes` and `backup-volumes-excludes`.
+//! Which volumes a pod backs up: `pkg/util/podvolume/pod_volume.go`, `GetVolumesByPod` (opt-in
+//! annotation or the default with its excludes), through
+//! `internal/volumehelper/volume_policy_helper.go`, `ShouldPerformFSBackup` /
+//! `shouldPerformFSBackupLegacy`; the copy needs a running pod (`pkg/podvolume/backupper.go`,
+//! `BackupPodVolumes`, `kube.IsPodRunning`).
 
 use super::*;
 

@@ -168,10 +168,11 @@ fn pending_pod_choosing_fs_backup_stops_the_snapshot_too() {
 }
 
 /// `ShouldPerformSnapshot`: the pods using the claim are every pod of its namespace, whether
-/// the backup holds them or not (issue 19, rule 3).
+/// the backup holds them or not (issue 19, rule 3): here a pod labelled out of backups, which
+/// no selector or related item brings in.
 #[test]
 fn pod_outside_the_backup_choosing_fs_backup_stops_the_snapshot() {
-    let opt_in = ", labels: {app: web}, annotations: {backup.velero.io/backup-volumes: storage}";
+    let opt_in = ", labels: {velero.io/exclude-from-backup: 'true'}, annotations: {backup.velero.io/backup-volumes: storage}";
     let index = index(
         &(namespace("registry", "")
             + &pvc("registry", "data", ", labels: {app: db}", "fast")
@@ -238,4 +239,46 @@ fn annotation_list_without_blanks_opts_the_volume_in() {
             + &schedule("s", "0 2 * * *", "{ttl: 720h, snapshotVolumes: false}")),
     );
     assert_eq!(pvc_verdict(&index, "registry", "data").covered_by, ["s"]);
+}
+
+/// Rule 3: a block-mode claim chosen for file-system backup loses both copies: the copy is
+/// skipped (`BackupPodVolumes`, "Block volumes are not supported for fs backup") and the choice
+/// still stops the CSI snapshot its labelled class would give (`ShouldPerformSnapshot`).
+#[test]
+fn block_claim_chosen_for_fs_backup_loses_the_snapshot_too() {
+    let index = index(&(BLOCK_MODE_CLAIM.to_string() + CSI_STORAGE));
+    let message = only_gap(&pvc_verdict(&index, "team-skips", "data")).message;
+    assert!(message.contains("raw block device"), "{message}");
+    let opted_out = BLOCK_MODE_CLAIM.replace(
+        "  name: app-0\n  namespace: team-skips\n",
+        "  name: app-0\n  namespace: team-skips\n  annotations: {backup.velero.io/backup-volumes-excludes: data}\n",
+    ) + CSI_STORAGE;
+    assert_eq!(
+        pvc_verdict(&super::index(&opted_out), "team-skips", "data").covered_by,
+        ["daily-fs"]
+    );
+}
+
+/// Rule 3: "whatever that pod's phase": a finished Job's pod (`Succeeded`) that opted the
+/// volume in still stops the snapshot, and copies nothing.
+#[test]
+fn finished_pod_choosing_fs_backup_stops_the_snapshot_too() {
+    let opt_in = ", annotations: {backup.velero.io/backup-volumes: storage}";
+    let index = index(
+        &(namespace("registry", "")
+            + &pvc("registry", "data", "", "fast")
+            + CSI_STORAGE
+            + &pod(
+                "registry",
+                "migrate-x7k2",
+                "storage",
+                "data",
+                opt_in,
+                "Succeeded",
+            )
+            + &schedule("s", "0 2 * * *", "{ttl: 720h}")),
+    );
+    let verdict = pvc_verdict(&index, "registry", "data");
+    assert!(verdict.covered_by.is_empty(), "{verdict:?}");
+    assert_eq!(error_codes(&verdict), [GapCode::UnmountedFsBackupOnly]);
 }

@@ -1,4 +1,8 @@
-//! `labelSelector`, `orLabelSelectors` and `velero.io/exclude-from-backup`, on Namespaces and PVCs.
+//! `labelSelector`, `orLabelSelectors` and `velero.io/exclude-from-backup`, on Namespaces and PVCs:
+//! items are listed by selector (`pkg/backup/item_collector.go`,
+//! `listResourceByLabelsPerNamespace`; namespaces by `nsTracker.init` and `collectNamespaces`),
+//! and an item labelled `velero.io/exclude-from-backup=true` is dropped
+//! (`pkg/backup/item_backupper.go`, `itemInclusionChecks`).
 
 use super::*;
 

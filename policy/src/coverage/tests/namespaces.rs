@@ -1,4 +1,6 @@
-//! Velero's namespace filter: `includedNamespaces`, `excludedNamespaces`, globs and `*`.
+//! Velero's namespace filter: `includedNamespaces`, `excludedNamespaces`, globs and `*`
+//! (`pkg/util/collections/includes_excludes.go`, `NamespaceIncludesExcludes.ShouldInclude`, globs
+//! matched by `globStringSet.match`; what validation refuses is in `validation.rs`).
 
 use super::*;
 

@@ -1,4 +1,7 @@
-//! The resource filter: a PVC (and its PV, for a snapshot) must be included.
+//! The resource filter: a PVC (and its PV, for a snapshot) must be included
+//! (`pkg/util/collections/includes_excludes.go`, `GetResourceIncludesExcludes` and
+//! `GlobalIncludesExcludes.ShouldInclude`/`ShouldExclude`, names resolved through discovery's
+//! `ResourceFor`; the filter itself is unit-tested in `policy/src/resources.rs`).
 
 use super::*;
 

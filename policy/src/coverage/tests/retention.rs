@@ -1,4 +1,6 @@
-//! Retention: `ttl`, the 720h server default, and a ttl that must outlive the interval.
+//! Retention: `ttl`, the 720h server default, and a ttl that must outlive the interval. A backup
+//! without a `ttl` (or `0`) takes the server's `--default-backup-ttl`
+//! (`pkg/controller/backup_controller.go`, `prepareBackupRequest`).
 
 use super::*;
 

@@ -1,4 +1,8 @@
 //! Which schedules count at all: paused, invalid (`FailedValidation`), never firing, outside the Velero namespace.
+//! `pkg/controller/schedule_controller.go`: `SetupWithManager` filters paused schedules out of
+//! reconciling, and `Reconcile` marks one whose cron does not parse (`parseCronSchedule`)
+//! `FailedValidation`; `pkg/controller/backup_controller.go`, `prepareBackupRequest`, refuses
+//! `labelSelector` beside `orLabelSelectors`. Velero watches Schedules in its own namespace only.
 
 use super::*;
 

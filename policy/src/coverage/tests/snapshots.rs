@@ -1,4 +1,9 @@
-//! Data reach by snapshot: VolumeSnapshotLocations, Velero-labelled VolumeSnapshotClasses, `snapshotVolumes`.
+//! Data reach by snapshot: VolumeSnapshotLocations, VolumeSnapshotClasses, `snapshotVolumes`,
+//! bound claims. Whether a claim is snapshotted at all: `internal/volumehelper/
+//! volume_policy_helper.go`, `ShouldPerformSnapshot` (`snapshotVolumes: false` and no policy:
+//! no snapshot); a native snapshot through a VolumeSnapshotLocation: `pkg/backup/
+//! item_backupper.go`, `takePVSnapshot`; a CSI one: `pkg/backup/actions/csi/pvc_action.go`, with
+//! the class from `pkg/util/csi/volume_snapshot.go`, `GetVolumeSnapshotClassForStorageClass`.
 
 use super::*;
 
@@ -16,8 +21,10 @@ fn snapshot_class_for_another_driver_gives_no_snapshot_path() {
     );
 }
 
+/// `pkg/util/csi/volume_snapshot.go`, `GetVolumeSnapshotClassForStorageClass`: the only class
+/// of the driver is used without Velero's label (rule 4); more are in `snapshot_classes`.
 #[test]
-fn snapshot_class_without_the_velero_label_gives_no_snapshot_path() {
+fn only_snapshot_class_of_the_driver_is_used_without_the_velero_label() {
     let unlabelled = CSI_STORAGE.replace(
         "labels: {velero.io/csi-volumesnapshot-class: 'true'}",
         "labels: {}",
@@ -28,10 +35,7 @@ fn snapshot_class_without_the_velero_label_gives_no_snapshot_path() {
             + &unlabelled
             + &schedule("s", "0 2 * * *", "{}")),
     );
-    assert_eq!(
-        error_codes(&pvc_verdict(&index, "registry", "data")),
-        [GapCode::VolumeNotBackedUp]
-    );
+    assert_eq!(pvc_verdict(&index, "registry", "data").covered_by, ["s"]);
 }
 
 #[test]

@@ -285,7 +285,7 @@ fn server_default_storage_location_must_exist() {
         ),
         "{message}"
     );
-    let configured = index_with_velero("{defaultBackupStorageLocation: primary}", &renamed);
+    let configured = index_with_velero("defaultBackupStorageLocation: primary", &renamed);
     assert_eq!(
         namespace_verdict(&configured, "registry").covered_by,
         ["daily"]
@@ -320,7 +320,7 @@ fn snapshot_locations_must_exist_and_be_one_per_provider() {
         ["daily"]
     );
     let defaulted = index_with_velero(
-        "{defaultVolumeSnapshotLocations: {aws: us-east-1}}",
+        "defaultVolumeSnapshotLocations: {aws: us-east-1}",
         TWO_SNAPSHOT_LOCATIONS,
     );
     assert_eq!(
