@@ -7,7 +7,8 @@ use std::sync::Arc;
 use super::*;
 use crate::Policy;
 
-const POLICY: &str = include_str!("../../../fixtures/policy/rules-daily-meets-standard.yaml");
+/// The claims here are snapshotted by CSI: the server runs with `EnableCSI`.
+const POLICY: &str = include_str!("../../../fixtures/policy/rules-daily-meets-standard-csi.yaml");
 
 /// A standard-tier namespace, a class with no snapshot path, and a schedule that copies every
 /// mounted volume by file-system backup.

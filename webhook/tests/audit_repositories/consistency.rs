@@ -1,14 +1,18 @@
 //! `no-consistency-hook`: a database backed up by volume without a Velero pre-backup hook is a
-//! warning (never a failure), and a hook on the pod template or in the Schedule silences it.
+//! warning (never a failure), and a hook on the pod template or in the Schedule silences it. The
+//! databases' claims are snapshotted by CSI, so the Velero server runs with `EnableCSI`.
 
 use crate::*;
 
 #[test]
 fn postgres_statefulset_without_a_hook_is_warned_about_and_still_passes() {
-    let (output, report) = report(&[
-        "--manifests",
-        &fixture("postgres-statefulset-without-hook.yaml"),
-    ]);
+    let (output, report) = report_under(
+        POLICY_CSI,
+        &[
+            "--manifests",
+            &fixture("postgres-statefulset-without-hook.yaml"),
+        ],
+    );
     assert_eq!(output.status.code(), Some(0), "a warning fails nothing");
     let claim = object(
         &report,
@@ -45,10 +49,13 @@ fn postgres_statefulset_without_a_hook_is_warned_about_and_still_passes() {
 
 #[test]
 fn postgres_statefulset_with_a_pre_hook_on_its_template_gets_no_warning() {
-    let (output, report) = report(&[
-        "--manifests",
-        &fixture("postgres-statefulset-with-hook.yaml"),
-    ]);
+    let (output, report) = report_under(
+        POLICY_CSI,
+        &[
+            "--manifests",
+            &fixture("postgres-statefulset-with-hook.yaml"),
+        ],
+    );
     assert_eq!(output.status.code(), Some(0));
     let claim = object(
         &report,
@@ -61,10 +68,13 @@ fn postgres_statefulset_with_a_pre_hook_on_its_template_gets_no_warning() {
 
 #[test]
 fn postgres_statefulset_with_a_hook_in_the_schedule_template_gets_no_warning() {
-    let (output, report) = report(&[
-        "--manifests",
-        &fixture("postgres-statefulset-with-schedule-hook.yaml"),
-    ]);
+    let (output, report) = report_under(
+        POLICY_CSI,
+        &[
+            "--manifests",
+            &fixture("postgres-statefulset-with-schedule-hook.yaml"),
+        ],
+    );
     assert_eq!(output.status.code(), Some(0));
     let claim = object(
         &report,

@@ -27,6 +27,8 @@ use serde_json::Value;
 
 /// The standard tier allows 25h, so a daily schedule meets it and a covered claim shows no gap.
 pub const POLICY: &str = "fixtures/policy/rules-daily-meets-standard.yaml";
+/// The same for a Velero server with `--features=EnableCSI` (claims snapshotted by CSI).
+pub const POLICY_CSI: &str = "fixtures/policy/rules-daily-meets-standard-csi.yaml";
 pub const FIXTURES: &str = "fixtures/workload-controllers";
 
 pub fn repo() -> PathBuf {
@@ -67,7 +69,12 @@ pub fn audit_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
 
 /// The JSON report of `audit --policy POLICY ARGS --output json`.
 pub fn report(args: &[&str]) -> (Output, Value) {
-    let mut all = vec!["--policy", POLICY, "--output", "json"];
+    report_under(POLICY, args)
+}
+
+/// The JSON report of `audit --policy policy ARGS --output json`.
+pub fn report_under(policy: &str, args: &[&str]) -> (Output, Value) {
+    let mut all = vec!["--policy", policy, "--output", "json"];
     all.extend_from_slice(args);
     let output = audit(&all);
     let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
