@@ -18,7 +18,7 @@ use apiserver::{
 use backstop_webhook::WebhookError;
 use backstop_webhook::audit::{AuditReport, load_cluster_inventory};
 use http::Method;
-use policy::{CoverageIndex, GapCode, Policy};
+use policy::{CoverageIndex, GapCode, ObjectKind, Policy};
 use serde_json::{Value, json};
 
 const POLICY: &str = "\
@@ -617,4 +617,118 @@ async fn a_forbidden_velero_deployment_falls_back_to_the_policy() {
         .unwrap();
     assert!(inventory.velero_deployment.is_none());
     assert!(!inventory.config_maps_listed);
+}
+
+/// The documents of `fixtures/velero-skips/bound-hostpath-volume.yaml` (Namespace, Schedule,
+/// PersistentVolume, claim, pod) as the API server stores them: the claim `Bound` and the pod
+/// `Running` (a manifest carries no status; a live object does).
+fn bound_volume_cluster() -> Vec<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/velero-skips/bound-hostpath-volume.yaml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut documents = policy::yaml::documents(&text, path).unwrap();
+    for document in &mut documents {
+        match document["kind"].as_str() {
+            Some("PersistentVolumeClaim") => document["status"] = json!({"phase": "Bound"}),
+            Some("PersistentVolume") => document["status"] = json!({"phase": "Bound"}),
+            Some("Pod") => document["status"] = json!({"phase": "Running"}),
+            _ => {}
+        }
+    }
+    documents
+}
+
+/// The verdict `audit --cluster` gives the claim `team-skips/data` when the API server holds
+/// `documents`, the rest of the cluster as [`cluster`] serves it.
+async fn claim_verdict_read_from_the_cluster(documents: &[Value]) -> policy::Verdict {
+    let server = MockApiServer::start().await;
+    cluster(&server);
+    let of_kind = |kind: &str| -> Vec<Value> {
+        documents
+            .iter()
+            .filter(|document| document["kind"] == kind)
+            .cloned()
+            .collect()
+    };
+    for (path, kind) in [
+        (NAMESPACES, "Namespace"),
+        ("/api/v1/persistentvolumeclaims", "PersistentVolumeClaim"),
+        ("/api/v1/pods", "Pod"),
+        ("/api/v1/persistentvolumes", "PersistentVolume"),
+    ] {
+        server.route(
+            Method::GET,
+            path,
+            Call::Read,
+            vec![Answer::Full(list_answer(&builtin_list(
+                "v1",
+                kind,
+                "303",
+                &of_kind(kind),
+            )))],
+        );
+    }
+    server.get(
+        SCHEDULES,
+        list_answer(&custom_list(
+            "velero.io/v1",
+            "Schedule",
+            "303",
+            &of_kind("Schedule"),
+        )),
+    );
+    let inventory = load_cluster_inventory(server.client(), "velero", "velero")
+        .await
+        .unwrap();
+    assert!(server.unrouted().is_empty(), "{:?}", server.unrouted());
+    let policy_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/policy/rules-daily-meets-standard.yaml"
+    );
+    let policy =
+        Policy::from_yaml(&std::fs::read_to_string(policy_path).unwrap(), policy_path).unwrap();
+    CoverageIndex::build(Arc::new(policy), inventory)
+        .evaluate_all()
+        .into_iter()
+        .find(|verdict| {
+            verdict.kind == ObjectKind::PersistentVolumeClaim
+                && verdict.namespace == "team-skips"
+                && verdict.name == "data"
+        })
+        .unwrap()
+}
+
+/// Issue 16 item 6 in a cluster: the bound PersistentVolume read from the API decides. A
+/// `hostPath` PV is skipped by Velero's file-system backup (`pkg/podvolume/backupper.go`,
+/// `BackupPodVolumes`, `isHostPathVolume`) with only a warning, so the claim's data is not
+/// backed up; the same claim bound to a `local` PV is copied. Lists keep capture 03's headers
+/// (exchange 3) and capture 13's built-in list shape.
+#[tokio::test]
+async fn the_bound_persistent_volume_read_from_the_cluster_decides_the_host_path_skip() {
+    let documents = bound_volume_cluster();
+    let skipped = claim_verdict_read_from_the_cluster(&documents).await;
+    let codes: Vec<GapCode> = skipped.gaps.iter().map(|gap| gap.code).collect();
+    assert_eq!(codes, [GapCode::VolumeNotBackedUp], "{skipped:?}");
+    assert!(
+        skipped.gaps[0].message.contains("hostPath"),
+        "{}",
+        skipped.gaps[0].message
+    );
+
+    let local: Vec<Value> = documents
+        .into_iter()
+        .map(|mut document| {
+            if document["kind"] == "PersistentVolume" {
+                let spec = document["spec"].as_object_mut().unwrap();
+                spec.remove("hostPath");
+                spec.insert("local".to_string(), json!({"path": "/srv/data"}));
+            }
+            document
+        })
+        .collect();
+    let copied = claim_verdict_read_from_the_cluster(&local).await;
+    assert!(copied.gaps.is_empty(), "{copied:?}");
+    assert_eq!(copied.covered_by, ["daily-fs"]);
 }
